@@ -1,0 +1,1 @@
+"""Datasets, clip sampling and transforms."""

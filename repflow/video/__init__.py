@@ -1,0 +1,5 @@
+"""Reading and writing video files."""
+
+from repflow.video.writer import write_video
+
+__all__ = ["write_video"]
