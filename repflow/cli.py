@@ -9,7 +9,7 @@ from typing import Sequence
 
 # name -> (module with configure(parser) and run(args) -> int, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "bench": ("repflow.bench.cli", "measure the flow layer and models"),
+    "bench": ("repflow.commands.bench", "measure the flow layer and models"),
 }
 
 

@@ -1,0 +1,1 @@
+"""One module per `repflow` sub-command, each with configure(parser) and run(args)."""
