@@ -1,0 +1,248 @@
+"""Turn flow fields into pictures: Middlebury colour coding, legend wheel, magnitude maps, arrows.
+
+A flow field here is a float array (..., H, W, 2) whose last axis holds the x- and y-displacement
+(positive = moves right / down), the layout of OpenCV, ``flow_vis`` and :func:`repflow.classical.tvl1`.
+
+Colours follow the Middlebury colour wheel (Baker et al., "A Database and Evaluation Methodology for
+Optical Flow", ICCV 2007): hue = direction, saturation = magnitude, zero flow = white. The wheel
+itself comes from ``flow_vis`` (maintained reference implementation); this module adds what
+``flow_vis.flow_to_color`` lacks: a chosen normalisation (its ``clip_flow`` clips each component to
+``[0, max]`` and so would erase every leftward or upward motion), a clear error for NaN/inf, and
+the display options of the viewer. Pure numpy (OpenCV for resizing and drawing), no Streamlit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import flow_vis
+import numpy as np
+
+Normalisation = Literal["frame", "clip", "fixed"]
+NORMALISATIONS: tuple[Normalisation, ...] = ("frame", "clip", "fixed")
+Colouring = Literal["direction", "magnitude"]
+
+
+def check_flow(flow: np.ndarray, *, name: str = "flow") -> np.ndarray:
+    """Return ``flow`` as float32 after checking it is (..., H, W, 2) and finite."""
+    flow = np.asarray(flow)
+    if flow.ndim < 3 or flow.shape[-1] != 2:
+        raise ValueError(f"{name} must have shape (..., H, W, 2), got {flow.shape}")
+    if not np.issubdtype(flow.dtype, np.floating):
+        raise ValueError(f"{name} must be a float array, got dtype {flow.dtype}")
+    if not np.isfinite(flow).all():
+        raise ValueError(f"{name} holds NaN or infinite values ({np.count_nonzero(~np.isfinite(flow))} of {flow.size})")
+    return flow.astype(np.float32, copy=False)
+
+
+def magnitude(flow: np.ndarray) -> np.ndarray:
+    """Length of every flow vector: (..., H, W, 2) -> (..., H, W)."""
+    flow = check_flow(flow)
+    return np.sqrt(flow[..., 0] ** 2 + flow[..., 1] ** 2)
+
+
+def max_magnitude(flow: np.ndarray) -> float:
+    """The longest flow vector in ``flow`` (0.0 for a still field)."""
+    return float(magnitude(flow).max())
+
+
+def motion_energy(flows: np.ndarray) -> np.ndarray:
+    """Mean squared flow magnitude per leading index: (C, ..., H, W, 2) -> (C,).
+
+    Used to rank the channels of a flow layer, so the ones that respond to motion come first.
+    """
+    flows = check_flow(flows, name="flows")
+    if flows.ndim < 4:
+        raise ValueError(f"flows must have shape (C, ..., H, W, 2), got {flows.shape}")
+    return (flows.astype(np.float64) ** 2).sum(axis=-1).reshape(len(flows), -1).mean(axis=1)
+
+
+def rank_by_energy(flows: np.ndarray) -> np.ndarray:
+    """Indices of the leading axis of ``flows`` (e.g. channels), highest motion energy first."""
+    return np.argsort(-motion_energy(flows), kind="stable")
+
+
+def normalisation_max(
+    mode: Normalisation, *, frame_flow: np.ndarray, clip_flow: np.ndarray, fixed_max: float | None = None
+) -> float:
+    """The magnitude that maps to a fully saturated colour.
+
+    ``"frame"``: the longest vector of the field shown; ``"clip"``: the longest vector over all
+    time steps of the same channel (colours comparable along time); ``"fixed"``: ``fixed_max``
+    (comparable across channels, layers and clips; longer vectors are drawn darker, as in Middlebury).
+    """
+    if mode == "frame":
+        return max_magnitude(frame_flow)
+    if mode == "clip":
+        return max_magnitude(clip_flow)
+    if mode == "fixed":
+        if fixed_max is None or not fixed_max > 0:
+            raise ValueError(f"fixed normalisation needs a positive maximum, got {fixed_max}")
+        return float(fixed_max)
+    raise ValueError(f"normalisation must be one of {NORMALISATIONS}, got {mode!r}")
+
+
+def flow_to_rgb(flow: np.ndarray, max_magnitude: float) -> np.ndarray:
+    """Middlebury colour image (H, W, 3) uint8 of one field (H, W, 2).
+
+    Vectors are divided by ``max_magnitude`` as a whole (direction is kept, negative components
+    stay negative); a zero field, or ``max_magnitude == 0``, gives a white image.
+    """
+    flow = check_flow(flow)
+    if flow.ndim != 3:
+        raise ValueError(f"flow_to_rgb expects one field (H, W, 2), got {flow.shape}")
+    if not max_magnitude >= 0:
+        raise ValueError(f"max_magnitude must be >= 0, got {max_magnitude}")
+    scale = 1.0 / max_magnitude if max_magnitude > 0 else 0.0
+    return flow_vis.flow_uv_to_colors(flow[..., 0] * scale, flow[..., 1] * scale)
+
+
+def magnitude_heatmap(flow: np.ndarray, max_magnitude: float, *, colormap: str = "magma") -> np.ndarray:
+    """Flow magnitude as a heat map (H, W, 3) uint8 (dark = still, bright = ``max_magnitude`` or more)."""
+    from matplotlib import colormaps
+
+    mag = magnitude(flow)
+    level = np.clip(mag / max_magnitude, 0.0, 1.0) if max_magnitude > 0 else np.zeros_like(mag)
+    lut = (colormaps[colormap](np.linspace(0.0, 1.0, 256))[:, :3] * 255).astype(np.uint8)
+    return lut[np.round(level * 255).astype(np.intp)]
+
+
+def color_wheel(size: int = 128) -> np.ndarray:
+    """The legend: a (size, size, 3) uint8 disc whose colour at each point is that of the flow
+    pointing from the centre to it, with the rim at full magnitude; white outside the disc."""
+    if size < 3:
+        raise ValueError(f"color wheel size must be >= 3 pixels, got {size}")
+    centre = (size - 1) / 2
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    u, v = (xs - centre) / centre, (ys - centre) / centre
+    wheel = flow_vis.flow_uv_to_colors(u, v)
+    wheel[np.hypot(u, v) > 1.0] = 255
+    return wheel
+
+
+def add_legend(image: np.ndarray, *, fraction: float = 0.25) -> np.ndarray:
+    """A copy of ``image`` with a colour wheel drawn into its bottom-right corner."""
+    height, width = image.shape[:2]
+    size = max(int(round(min(height, width) * fraction)), 9)
+    if size + 2 > min(height, width):
+        raise ValueError(f"image {width}x{height} is too small for a legend")
+    out = image.copy()
+    wheel = cv2.copyMakeBorder(color_wheel(size), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=(128, 128, 128))
+    out[height - size - 2 :, width - size - 2 :] = wheel
+    return out
+
+
+def resize_flow(flow: np.ndarray, size: tuple[int, int], *, smooth: bool = False) -> np.ndarray:
+    """Resample one field (H, W, 2) to ``size`` = (height, width): nearest neighbour (shows the
+    feature-map cells) or bilinear. Vector lengths are kept in the units of the input."""
+    flow = check_flow(flow)
+    height, width = size
+    interpolation = cv2.INTER_LINEAR if smooth else cv2.INTER_NEAREST
+    return cv2.resize(flow, (width, height), interpolation=interpolation)
+
+
+def resize_image(image: np.ndarray, size: tuple[int, int], *, smooth: bool = True) -> np.ndarray:
+    """Resample an (H, W, 3) uint8 image to ``size`` = (height, width)."""
+    height, width = size
+    if image.shape[:2] == (height, width):
+        return image
+    interpolation = cv2.INTER_AREA if image.shape[0] > height else cv2.INTER_LINEAR
+    if not smooth:
+        interpolation = cv2.INTER_NEAREST
+    return cv2.resize(image, (width, height), interpolation=interpolation)
+
+
+def quiver_grid(flow: np.ndarray, spacing: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sample ``flow`` (H, W, 2) every ``spacing`` pixels, starting half a spacing in.
+
+    Returns (x, y, u, v), each a flat array: arrow tails and their displacement.
+    """
+    flow = check_flow(flow)
+    if spacing < 1:
+        raise ValueError(f"arrow spacing must be >= 1 pixel, got {spacing}")
+    height, width = flow.shape[:2]
+    ys, xs = np.mgrid[spacing // 2 : height : spacing, spacing // 2 : width : spacing]
+    xs, ys = xs.ravel(), ys.ravel()
+    return xs, ys, flow[ys, xs, 0], flow[ys, xs, 1]
+
+
+def draw_arrows(
+    image: np.ndarray, flow: np.ndarray, *, spacing: int, max_magnitude: float, colour: tuple[int, int, int] = (0, 0, 0)
+) -> np.ndarray:
+    """A copy of ``image`` with an arrow every ``spacing`` pixels; a vector of ``max_magnitude``
+    is drawn ``spacing`` pixels long, so arrows never overlap their neighbours' cells."""
+    if image.shape[:2] != flow.shape[:2]:
+        raise ValueError(f"image {image.shape[:2]} and flow {flow.shape[:2]} must have the same height and width")
+    out = np.ascontiguousarray(image.copy())
+    if max_magnitude <= 0:
+        return out
+    xs, ys, us, vs = quiver_grid(flow, spacing)
+    scale = spacing / max_magnitude
+    lengths = np.hypot(us, vs) * scale
+    for x, y, u, v, length in zip(xs, ys, us, vs, lengths):
+        if length < 1.0:
+            continue
+        length = min(length, spacing)
+        dx, dy = u * scale, v * scale
+        shrink = length / np.hypot(dx, dy)
+        tip = (int(round(x + dx * shrink)), int(round(y + dy * shrink)))
+        cv2.arrowedLine(out, (int(x), int(y)), tip, colour, 1, cv2.LINE_AA, tipLength=0.35)
+    return out
+
+
+def blend(base: np.ndarray, overlay: np.ndarray, opacity: float) -> np.ndarray:
+    """``overlay`` drawn over ``base`` with ``opacity`` in [0, 1] (both (H, W, 3) uint8)."""
+    if not 0.0 <= opacity <= 1.0:
+        raise ValueError(f"opacity must be in [0, 1], got {opacity}")
+    if base.shape != overlay.shape:
+        raise ValueError(f"cannot blend images of shapes {base.shape} and {overlay.shape}")
+    return cv2.addWeighted(overlay, opacity, base, 1.0 - opacity, 0.0)
+
+
+@dataclass(frozen=True)
+class FlowStyle:
+    """How a flow field is drawn.
+
+    colouring: ``"direction"`` (Middlebury wheel) or ``"magnitude"`` (heat map).
+    smooth: bilinear instead of nearest-neighbour upsampling of the flow.
+    arrow_spacing: pixels between arrows of a quiver overlay; 0 = no arrows.
+    opacity: of the flow over the video frame, when a frame is given (1 = frame hidden).
+    legend: draw the colour wheel into the corner (direction colouring only).
+    """
+
+    colouring: Colouring = "direction"
+    smooth: bool = False
+    arrow_spacing: int = 0
+    opacity: float = 1.0
+    legend: bool = False
+
+
+def render_flow(
+    flow: np.ndarray,
+    *,
+    max_magnitude: float,
+    size: tuple[int, int],
+    style: FlowStyle = FlowStyle(),
+    frame: np.ndarray | None = None,
+) -> np.ndarray:
+    """Draw one field (H, W, 2) as an image of ``size`` = (height, width) following ``style``.
+
+    ``frame`` (any size, uint8 RGB) is resized to ``size`` and shown under the flow when
+    ``style.opacity < 1``. Returns (height, width, 3) uint8.
+    """
+    field = resize_flow(flow, size, smooth=style.smooth)
+    if style.colouring == "direction":
+        image = flow_to_rgb(field, max_magnitude)
+    elif style.colouring == "magnitude":
+        image = magnitude_heatmap(field, max_magnitude)
+    else:
+        raise ValueError(f"colouring must be 'direction' or 'magnitude', got {style.colouring!r}")
+    if frame is not None and style.opacity < 1.0:
+        image = blend(resize_image(frame, size), image, style.opacity)
+    if style.arrow_spacing:
+        image = draw_arrows(image, field, spacing=style.arrow_spacing, max_magnitude=max_magnitude)
+    if style.legend and style.colouring == "direction":
+        image = add_legend(image)
+    return image
