@@ -1,0 +1,241 @@
+"""Figures of learned flows for papers: a grid of frames and flows (PNG, PDF, SVG), and animations (GIF, MP4).
+
+The grid follows the flow figures of Piergiovanni & Ryoo, "Representation Flow for Action Recognition"
+(CVPR 2019): columns are time steps, rows are the input frames and the flows of chosen channels (of one or
+several clips), optionally with the colour-wheel legend. Matplotlib only (its object interface, so no GUI
+backend and no global state); no Streamlit. :func:`analyse_clip` runs a model once on a clip and returns
+everything the viewer and the ``repflow figure`` command draw from.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from repflow import flowviz
+
+FIGURE_FORMATS = ("png", "pdf", "svg")
+ANIMATION_FORMATS = ("gif", "mp4")
+
+
+@dataclass(frozen=True)
+class FigureRow:
+    """One row of a figure grid: a label and one uint8 RGB image per column (None = empty cell),
+    with an optional note under each image (e.g. the magnitude that saturates its colours)."""
+
+    label: str
+    images: Sequence[np.ndarray | None]
+    notes: Sequence[str] | None = None
+
+
+@dataclass(frozen=True)
+class ClipAnalysis:
+    """A model run on one clip, in the layouts the viewer draws.
+
+    frames: (T, S, S, 3) uint8, the model's input crop (so flows line up with it).
+    flows: layer name -> (C, T', h, w, 2) float32 flow of batch item 0 (x, y; positive = right, down).
+    layer_labels: layer name -> human label such as "Rep-Flow" or "flow-of-flow 2/2", in model order.
+    probabilities: (num_classes,) softmax of the logits.
+    """
+
+    frames: np.ndarray
+    flows: dict[str, np.ndarray]
+    layer_labels: dict[str, str]
+    probabilities: np.ndarray
+
+
+def analyse_clip(model, frames: np.ndarray, *, size: int) -> ClipAnalysis:
+    """Run ``model`` once on ``frames`` (T, H, W, 3) uint8 RGB, resized and cropped to ``size``,
+    capturing every flow layer through :mod:`repflow.inspect`."""
+    import torch
+
+    from repflow.data.transforms import MEAN, STD, to_model_input
+    from repflow.inspect import capture_flows, list_flow_layers
+
+    layers = list_flow_layers(model)
+    if not layers:
+        raise ValueError("this model has no flow layer (its config has flow='none'): there is no flow to show")
+    in_channels = getattr(getattr(model, "config", None), "in_channels", 3)
+    if in_channels != 3:
+        raise ValueError(f"this model takes {in_channels}-channel input (a flow stream); the viewer needs an RGB model")
+    clip = to_model_input(frames, size)
+    with torch.inference_mode(), capture_flows(model) as captured:
+        logits = model(clip.unsqueeze(0))
+    mean = torch.tensor(MEAN).view(3, 1, 1, 1)
+    std = torch.tensor(STD).view(3, 1, 1, 1)
+    shown = ((clip * std + mean).clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 3, 0).numpy()
+    flows = {info.name: captured[info.name][0].permute(0, 1, 3, 4, 2).float().numpy() for info in layers}
+    return ClipAnalysis(
+        frames=shown,
+        flows=flows,
+        layer_labels={info.name: info.label for info in layers},
+        probabilities=torch.softmax(logits[0].float(), dim=0).numpy(),
+    )
+
+
+def flow_rows(
+    flows: np.ndarray,
+    *,
+    channels: Sequence[int],
+    steps: Sequence[int],
+    size: tuple[int, int],
+    normalisation: flowviz.Normalisation = "clip",
+    fixed_max: float | None = None,
+    style: flowviz.FlowStyle = flowviz.FlowStyle(),
+    frames: np.ndarray | None = None,
+    label: str = "ch",
+) -> list[FigureRow]:
+    """One row per channel of ``flows`` (C, T', h, w, 2), one column per step, each cell rendered
+    at ``size`` with ``style`` (``frames`` (T, H, W, 3) are used when the style overlays them)."""
+    check_indices(channels, len(flows), "channel")
+    check_indices(steps, flows.shape[1], "time step")
+    rows = []
+    for channel in channels:
+        images, notes = [], []
+        for step in steps:
+            peak = flowviz.normalisation_max(
+                normalisation, frame_flow=flows[channel, step], clip_flow=flows[channel], fixed_max=fixed_max
+            )
+            frame = frames[step] if frames is not None else None
+            images.append(flowviz.render_flow(flows[channel, step], max_magnitude=peak, size=size, style=style, frame=frame))
+            notes.append(f"max {peak:.3g}")
+        if normalisation == "frame":
+            rows.append(FigureRow(label=f"{label} {channel}", images=images, notes=notes))
+        else:
+            rows.append(FigureRow(label=f"{label} {channel}\n{notes[0]}", images=images))
+    return rows
+
+
+def frame_row(frames: np.ndarray, *, steps: Sequence[int], size: tuple[int, int], label: str = "frames") -> FigureRow:
+    """A row of the input frames at ``steps`` (the first frame of each flow step)."""
+    check_indices(steps, len(frames), "frame")
+    return FigureRow(label=label, images=[flowviz.resize_image(frames[step], size) for step in steps])
+
+
+def check_indices(indices: Sequence[int], count: int, what: str) -> None:
+    """Raise ValueError naming ``what`` if an index is outside ``range(count)`` or none is given."""
+    if len(indices) == 0:
+        raise ValueError(f"choose at least one {what}")
+    bad = [index for index in indices if not 0 <= index < count]
+    if bad:
+        raise ValueError(f"{what} {bad} out of range: there are {count} ({what}s 0..{count - 1})")
+
+
+def grid_figure(
+    rows: Sequence[FigureRow],
+    *,
+    column_labels: Sequence[str],
+    legend: bool = True,
+    width_in: float = 7.0,
+    title: str | None = None,
+):
+    """Lay ``rows`` out as a matplotlib Figure ``width_in`` inches wide (height follows the images'
+    aspect), column labels on top, row labels on the left, and the colour wheel on the right."""
+    from matplotlib.figure import Figure
+
+    if not rows:
+        raise ValueError("a figure needs at least one row")
+    n_cols = len(column_labels)
+    for row in rows:
+        if len(row.images) != n_cols:
+            raise ValueError(f"row {row.label!r} has {len(row.images)} images for {n_cols} columns")
+    first = next((image for row in rows for image in row.images if image is not None), None)
+    if first is None:
+        raise ValueError("a figure needs at least one image")
+    aspect = first.shape[0] / first.shape[1]
+    has_notes = any(row.notes for row in rows)
+    cell_width = width_in / (n_cols + (0.9 if legend else 0) + 0.5)
+    height_in = cell_width * aspect * len(rows) * (1.25 if has_notes else 1.1) + 0.35 + (0.3 if title else 0)
+    figure = Figure(figsize=(width_in, height_in), layout="constrained")
+    grid = figure.add_gridspec(len(rows), n_cols + (1 if legend else 0), width_ratios=[1] * n_cols + ([0.8] if legend else []))
+    for r, row in enumerate(rows):
+        for c, image in enumerate(row.images):
+            axes = figure.add_subplot(grid[r, c])
+            axes.set_xticks([])
+            axes.set_yticks([])
+            for spine in axes.spines.values():
+                spine.set_visible(image is not None)
+                spine.set_linewidth(0.4)
+            if image is not None:
+                axes.imshow(image, interpolation="nearest")
+            if r == 0:
+                axes.set_title(column_labels[c], fontsize=8)
+            if c == 0:
+                axes.set_ylabel(row.label, fontsize=8)
+            if row.notes and image is not None:
+                axes.set_xlabel(row.notes[c], fontsize=6)
+    if legend:
+        axes = figure.add_subplot(grid[:, -1])
+        axes.imshow(flowviz.color_wheel(129))
+        axes.set_axis_off()
+        axes.set_title("direction\n(saturation =\nmagnitude)", fontsize=7)
+    if title:
+        figure.suptitle(title, fontsize=9)
+    return figure
+
+
+def figure_bytes(figure, fmt: str, *, dpi: int = 200) -> bytes:
+    """The figure encoded as ``fmt`` (png, pdf or svg) at ``dpi`` (for PNG and embedded images)."""
+    if fmt not in FIGURE_FORMATS:
+        raise ValueError(f"figure format must be one of {FIGURE_FORMATS}, got {fmt!r}")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=fmt, dpi=dpi, metadata={"Software": "repflow"} if fmt == "png" else None)
+    return buffer.getvalue()
+
+
+def save_figure(figure, path: str | Path, *, dpi: int = 200) -> Path:
+    """Write the figure to ``path``, the format taken from its suffix; atomic (temp file + rename)."""
+    path = Path(path)
+    return write_atomic(path, figure_bytes(figure, path.suffix.lower().lstrip("."), dpi=dpi))
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return path
+
+
+def side_by_side(panels: Sequence[np.ndarray], labels: Sequence[str], *, gap: int = 4) -> np.ndarray:
+    """Panels of equal height joined left to right, each under a white caption strip with its label."""
+    if len(panels) != len(labels):
+        raise ValueError(f"{len(panels)} panels but {len(labels)} labels")
+    height = panels[0].shape[0]
+    if any(panel.shape[0] != height for panel in panels):
+        raise ValueError(f"panels must share one height, got {[panel.shape[0] for panel in panels]}")
+    strip = 18
+    columns = []
+    for panel, label in zip(panels, labels):
+        caption = np.full((strip, panel.shape[1], 3), 255, np.uint8)
+        cv2.putText(caption, label, (3, strip - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+        columns.append(np.vstack([caption, panel]))
+        columns.append(np.full((height + strip, gap, 3), 255, np.uint8))
+    return np.hstack(columns[:-1])
+
+
+def animation_bytes(images: Sequence[np.ndarray], fmt: str, *, fps: float = 4.0) -> bytes:
+    """Encode equally sized uint8 RGB images as an animated GIF (looping) or an H.264 MP4."""
+    if fmt not in ANIMATION_FORMATS:
+        raise ValueError(f"animation format must be one of {ANIMATION_FORMATS}, got {fmt!r}")
+    if len(images) == 0:
+        raise ValueError("an animation needs at least one image")
+    if fmt == "gif":
+        from PIL import Image
+
+        pictures = [Image.fromarray(image) for image in images]
+        buffer = io.BytesIO()
+        pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=int(1000 / fps), loop=0)
+        return buffer.getvalue()
+    import tempfile
+
+    from repflow.video import write_video
+
+    with tempfile.TemporaryDirectory() as folder:
+        return write_video(Path(folder) / "animation.mp4", np.stack(images), fps=fps).read_bytes()
