@@ -1,0 +1,137 @@
+"""Write a synthetic action dataset to disk: mp4 clips, train/test list files, classes.txt and a manifest.
+
+Layout under ``out``::
+
+    classes.txt                 one class name per line, in label order
+    train.txt, test.txt         "train/<class>/<class>_00000.mp4 <label>" per line, relative to ``out``
+    train/<class>/*.mp4, test/<class>/*.mp4
+    synth.json                  the settings that produced the set
+
+Clip ``i`` of split ``s`` uses seed ``(seed, s, i)`` for every class: the same actor, background,
+camera shake and noise perform each action, so only motion tells the classes apart. Train (s = 0)
+and test (s = 1) seeds never overlap, so the test set is held out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from repflow.data.synthetic.actions import ACTION_NAMES
+from repflow.data.synthetic.backgrounds import BackgroundPool
+from repflow.data.synthetic.generator import generate_clip
+
+SPLITS = ("train", "test")
+
+
+@dataclass(frozen=True)
+class SynthSettings:
+    """What a dataset is generated from; saved as ``synth.json`` next to the clips."""
+
+    clips_per_class: int
+    test_clips_per_class: int
+    seed: int = 0
+    size: int = 64
+    num_frames: int = 16
+    fps: float = 15.0
+    real_background_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.clips_per_class < 1:
+            raise ValueError(f"clips_per_class must be at least 1, got {self.clips_per_class}")
+        if self.test_clips_per_class < 0:
+            raise ValueError(f"test_clips_per_class must be 0 or more, got {self.test_clips_per_class}")
+        if self.size < 16 or self.num_frames < 2 or not self.fps > 0:
+            raise ValueError(f"need size >= 16, num_frames >= 2 and fps > 0, got {self.size}, {self.num_frames}, {self.fps}")
+        if not 0.0 <= self.real_background_fraction <= 1.0:
+            raise ValueError(f"real_background_fraction must be in [0, 1], got {self.real_background_fraction}")
+
+
+@dataclass(frozen=True)
+class _Job:
+    path: Path
+    action: str
+    seed: tuple[int, int, int]
+
+
+_worker_backgrounds: BackgroundPool | None = None
+
+
+def _set_worker_backgrounds(backgrounds: BackgroundPool | None) -> None:
+    global _worker_backgrounds
+    _worker_backgrounds = backgrounds
+
+
+def _write_clip(job: _Job, settings: SynthSettings) -> Path:
+    from repflow.video import write_video
+
+    frames = generate_clip(
+        job.action, job.seed, size=settings.size, num_frames=settings.num_frames, fps=settings.fps,
+        backgrounds=_worker_backgrounds, real_background_fraction=settings.real_background_fraction,
+    )  # fmt: skip
+    return write_video(job.path, frames, fps=settings.fps)
+
+
+def _jobs(out: Path, settings: SynthSettings) -> dict[str, list[_Job]]:
+    counts = {"train": settings.clips_per_class, "test": settings.test_clips_per_class}
+    jobs: dict[str, list[_Job]] = {}
+    for split_index, split in enumerate(SPLITS):
+        jobs[split] = [
+            _Job(out / split / action / f"{action}_{index:05d}.mp4", action, (settings.seed, split_index, index))
+            for action in ACTION_NAMES
+            for index in range(counts[split])
+        ]
+    return jobs
+
+
+def _write_text(path: Path, lines: list[str]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(f"{line}\n" for line in lines))
+    tmp.replace(path)
+
+
+def write_dataset(
+    out: str | Path,
+    settings: SynthSettings,
+    *,
+    backgrounds: BackgroundPool | None = None,
+    workers: int = 1,
+    on_clip: Callable[[Path], None] | None = None,
+) -> dict[str, Path]:
+    """Generate every clip of ``settings`` under ``out``; returns the paths of the list files.
+
+    ``workers`` > 1 renders and encodes clips in that many processes. ``on_clip`` is called with each
+    written file (e.g. to advance a progress bar). List files are written last, so a set whose
+    ``train.txt`` exists is complete.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = _jobs(out, settings)
+    all_jobs = [job for split in SPLITS for job in jobs[split]]
+    for path in _written(all_jobs, settings, backgrounds, workers):
+        if on_clip is not None:
+            on_clip(path)
+    lists = {"classes": out / "classes.txt"}
+    _write_text(lists["classes"], list(ACTION_NAMES))
+    for split in SPLITS:
+        lists[split] = out / f"{split}.txt"
+        _write_text(lists[split], [f"{job.path.relative_to(out).as_posix()} {ACTION_NAMES.index(job.action)}" for job in jobs[split]])
+    manifest = {"generator": "repflow.data.synthetic", **asdict(settings), "classes": list(ACTION_NAMES),
+                "backgrounds": sorted(set(backgrounds.sources)) if backgrounds else []}  # fmt: skip
+    _write_text(out / "synth.json", [json.dumps(manifest, indent=2)])
+    return lists
+
+
+def _written(jobs: list[_Job], settings: SynthSettings, backgrounds: BackgroundPool | None, workers: int) -> Iterator[Path]:
+    if workers <= 1:
+        _set_worker_backgrounds(backgrounds)
+        for job in jobs:
+            yield _write_clip(job, settings)
+        return
+    workers = min(workers, os.cpu_count() or 1)
+    with ProcessPoolExecutor(workers, initializer=_set_worker_backgrounds, initargs=(backgrounds,)) as pool:
+        yield from pool.map(_write_clip, jobs, [settings] * len(jobs), chunksize=8)
