@@ -10,6 +10,7 @@ from typing import Sequence
 # name -> (module with configure(parser) and run(args) -> int, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("repflow.commands.bench", "measure the flow layer and models"),
+    "synth": ("repflow.commands.synth", "write the synthetic action dataset (mp4 clips + train/test lists)"),
 }
 
 
