@@ -10,6 +10,7 @@ from typing import Sequence
 # name -> (module with configure(parser) and run(args) -> int, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("repflow.commands.bench", "measure the flow layer and models"),
+    "figure": ("repflow.commands.figure", "paper figure (PNG/PDF/SVG) or animation (GIF/MP4) of a model's learned flows"),
     "synth": ("repflow.commands.synth", "write the synthetic action dataset (mp4 clips + train/test lists)"),
 }
 

@@ -40,13 +40,23 @@ class ClipAnalysis:
     frames: (T, S, S, 3) uint8, the model's input crop (so flows line up with it).
     flows: layer name -> (C, T', h, w, 2) float32 flow of batch item 0 (x, y; positive = right, down).
     layer_labels: layer name -> human label such as "Rep-Flow" or "flow-of-flow 2/2", in model order.
+    layer_kinds: layer name -> "rep", "fcf-1" or "fcf-2".
     probabilities: (num_classes,) softmax of the logits.
     """
 
     frames: np.ndarray
     flows: dict[str, np.ndarray]
     layer_labels: dict[str, str]
+    layer_kinds: dict[str, str]
     probabilities: np.ndarray
+
+    def find_layer(self, spec: str) -> str:
+        """The layer called ``spec`` by name, label or kind (case-insensitive); ValueError listing them if none."""
+        for name in self.flows:
+            if spec.lower() in (name.lower(), self.layer_labels[name].lower(), self.layer_kinds[name].lower()):
+                return name
+        known = ", ".join(f"{name} ({self.layer_kinds[name]}, {self.layer_labels[name]!r})" for name in self.flows)
+        raise ValueError(f"no flow layer {spec!r}; this model has: {known}")
 
 
 def analyse_clip(model, frames: np.ndarray, *, size: int) -> ClipAnalysis:
@@ -74,6 +84,7 @@ def analyse_clip(model, frames: np.ndarray, *, size: int) -> ClipAnalysis:
         frames=shown,
         flows=flows,
         layer_labels={info.name: info.label for info in layers},
+        layer_kinds={info.name: info.kind for info in layers},
         probabilities=torch.softmax(logits[0].float(), dim=0).numpy(),
     )
 
@@ -239,3 +250,75 @@ def animation_bytes(images: Sequence[np.ndarray], fmt: str, *, fps: float = 4.0)
 
     with tempfile.TemporaryDirectory() as folder:
         return write_video(Path(folder) / "animation.mp4", np.stack(images), fps=fps).read_bytes()
+
+
+def paper_figure(
+    analyses: Sequence[tuple[str, ClipAnalysis]],
+    *,
+    layer: str,
+    channels: Sequence[int],
+    steps: Sequence[int],
+    normalisation: flowviz.Normalisation = "clip",
+    fixed_max: float | None = None,
+    style: flowviz.FlowStyle = flowviz.FlowStyle(),
+    cell_px: int = 224,
+    show_frames: bool = True,
+    legend: bool = True,
+    width_in: float = 7.0,
+    title: str | None = None,
+):
+    """The paper's figure: for each (name, analysis) a row of input frames (optional) and one row per
+    channel of ``layer``; one column per time step (the flow from frame t). Returns a matplotlib Figure."""
+    rows: list[FigureRow] = []
+    for name, analysis in analyses:
+        if layer not in analysis.flows:
+            raise ValueError(f"{name}: the model has no flow layer {layer!r}; it has {list(analysis.flows)}")
+        prefix = f"{name}\n" if len(analyses) > 1 else ""
+        size = (cell_px, cell_px)
+        if show_frames:
+            rows.append(frame_row(analysis.frames, steps=steps, size=size, label=f"{prefix}frames"))
+        rows += flow_rows(
+            analysis.flows[layer], channels=channels, steps=steps, size=size, normalisation=normalisation,
+            fixed_max=fixed_max, style=style, frames=analysis.frames, label=f"{prefix}ch",
+        )
+    return grid_figure(
+        rows, column_labels=[f"t = {step}" for step in steps], legend=legend and style.colouring == "direction",
+        width_in=width_in, title=title,
+    )
+
+
+def animation_panels(
+    analysis: ClipAnalysis,
+    *,
+    channel: int,
+    normalisation: flowviz.Normalisation = "clip",
+    fixed_max: float | None = None,
+    style: flowviz.FlowStyle = flowviz.FlowStyle(),
+    cell_px: int = 224,
+    classical: Sequence[np.ndarray] | None = None,
+) -> list[np.ndarray]:
+    """One image per flow step of the first flow layer: frame | each flow layer at ``channel`` |
+    classical TV-L1 (when ``classical`` gives one (H, W, 2) field per step). A layer with fewer steps
+    (flow-of-flow) shows a blank panel at its missing last step."""
+    size = (cell_px, cell_px)
+    n_steps = max(flows.shape[1] for flows in analysis.flows.values())
+    images = []
+    for step in range(n_steps):
+        panels = [flowviz.resize_image(analysis.frames[step], size)]
+        labels = [f"frame {step}"]
+        for name, flows in analysis.flows.items():
+            index = min(channel, len(flows) - 1)
+            labels.append(f"{analysis.layer_labels[name]} ch {index}")
+            if step >= flows.shape[1]:
+                panels.append(np.full((cell_px, cell_px, 3), 255, np.uint8))
+                continue
+            peak = flowviz.normalisation_max(
+                normalisation, frame_flow=flows[index, step], clip_flow=flows[index], fixed_max=fixed_max
+            )
+            panels.append(flowviz.render_flow(flows[index, step], max_magnitude=peak, size=size, style=style, frame=analysis.frames[step]))
+        if classical is not None:
+            flow = classical[step]
+            panels.append(flowviz.render_flow(flow, max_magnitude=flowviz.max_magnitude(flow), size=size, style=style, frame=analysis.frames[step]))
+            labels.append("TV-L1 (OpenCV)")
+        images.append(side_by_side(panels, labels))
+    return images

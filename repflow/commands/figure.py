@@ -1,0 +1,92 @@
+"""``repflow figure``: the viewer's paper figure (PNG/PDF/SVG) or animation (GIF/MP4), without the app.
+
+Example: ``repflow figure --model models/fcf.pt --clip sample_videos/walk.mp4 --layer fcf-2
+--channels top4 --steps 0,3,6,9 --out fig.pdf``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from repflow import figure, flowviz
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, type=Path, help="checkpoint with 'model_config' and 'model'")
+    parser.add_argument("--clip", required=True, type=Path, action="append", help="video file; repeat for one block of rows per clip")
+    parser.add_argument("--out", required=True, type=Path, help="output file: .png, .pdf, .svg (figure) or .gif, .mp4 (animation)")
+    parser.add_argument("--layer", default=None, help="flow layer by name, label or kind (rep, fcf-1, fcf-2); default: the last")
+    parser.add_argument("--channels", default="top4", help="comma-separated channels, or topN (N most moving, first clip); default top4")
+    parser.add_argument("--steps", default="all", help="comma-separated time steps, or 'all'; default all")
+    parser.add_argument("--start", type=int, default=0, help="first frame of the window read from each clip")
+    parser.add_argument("--frames", type=int, default=16, help="frames through the model (>= 3)")
+    parser.add_argument("--size", type=int, default=112, help="model input size (short side resize + centre crop)")
+    parser.add_argument("--normalisation", choices=flowviz.NORMALISATIONS, default="clip")
+    parser.add_argument("--fixed-max", type=float, default=None, help="magnitude at full saturation for --normalisation fixed")
+    parser.add_argument("--colouring", choices=["direction", "magnitude"], default="direction")
+    parser.add_argument("--arrows", type=int, default=0, metavar="PX", help="quiver overlay, one arrow every PX pixels (0 = none)")
+    parser.add_argument("--smooth", action="store_true", help="bilinear instead of nearest upsampling of the flow")
+    parser.add_argument("--opacity", type=float, default=1.0, help="flow opacity over the frame (1 = frame hidden)")
+    parser.add_argument("--no-frames", action="store_true", help="leave out the row of input frames")
+    parser.add_argument("--no-legend", action="store_true", help="leave out the colour wheel")
+    parser.add_argument("--width", type=float, default=7.0, help="figure width in inches")
+    parser.add_argument("--dpi", type=int, default=300)
+    parser.add_argument("--cell-px", type=int, default=224, help="pixels of each image cell")
+    parser.add_argument("--title", default=None)
+    parser.add_argument("--fps", type=float, default=4.0, help="animation frame rate")
+
+
+def parse_indices(spec: str, *, count: int, what: str, energy_order: list[int] | None = None) -> list[int]:
+    """``"all"``, ``"topN"`` (first N of ``energy_order``) or ``"0,3,5"`` -> a list of indices below ``count``."""
+    spec = spec.strip().lower()
+    if spec == "all":
+        return list(range(count))
+    if spec.startswith("top") and energy_order is not None:
+        try:
+            return energy_order[: int(spec[3:])]
+        except ValueError:
+            raise ValueError(f"{what}: expected topN with a number N, got {spec!r}") from None
+    try:
+        indices = [int(part) for part in spec.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(f"{what}: expected comma-separated numbers{', topN' if energy_order else ''} or 'all', got {spec!r}") from None
+    figure.check_indices(indices, count, what)
+    return indices
+
+
+def run(args: argparse.Namespace) -> int:
+    from repflow.checkpoint import load_model
+    from repflow.video import read_frames
+
+    fmt = args.out.suffix.lower().lstrip(".")
+    if fmt not in figure.FIGURE_FORMATS + figure.ANIMATION_FORMATS:
+        raise ValueError(f"{args.out}: unknown output type; use one of {', '.join(figure.FIGURE_FORMATS + figure.ANIMATION_FORMATS)}")
+    if args.frames < 3:
+        raise ValueError(f"--frames must be >= 3 (flow-of-flow compares three frames), got {args.frames}")
+    model = load_model(args.model, map_location="cpu").eval()
+    analyses = []
+    for clip in args.clip:
+        frames = read_frames(clip, list(range(args.start, args.start + args.frames)), short_side=args.size)
+        analyses.append((clip.name, figure.analyse_clip(model, frames, size=args.size)))
+    first = analyses[0][1]
+    layer = first.find_layer(args.layer) if args.layer else list(first.flows)[-1]
+    flows = first.flows[layer]
+    ranked = [int(c) for c in flowviz.rank_by_energy(flows)]
+    channels = parse_indices(args.channels, count=len(flows), what="channel", energy_order=ranked)
+    style = flowviz.FlowStyle(colouring=args.colouring, smooth=args.smooth, arrow_spacing=args.arrows, opacity=args.opacity)
+    if fmt in figure.ANIMATION_FORMATS:
+        images = figure.animation_panels(
+            first, channel=channels[0], normalisation=args.normalisation, fixed_max=args.fixed_max, style=style, cell_px=args.cell_px
+        )
+        figure.write_atomic(args.out, figure.animation_bytes(images, fmt, fps=args.fps))
+    else:
+        steps = parse_indices(args.steps, count=flows.shape[1], what="time step")
+        fig = figure.paper_figure(
+            analyses, layer=layer, channels=channels, steps=steps, normalisation=args.normalisation,
+            fixed_max=args.fixed_max, style=style, cell_px=args.cell_px, show_frames=not args.no_frames,
+            legend=not args.no_legend, width_in=args.width, title=args.title,
+        )
+        figure.save_figure(fig, args.out, dpi=args.dpi)
+    print(f"wrote {args.out} ({first.layer_labels[layer]}, channels {channels})")
+    return 0

@@ -1,0 +1,108 @@
+"""Export for papers: the figure grid as PNG / PDF / SVG and the animation as GIF / MP4, built by
+:mod:`repflow.figure` (the same code as ``repflow figure``), so downloads equal the command's files."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import streamlit as st
+
+from repflow import figure, flowviz
+from repflow.figure import ClipAnalysis
+from viz_app import compute
+from viz_app.sidebar import ViewOptions
+
+MIME = {"png": "image/png", "pdf": "application/pdf", "svg": "image/svg+xml", "gif": "image/gif", "mp4": "video/mp4"}
+DEFAULT_ROWS = 4
+DEFAULT_COLUMNS = 6
+
+
+def evenly_spaced(count: int, wanted: int) -> list[int]:
+    """Up to ``wanted`` indices spread over ``range(count)``, first and last included."""
+    return sorted({int(round(i)) for i in np.linspace(0, count - 1, min(wanted, count))})
+
+
+def export_section(
+    analysis: ClipAnalysis, layer: str, channel: int, options: ViewOptions, *, clip_name: str, classical_key: tuple
+) -> None:
+    """Figure and animation settings with their download buttons."""
+    flows = analysis.flows[layer]
+    stem = f"repflow_{analysis.layer_labels[layer].replace(' ', '_').replace('/', 'of')}_{clip_name.rsplit('.', 1)[0]}"
+    with st.expander("Export for papers", expanded=False):
+        st.markdown("**Figure**: rows = channels, columns = time steps (as the paper's flow figures).")
+        left, right = st.columns(2)
+        ranked = [int(c) for c in flowviz.rank_by_energy(flows) if c != channel]
+        channels = left.multiselect(
+            "Channels (rows)", list(range(len(flows))), default=[channel] + ranked[: DEFAULT_ROWS - 1], key="export_channels"
+        )
+        steps = right.multiselect(
+            "Time steps (columns)", list(range(flows.shape[1])), default=evenly_spaced(flows.shape[1], DEFAULT_COLUMNS), key="export_steps"
+        )
+        left, middle, right = st.columns(3)
+        show_frames = left.checkbox("Frames row", value=True, key="export_frames")
+        legend = left.checkbox("Colour-wheel legend", value=True, key="export_legend")
+        width_in = middle.number_input("Width (inches)", 2.0, 20.0, 7.0, step=0.5, key="export_width")
+        dpi = right.number_input("DPI", 50, 600, 300, step=50, key="export_dpi")
+        if not channels or not steps:
+            st.info("Choose at least one channel and one time step.")
+        else:
+
+            def build():
+                style = replace(options.style, legend=False)
+                return figure.paper_figure(
+                    [(clip_name, analysis)], layer=layer, channels=sorted(channels), steps=sorted(steps),
+                    normalisation=options.normalisation, fixed_max=options.fixed_max, style=style,
+                    cell_px=options.panel_px, show_frames=show_frames, legend=legend, width_in=width_in,
+                )
+
+            buttons = st.columns(len(figure.FIGURE_FORMATS))
+            for column, fmt in zip(buttons, figure.FIGURE_FORMATS):
+                column.download_button(
+                    f"Download {fmt.upper()}", data=lambda fmt=fmt: figure.figure_bytes(build(), fmt, dpi=int(dpi)),
+                    file_name=f"{stem}.{fmt}", mime=MIME[fmt], on_click="ignore", key=f"download_{fmt}",
+                )
+        animation_part(analysis, channel, options, stem=stem, classical_key=classical_key)
+
+
+def animation_part(analysis: ClipAnalysis, channel: int, options: ViewOptions, *, stem: str, classical_key: tuple) -> None:
+    """Build (with a progress bar) and offer the animation of frames beside flows at ``channel``."""
+    st.markdown("**Animation**: frame | flow layers | classical TV-L1, one image per time step.")
+    left, middle, right = st.columns(3)
+    fmt = left.radio("Format", ["gif", "mp4"], horizontal=True, key="animation_format", format_func=str.upper)
+    fps = middle.number_input("Frames per second", 1.0, 30.0, 4.0, key="animation_fps")
+    with_classical = right.checkbox("With classical TV-L1", value=True, key="animation_classical")
+    settings = (classical_key, channel, options, fmt, fps, with_classical)
+    if st.button("Build animation", key="build_animation"):
+        st.session_state["animation"] = (settings, build_animation(analysis, channel, options, fmt, fps, with_classical, classical_key))
+    built = st.session_state.get("animation")
+    if built and built[0] == settings:
+        data = built[1]
+        if fmt == "gif":
+            st.image(data, caption="animation preview")
+        st.download_button(
+            f"Download {fmt.upper()}", data=data, file_name=f"{stem}_ch{channel}.{fmt}", mime=MIME[fmt],
+            on_click="ignore", key="download_animation",
+        )
+
+
+def build_animation(
+    analysis: ClipAnalysis, channel: int, options: ViewOptions, fmt: str, fps: float, with_classical: bool, classical_key: tuple
+) -> bytes:
+    """Classical flows of every step (cached; progress bar), then the encoded animation."""
+    classical = None
+    n_pairs = len(analysis.frames) - 1
+    if with_classical:
+        progress = st.progress(0.0, text="Classical TV-L1 of the clip…")
+        classical = []
+        for step in range(n_pairs):
+            classical.append(compute.classical_flow(*classical_key, step, analysis.frames[step : step + 2]))
+            progress.progress((step + 1) / n_pairs, text=f"Classical TV-L1 of the clip: {step + 1}/{n_pairs}")
+        progress.empty()
+    with st.spinner(f"Encoding the {fmt.upper()}…"):
+        images = figure.animation_panels(
+            analysis, channel=channel, normalisation=options.normalisation, fixed_max=options.fixed_max,
+            style=replace(options.style, legend=False), cell_px=min(options.panel_px, 224),
+            classical=classical,
+        )
+        return figure.animation_bytes(images, fmt, fps=fps)

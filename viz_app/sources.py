@@ -1,0 +1,158 @@
+"""Where the viewer's models and clips come from: the bundled folders, and files the user uploads.
+
+No Streamlit here: these functions find, describe and check files, and raise ``SourceError`` with a
+message meant for the user (naming the file, what was expected and what was found).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".gif")
+MAX_UPLOAD_MB = 200
+MIN_FRAMES = 3  # the model needs T >= 3 (flow-of-flow removes two steps)
+MAX_FRAMES = 64  # longer clips are cut to a window of at most this many frames
+DEFAULT_FRAMES = 16
+DEFAULT_SIZE = 112
+FLOW_LABELS = {"fcf": "flow-of-flow", "rep": "Rep-Flow", "none": "no flow layer"}
+
+
+class SourceError(ValueError):
+    """A model or clip the viewer cannot use; the message says why, for the user."""
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A checkpoint on disk; ``mtime_ns`` and ``size`` make it a cache key that changes when the file does."""
+
+    path: str
+    mtime_ns: int
+    size: int
+
+    @classmethod
+    def of(cls, path: str | Path) -> "ModelFile":
+        stat = Path(path).stat()
+        return cls(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+
+@dataclass(frozen=True)
+class ClipWindow:
+    """Which frames of a clip go through the model, and at what square input size."""
+
+    start: int = 0
+    frames: int = DEFAULT_FRAMES
+    size: int = DEFAULT_SIZE
+
+    def indices(self) -> list[int]:
+        return list(range(self.start, self.start + self.frames))
+
+
+def models_dir() -> Path:
+    """``$REPFLOW_MODELS_DIR`` or ``models/`` of the repository."""
+    return Path(os.environ.get("REPFLOW_MODELS_DIR") or REPO_ROOT / "models")
+
+
+def samples_dir() -> Path:
+    """``$REPFLOW_SAMPLES_DIR`` or ``sample_videos/`` of the repository."""
+    return Path(os.environ.get("REPFLOW_SAMPLES_DIR") or REPO_ROOT / "sample_videos")
+
+
+def find_models(folder: Path) -> list[Path]:
+    """The ``*.pt`` / ``*.pth`` files of ``folder``, sorted by name (none if the folder is missing)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in (".pt", ".pth"))
+
+
+def find_clips(folder: Path) -> list[Path]:
+    """The video files of ``folder`` (by suffix), sorted by name."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+
+
+def describe_config(config: dict) -> str:
+    """A short label for a model config, e.g. "flow-of-flow · R(2+1)D-18 · width 8 · 10 classes"."""
+    flow = FLOW_LABELS.get(str(config.get("flow")), str(config.get("flow")))
+    return f"{flow} · R(2+1)D-{config.get('depth', '?')} · width {config.get('width', '?')} · {config.get('num_classes', '?')} classes"
+
+
+def default_model_index(configs: list[dict | None]) -> int:
+    """The model to open first: the first flow-of-flow one, else the first with any flow layer, else 0."""
+    for wanted in ("fcf", "rep"):
+        for index, config in enumerate(configs):
+            if config and config.get("flow") == wanted:
+                return index
+    return 0
+
+
+def clip_settings(payload: dict) -> tuple[int, int]:
+    """(frames, size) a checkpoint was trained with, from its optional ``"clip"`` entry, else defaults."""
+    clip = payload.get("clip") if isinstance(payload.get("clip"), dict) else {}
+    frames = clip.get("frames", DEFAULT_FRAMES)
+    size = clip.get("size", DEFAULT_SIZE)
+    frames = int(frames) if isinstance(frames, int) and MIN_FRAMES <= frames <= MAX_FRAMES else DEFAULT_FRAMES
+    size = int(size) if isinstance(size, int) and 32 <= size <= 448 else DEFAULT_SIZE
+    return frames, size
+
+
+def class_names(payload: dict, num_classes: int) -> list[str]:
+    """Class names stored in a checkpoint (``"class_names"`` or ``"classes"``), else "class 0", "class 1", ..."""
+    for key in ("class_names", "classes"):
+        names = payload.get(key)
+        if isinstance(names, (list, tuple)) and len(names) == num_classes and all(isinstance(n, str) for n in names):
+            return list(names)
+    return [f"class {index}" for index in range(num_classes)]
+
+
+def check_upload_size(name: str, size_bytes: int, *, limit_mb: int = MAX_UPLOAD_MB) -> None:
+    """Reject empty files and files over ``limit_mb`` megabytes."""
+    if size_bytes == 0:
+        raise SourceError(f"{name}: the file is empty (0 bytes)")
+    if size_bytes > limit_mb * 1024 * 1024:
+        raise SourceError(f"{name}: {size_bytes / 2**20:.0f} MB is over the {limit_mb} MB upload limit")
+
+
+def store_upload(name: str, data: bytes, *, kind: str) -> Path:
+    """Save uploaded bytes under the temp folder, named by their SHA-1 (same bytes, same file) and keeping
+    the suffix, so the video readers and ``torch.load`` can open them by path."""
+    check_upload_size(name, len(data))
+    digest = hashlib.sha1(data).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / "repflow_viz" / kind
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{digest}{Path(name).suffix.lower()}"
+    if not path.exists():
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return path
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-1 of a file's bytes (the cache key of a clip), read in chunks."""
+    sha = hashlib.sha1()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+def fit_window(window: ClipWindow, num_frames: int, name: str) -> ClipWindow:
+    """Clamp ``window`` to a clip of ``num_frames`` frames; a clip shorter than MIN_FRAMES is refused."""
+    if num_frames < MIN_FRAMES:
+        raise SourceError(
+            f"{name}: the video has {num_frames} frame{'s' if num_frames != 1 else ''}; "
+            f"the model needs at least {MIN_FRAMES} (flow-of-flow compares three frames)"
+        )
+    frames = max(MIN_FRAMES, min(window.frames, num_frames, MAX_FRAMES))
+    start = min(max(window.start, 0), num_frames - frames)
+    return ClipWindow(start=start, frames=frames, size=window.size)

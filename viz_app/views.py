@@ -1,0 +1,110 @@
+"""The main page: frame | flow layers | classical TV-L1 side by side, the channel grid, top-5 predictions
+and the learned TV-L1 parameters. Only draws: everything it shows is computed (and cached) elsewhere."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import streamlit as st
+
+from repflow import flowviz
+from repflow.figure import ClipAnalysis
+from viz_app import compute
+from viz_app.sidebar import ViewOptions, queue
+
+GRID_COLUMNS = 8
+GRID_TILE_PX = 96
+
+
+def draw_flow(flows: np.ndarray, channel: int, step: int, options: ViewOptions, frame: np.ndarray, *, size: int, legend: bool = True):
+    """Render ``flows[channel, step]`` (flows: (C, T', h, w, 2)) as a ``size`` square; returns (image, max used)."""
+    peak = flowviz.normalisation_max(
+        options.normalisation, frame_flow=flows[channel, step], clip_flow=flows[channel], fixed_max=options.fixed_max
+    )
+    style = options.style if legend else replace(options.style, legend=False)
+    image = flowviz.render_flow(flows[channel, step], max_magnitude=peak, size=(size, size), style=style, frame=frame)
+    return image, peak
+
+
+def main_view(
+    analysis: ClipAnalysis, layer: str, channel: int, step: int, options: ViewOptions, *, start: int, classical_key: tuple
+) -> None:
+    """Input frame, every flow layer at (channel, step) and classical TV-L1, aligned in one row.
+
+    ``start`` is the clip frame of the window's first frame; ``classical_key`` identifies the clip window
+    in the TV-L1 cache."""
+    size = options.panel_px
+    frame = analysis.frames[step]
+    names = list(analysis.flows)
+    columns = st.columns(2 + max(len(names), 2))
+    columns[0].image(flowviz.resize_image(frame, (size, size)), caption=f"frame {start + step} (input crop)")
+    for column, name in zip(columns[1:], names):
+        flows = analysis.flows[name]
+        label = analysis.layer_labels[name]
+        marker = "▶ " if name == layer else ""
+        shown_channel = min(channel, len(flows) - 1)
+        if step >= flows.shape[1]:
+            column.info(f"{label}: no step {step} (it compares {analysis.frames.shape[0] - flows.shape[1] + 1} frames)")
+            continue
+        image, peak = draw_flow(flows, shown_channel, step, options, frame, size=size)
+        column.image(image, caption=f"{marker}{label} · ch {shown_channel} · t {step} · max {peak:.3g}")
+    if len(names) == 1:
+        columns[2].info("This model has no flow-of-flow layer (its config has flow='rep').")
+    classical_view(columns[-1], analysis, step, options, classical_key)
+
+
+def classical_view(column, analysis: ClipAnalysis, step: int, options: ViewOptions, key: tuple) -> None:
+    """OpenCV TV-L1 flow of the input frames ``step`` -> ``step + 1``, in pixels of the input crop,
+    always normalised per frame (its units are not those of the feature-map flows)."""
+    if step + 1 >= len(analysis.frames):
+        column.info("Classical TV-L1 needs a next frame.")
+        return
+    flow = compute.classical_flow(*key, step, analysis.frames[step : step + 2])
+    peak = flowviz.max_magnitude(flow)
+    size = options.panel_px
+    image = flowviz.render_flow(flow, max_magnitude=peak, size=(size, size), style=options.style, frame=analysis.frames[step])
+    column.image(image, caption=f"classical TV-L1 (OpenCV) · t {step} · max {peak:.3g} px (per frame)")
+
+
+def channel_grid(analysis: ClipAnalysis, layer: str, channel: int, step: int, options: ViewOptions) -> None:
+    """Every channel of ``layer`` at ``step``, sortable by motion energy; a click selects a channel."""
+    flows = analysis.flows[layer]
+    st.subheader(f"All {len(flows)} channels of {analysis.layer_labels[layer]} at step {step}")
+    order = st.radio("Sort", ["channel number", "motion energy at this step"], horizontal=True, key="grid_sort")
+    channels = list(range(len(flows)))
+    if order == "motion energy at this step":
+        channels = [int(c) for c in flowviz.rank_by_energy(flows[:, step])]
+    energy = flowviz.motion_energy(flows[:, step])
+    for row_start in range(0, len(channels), GRID_COLUMNS):
+        columns = st.columns(GRID_COLUMNS)
+        for column, index in zip(columns, channels[row_start : row_start + GRID_COLUMNS]):
+            image, _ = draw_flow(flows, index, step, options, analysis.frames[step], size=GRID_TILE_PX, legend=False)
+            column.image(image, caption=f"ch {index} · E {energy[index]:.2g}")
+            column.button(
+                "selected" if index == channel else f"show {index}", key=f"grid_{index}", on_click=queue,
+                args=("channel", index), type="primary" if index == channel else "secondary", width="stretch",
+            )
+
+
+def predictions(analysis: ClipAnalysis, names: list[str]) -> None:
+    """The model's five most probable classes."""
+    st.subheader("Top-5 predictions")
+    top = np.argsort(-analysis.probabilities)[:5]
+    st.dataframe(
+        [{"class": names[i] if i < len(names) else f"class {i}", "probability": float(analysis.probabilities[i])} for i in top],
+        hide_index=True,
+        column_config={"probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0, format="%.3f")},
+    )
+
+
+def learned_parameters(model, labels: dict[str, str]) -> None:
+    """θ, λ and τ of every flow layer, as learned (or as initialised for a frozen layer)."""
+    from repflow.inspect import learned_parameters as read
+
+    st.subheader("Learned TV-L1 parameters")
+    rows = [
+        {"layer": labels.get(name, name), "θ (theta)": values["theta"], "λ (lambda)": values["lam"], "τ (tau)": values["tau"]}
+        for name, values in read(model).items()
+    ]
+    st.dataframe(rows, hide_index=True)
