@@ -43,6 +43,7 @@ class Action:
     motion: MotionFn | None = None
     reverse_of: str | None = None
     plant_contact: bool = True
+    on_stool: bool = False  # the stool of the scene stands under the figure's seated pelvis
 
 
 def _stance(times: np.ndarray, **angles: float | np.ndarray) -> Pose:
@@ -195,12 +196,12 @@ def kicking(times, body, rng):
     return pose, np.zeros_like(times)
 
 
-_HAND_STAND_KEYS = [
+_HAND_STAND_KEYS = [  # stand, arms up, lunge and tip over onto the hands, kick the legs up
     (0.0, dict(torso=0, l_shoulder=5, r_shoulder=5, l_elbow=10, r_elbow=10)),
-    (0.2, dict(torso=2, l_shoulder=170, r_shoulder=170, l_elbow=5, r_elbow=5, l_hip=22, l_knee=12, r_hip=-8)),
-    (0.45, dict(torso=80, l_shoulder=95, r_shoulder=95, l_hip=115, l_knee=60, r_hip=55)),
-    (0.7, dict(torso=140, l_shoulder=140, r_shoulder=140, l_hip=80, l_knee=40, r_hip=-15)),
-    (1.0, dict(torso=180, l_shoulder=180, r_shoulder=180, l_hip=6, r_hip=-6)),
+    (0.2, dict(torso=3, l_shoulder=170, r_shoulder=170, l_elbow=5, r_elbow=5, l_hip=25, l_knee=15, r_hip=-8)),
+    (0.45, dict(torso=112, l_shoulder=118, r_shoulder=118, l_hip=140, l_knee=75, r_hip=70)),
+    (0.72, dict(torso=158, l_shoulder=160, r_shoulder=160, l_hip=80, l_knee=50, r_hip=-12)),
+    (1.0, dict(torso=180, l_shoulder=180, r_shoulder=180, l_hip=5, r_hip=-5, l_knee=5)),
 ]
 
 
@@ -209,7 +210,7 @@ def hand_stand(times, body, rng):
     return pose, np.zeros_like(times)
 
 
-_SIT_DOWN_KEYS = [
+_SIT_DOWN_KEYS = [  # stand, lean forward while bending the knees, sit upright on a stool
     (0.0, dict(torso=2, l_shoulder=5, r_shoulder=5, l_elbow=10, r_elbow=10)),
     (0.5, dict(torso=38, l_shoulder=75, r_shoulder=80, l_elbow=15, r_elbow=15,
                l_hip=85, r_hip=85, l_knee=55, r_knee=55)),
@@ -233,8 +234,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("hand_stand", "side", hand_stand),
     Action("boxing", "side", boxing),
     Action("kicking", "side", kicking),
-    Action("sitting_down", "side", sitting_down),
-    Action("standing_up", "side", reverse_of="sitting_down"),
+    Action("sitting_down", "side", sitting_down, on_stool=True),
+    Action("standing_up", "side", reverse_of="sitting_down", on_stool=True),
 )
 ACTION_NAMES: tuple[str, ...] = tuple(action.name for action in ACTIONS)
 _BY_NAME = {action.name: action for action in ACTIONS}
@@ -246,6 +247,11 @@ def get_action(name: str) -> Action:
         return _BY_NAME[name]
     except KeyError:
         raise ValueError(f"unknown action {name!r}; known actions: {', '.join(ACTION_NAMES)}") from None
+
+
+def seated_pose() -> Pose:
+    """The pose (one frame, radians) of a figure sitting on a stool: the end of ``sitting_down``."""
+    return {name: np.radians(values) for name, values in _keyframes(np.ones(1), _SIT_DOWN_KEYS).items()}
 
 
 def action_motion(name: str, times: np.ndarray, body: Body, rng: np.random.Generator) -> Motion:

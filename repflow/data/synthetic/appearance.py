@@ -34,6 +34,7 @@ class Appearance:
     stripes: int  # stripes across shirt and sleeves; 0 = plain
     long_sleeves: bool
     long_trousers: bool
+    stool: np.ndarray
 
 
 def sample_appearance(rng: np.random.Generator, background_luma: float) -> Appearance:
@@ -68,4 +69,5 @@ def sample_appearance(rng: np.random.Generator, background_luma: float) -> Appea
         stripes=int(rng.choice([0, 0, 3, 4, 5])),
         long_sleeves=bool(rng.uniform() < 0.6),
         long_trousers=bool(rng.uniform() < 0.75),
+        stool=random_colour(rng, saturation=(0.1, 0.6), value=(0.15, 0.6)),
     )

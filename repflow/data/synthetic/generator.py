@@ -15,11 +15,11 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from repflow.data.synthetic.actions import ACTION_NAMES, action_motion
+from repflow.data.synthetic.actions import ACTION_NAMES, Action, action_motion, get_action, seated_pose
 from repflow.data.synthetic.appearance import Appearance, sample_appearance
 from repflow.data.synthetic.backgrounds import BackgroundPool, procedural_background
-from repflow.data.synthetic.render import draw_figure
-from repflow.data.synthetic.skeleton import Joints, forward_kinematics
+from repflow.data.synthetic.render import draw_figure, draw_shadow, draw_stool
+from repflow.data.synthetic.skeleton import Body, Joints, forward_kinematics
 
 Seed = int | Sequence[int]
 
@@ -35,6 +35,9 @@ class ClipPlan:
     scale: float  # pixels per body height
     joints: Joints
     camera: np.ndarray  # (T, 2) camera offset in pixels, subtracted from world positions
+    ground: float  # world row of the ground line
+    stool: np.ndarray  # (x, y) world pixels of the stool's seat top
+    stool_half_width: float
     appearance: Appearance
     background: np.ndarray  # uint8 (H + 2 * margin, 2 * W, 3), the frame is cut from its middle
     margin: int
@@ -79,6 +82,19 @@ def grounded_pose(joints: Joints, lift: np.ndarray, *, plant_contact: bool) -> J
     return {name: joints[name] + shift for name in names}
 
 
+def stool_position(action: Action, grounded: Joints, body: Body, rng: np.random.Generator) -> np.ndarray:
+    """Where the scene's stool seat is (x, y; body heights, grounded frame): under the seated pelvis for
+    actions on the stool, beside the figure for the others (so every scene has one)."""
+    seated = grounded_pose(forward_kinematics(seated_pose(), body, "side"), np.zeros(1), plant_contact=False)
+    seat_y = seated["pelvis"][0, 1] + body.radius("thigh", "side")
+    side, gap = (1.0 if rng.uniform() < 0.5 else -1.0), rng.uniform(0.45, 0.75)
+    if action.on_stool:  # the feet stay planted, so the seat is a fixed step from them
+        x = grounded["l_ankle"][:, 0].mean() + seated["pelvis"][0, 0] - seated["l_ankle"][0, 0]
+    else:
+        x = grounded["pelvis"][0, 0] + side * gap
+    return np.array([x, seat_y])
+
+
 def plan_clip(
     action: str,
     seed: Seed,
@@ -105,7 +121,7 @@ def plan_clip(
     )
 
     # Framing: how big the figure is, where its ground line and horizon are, which way it faces.
-    scale = scene_rng.uniform(0.55, 0.75) * height
+    scale = scene_rng.uniform(0.6, 0.78) * height
     ground = scene_rng.uniform(0.86, 0.96) * height
     horizon = ground - scene_rng.uniform(0.05, 0.35) * height
     x_fraction = scene_rng.uniform()
@@ -124,6 +140,7 @@ def plan_clip(
     motion = action_motion(action, times, look.body, motion_rng)
     body_joints = forward_kinematics(motion.pose, look.body, motion.view)
     grounded = grounded_pose(body_joints, motion.lift, plant_contact=motion.plant_contact)
+    stool = stool_position(get_action(action), grounded, look.body, scene_rng)
 
     # The camera partly follows the figure's travel, drifts slowly and shakes a little.
     travel = facing * grounded["pelvis"][:, 0] * scale
@@ -145,7 +162,8 @@ def plan_clip(
     lo_centre, hi_centre = half + pad, width - half - pad
     centre = lo_centre + x_fraction * (hi_centre - lo_centre) if lo_centre < hi_centre else width / 2
     offset = np.array([centre - (low + high) / 2, ground])
-    joints = {name: joint * np.array([facing * scale, scale]) + offset for name, joint in grounded.items()}
+    to_world = np.array([facing * scale, scale])
+    joints = {name: joint * to_world + offset for name, joint in grounded.items()}
 
     return ClipPlan(
         action=action,
@@ -155,6 +173,9 @@ def plan_clip(
         scale=scale,
         joints=joints,
         camera=camera,
+        ground=float(ground),
+        stool=stool * to_world + offset,
+        stool_half_width=0.12 * scale,
         appearance=look,
         background=np.round(background * 255).astype(np.uint8),
         margin=margin,
@@ -179,6 +200,9 @@ def render_clip(plan: ClipPlan) -> np.ndarray:
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT_101,
         )  # fmt: skip
         joints = {name: joint[t] - plan.camera[t] for name, joint in plan.joints.items()}
+        ground = plan.ground - cam_y
+        draw_shadow(frame, np.array([joints["pelvis"][0], ground]), (0.2 * plan.scale, 0.03 * plan.scale))
+        draw_stool(frame, plan.stool - plan.camera[t], plan.stool_half_width, ground, plan.appearance.stool)
         draw_figure(frame, joints, plan.appearance, view=plan.view, scale=plan.scale, facing=plan.facing)
         frames[t] = frame
     noise = np.random.default_rng(plan.noise_seed).standard_normal(frames.shape, dtype=np.float32)

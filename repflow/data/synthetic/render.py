@@ -29,15 +29,21 @@ def _disc(image: np.ndarray, centre: np.ndarray, radius: float, colour: tuple[in
     cv2.circle(image, _fixed(centre), max(1, int(round(radius * _ONE))), colour, -1, _AA, _SHIFT)
 
 
-def draw_capsule(image: np.ndarray, p: np.ndarray, q: np.ndarray, r1: float, r2: float, colour: tuple[int, int, int]) -> None:
-    """A limb from ``p`` to ``q`` (pixels), half-width ``r1`` at ``p`` tapering to ``r2`` at ``q``."""
+def draw_capsule(
+    image: np.ndarray, p: np.ndarray, q: np.ndarray, r1: float, r2: float, colour: tuple[int, int, int], *, round_start: bool = True
+) -> None:
+    """A limb from ``p`` to ``q`` (pixels), half-width ``r1`` at ``p`` tapering to ``r2`` at ``q``.
+
+    ``round_start=False`` leaves the ``p`` end cut straight (a hem) instead of rounded.
+    """
     axis = q - p
     length = float(np.hypot(*axis))
     if length > 1e-6:
         normal = np.array([-axis[1], axis[0]]) / length
         quad = np.array([p + r1 * normal, q + r2 * normal, q - r2 * normal, p - r1 * normal])
         cv2.fillConvexPoly(image, np.round(quad * _ONE).astype(np.int32), colour, _AA, _SHIFT)
-    _disc(image, p, r1, colour)
+    if round_start:
+        _disc(image, p, r1, colour)
     _disc(image, q, r2, colour)
 
 
@@ -54,6 +60,31 @@ def draw_stripes(
         t = k / (count + 1)
         centre, radius = p + t * axis, (r1 + t * (r2 - r1)) * 0.9
         cv2.line(image, _fixed(centre - radius * normal), _fixed(centre + radius * normal), colour, width, _AA, _SHIFT)
+
+
+def draw_shadow(image: np.ndarray, centre: np.ndarray, axes: tuple[float, float], *, strength: float = 0.35) -> None:
+    """Darken an ellipse on the ground (a soft contact shadow) in place."""
+    height, width = image.shape[:2]
+    x0, x1 = int(max(centre[0] - axes[0] - 2, 0)), int(min(centre[0] + axes[0] + 3, width))
+    y0, y1 = int(max(centre[1] - axes[1] - 2, 0)), int(min(centre[1] + axes[1] + 3, height))
+    if x0 >= x1 or y0 >= y1:
+        return
+    mask = np.zeros((y1 - y0, x1 - x0), dtype=np.uint8)
+    size = (max(1, int(round(axes[0] * _ONE))), max(1, int(round(axes[1] * _ONE))))
+    cv2.ellipse(mask, _fixed(centre - (x0, y0)), size, 0, 0, 360, 255, -1, _AA, _SHIFT)
+    region = image[y0:y1, x0:x1]
+    region[:] = (region * (1.0 - strength / 255.0 * mask[..., None])).astype(np.uint8)
+
+
+def draw_stool(image: np.ndarray, seat: np.ndarray, half_width: float, ground_y: float, colour: np.ndarray) -> None:
+    """A stool whose seat top is centred at ``seat`` (pixels), standing on the line ``ground_y``."""
+    thickness = max(1.0, 0.2 * half_width)
+    left, right = seat + (-half_width, thickness), seat + (half_width, thickness)
+    leg = 0.7 * half_width
+    for foot_x in (seat[0] - leg, seat[0] + leg):
+        draw_capsule(image, np.array([foot_x, seat[1] + thickness]), np.array([foot_x, ground_y]),
+                     0.35 * thickness, 0.35 * thickness, _colour(colour, 0.7))  # fmt: skip
+    draw_capsule(image, left, right, thickness, thickness, _colour(colour))
 
 
 def draw_figure(
@@ -92,10 +123,10 @@ def draw_figure(
     def torso() -> None:
         pelvis, neck, head = joints["pelvis"], joints["neck"], joints["head"]
         top, bottom = radius("torso_top"), radius("torso_bottom")
-        draw_capsule(image, pelvis, neck, bottom, top, _colour(look.shirt))
-        draw_stripes(image, pelvis, neck, bottom, top, count=look.stripes, colour=stripe_colour, width=stripe_width)
         waist = pelvis + 0.3 * (neck - pelvis)
         draw_capsule(image, pelvis, waist, bottom, bottom, _colour(look.trousers))
+        draw_capsule(image, waist, neck, bottom, top, _colour(look.shirt), round_start=False)
+        draw_stripes(image, waist, neck, bottom, top, count=look.stripes, colour=stripe_colour, width=stripe_width)
         draw_capsule(image, neck, neck + 0.4 * (head - neck), radius("neck"), radius("neck"), _colour(look.skin))
         head_radius = body.head_radius * scale
         _disc(image, head, head_radius, _colour(look.skin))
