@@ -1,0 +1,70 @@
+"""Process-group helpers for torchrun + DistributedDataParallel (gloo on CPU, nccl on CUDA).
+
+Started plainly (``repflow train``) everything runs as a single process of rank 0; started by torchrun
+(``torchrun --nproc_per_node=N -m repflow train ...``, multi-node with the usual torchrun flags), the
+environment variables RANK / WORLD_SIZE / LOCAL_RANK say who this process is.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    """Who this process is among the training processes."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        """True on the process that logs and writes files (rank 0)."""
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        """True when more than one process trains."""
+        return self.world_size > 1
+
+
+def setup(device: torch.device) -> DistInfo:
+    """Join the process group torchrun describes (no-op for a single process); pins the local GPU."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    info = DistInfo(int(os.environ.get("RANK", "0")), world_size, int(os.environ.get("LOCAL_RANK", "0")))
+    if not info.distributed:
+        return info
+    if device.type == "cuda":
+        torch.cuda.set_device(info.local_rank)
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return info
+
+
+def cleanup() -> None:
+    """Leave the process group if one was joined."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def all_reduce_sum(values: list[float], device: torch.device) -> list[float]:
+    """Element-wise sum of ``values`` over all processes (identity for a single process)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return list(values)
+    tensor = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(tensor)
+    return tensor.tolist()
+
+
+def all_gather_strings(text: str) -> list[str]:
+    """``text`` from every process, in rank order."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return [text]
+    gathered: list[str] = [""] * dist.get_world_size()
+    dist.all_gather_object(gathered, text)
+    return gathered

@@ -1,0 +1,303 @@
+"""The training loop: one process, or one of many under torchrun with DistributedDataParallel.
+
+Rank 0 shows the progress bar, writes ``metrics.csv`` (one row per epoch), ``summary.json``, optional
+TensorBoard logs and the checkpoints: ``checkpoint_last.pt`` after every epoch (and every
+``checkpoint_every`` steps), ``model.pt`` (model + classes + clip settings) at the end. ``resume``
+restores model, optimiser, schedule, scaler, RNG states and the position in the epoch, so a killed run
+ends with the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from repflow.checkpoint import load_checkpoint, model_payload, save_checkpoint
+from repflow.data.datasets import ClipDataset
+from repflow.models import ModelConfig, build_model
+from repflow.train import distributed
+from repflow.train.config import TrainConfig, config_to_dict
+from repflow.train.data import build_datasets
+from repflow.train.optim import build_optimizer, build_scheduler
+from repflow.train.sampler import ShardedEpochSampler
+from repflow.train.state import rng_state, seed_everything, set_rng_state, weights_digest
+
+LAST_CHECKPOINT = "checkpoint_last.pt"
+FINAL_MODEL = "model.pt"
+# Settings that may change between a run and its resumption without changing the result.
+RUN_CONTROL = {"resume", "max_steps", "progress", "workers", "checkpoint_every", "tensorboard", "out_dir"}
+
+
+@dataclass
+class Progress:
+    """Where the run is: the next epoch to finish, steps done in it and in total, and its running sums."""
+
+    epoch: int = 0
+    step_in_epoch: int = 0
+    global_step: int = 0
+    sums: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # loss * clips, correct, clips
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def pick_device(name: str) -> torch.device:
+    """cuda when asked or (for "auto") available, else cpu."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device=cuda but no CUDA device is available")
+    if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return torch.device("cpu")
+
+
+def model_config(config: TrainConfig, num_classes: int) -> ModelConfig:
+    """The architecture a training config describes."""
+    return ModelConfig(depth=config.depth, num_classes=num_classes, flow=config.flow, flow_after=config.flow_after,
+                       width=config.width, in_channels=3 if config.stream == "rgb" else 2,
+                       flow_channels=config.flow_channels, n_iter=config.n_iter, learn_flow=config.learn_flow)
+
+
+def clip_settings(config: TrainConfig) -> dict[str, Any]:
+    """How the model's input clips were made (stored in checkpoints for evaluation and the app)."""
+    return {"frames": config.num_frames, "size": config.crop_size, "stride": config.stride,
+            "short_side": config.short_side, "stream": config.stream}
+
+
+def train(config: TrainConfig) -> dict[str, Any]:
+    """Run (or resume) the training ``config`` describes; returns the summary rank 0 writes to summary.json."""
+    config.validate()
+    device = pick_device(config.device)
+    info = distributed.setup(device)
+    try:
+        return Trainer(config, device, info).run()
+    finally:
+        distributed.cleanup()
+
+
+class Trainer:
+    """Holds the model, data and optimiser of one run; `run` trains it to the end."""
+
+    def __init__(self, config: TrainConfig, device: torch.device, info: distributed.DistInfo) -> None:
+        self.config, self.device, self.info = config, device, info
+        self.out_dir = Path(config.out_dir)
+        seed_everything(config.seed)
+        self.train_set, self.val_set = build_datasets(config)
+        self.classes = list(self.train_set.classes)
+        self.model = build_model(model_config(config, len(self.classes))).to(device)
+        self.cuda = device.type == "cuda"
+        if config.sync_bn and info.distributed:
+            self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
+        if config.channels_last and self.cuda:
+            self.model = self.model.to(memory_format=torch.channels_last_3d)
+        self.amp_dtype = None
+        if config.amp and self.cuda:
+            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.sampler = ShardedEpochSampler(len(self.train_set), rank=info.rank, world_size=info.world_size,
+                                           seed=config.seed)
+        self.sampler.set_epoch(0)
+        self.steps_per_epoch = math.ceil(len(self.sampler) / config.batch_size)
+        self.optimizer = build_optimizer(self.model, config)
+        self.scheduler = build_scheduler(self.optimizer, config, self.steps_per_epoch)
+        self.progress = Progress()
+        if config.resume and (self.out_dir / LAST_CHECKPOINT).is_file():
+            self._restore(self.out_dir / LAST_CHECKPOINT)
+        self.ddp = self.model
+        if info.distributed:
+            self.ddp = DistributedDataParallel(self.model, device_ids=[device.index] if self.cuda else None)
+        self.writer = self._tensorboard() if info.is_main else None
+
+    # ---- the loop -------------------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        """Train from the current progress to the last epoch (or ``max_steps``); returns the summary."""
+        config, progress = self.config, self.progress
+        if self.info.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        stopped = False
+        while progress.epoch < config.epochs and not stopped:
+            stopped = self._train_epoch()
+            if stopped:
+                break
+            row = self._epoch_row()
+            progress.history.append(row)
+            progress.epoch += 1
+            progress.step_in_epoch, progress.sums = 0, [0.0, 0.0, 0.0]
+            self._save_checkpoint()
+            if self.info.is_main:
+                self._write_metrics(row)
+        return self._finish()
+
+    def _train_epoch(self) -> bool:
+        """Train the rest of the current epoch; True when ``max_steps`` stopped it early."""
+        config, progress = self.config, self.progress
+        self.train_set.set_epoch(progress.epoch)
+        self.sampler.set_epoch(progress.epoch, skip=progress.step_in_epoch * config.batch_size)
+        loader = self._loader(self.train_set, self.sampler)
+        self.ddp.train()
+        bar = tqdm(total=self.steps_per_epoch, initial=progress.step_in_epoch, unit="step", dynamic_ncols=True,
+                   desc=f"epoch {progress.epoch + 1}/{config.epochs}",
+                   disable=not (config.progress and self.info.is_main))
+        started, clips_seen = time.perf_counter(), 0
+        with bar:
+            for batch in loader:
+                clips, labels = self._inputs(batch)
+                loss, correct = self._step(clips, labels)
+                progress.sums = [progress.sums[0] + loss * len(labels), progress.sums[1] + correct,
+                                 progress.sums[2] + len(labels)]
+                progress.step_in_epoch += 1
+                progress.global_step += 1
+                clips_seen += len(labels) * self.info.world_size
+                rate = clips_seen / max(time.perf_counter() - started, 1e-9)
+                bar.set_postfix(loss=f"{progress.sums[0] / progress.sums[2]:.3f}",
+                                acc=f"{progress.sums[1] / progress.sums[2]:.3f}", clips_s=f"{rate:.1f}")
+                bar.update()
+                if self.writer is not None:
+                    self.writer.add_scalar("train/loss_step", loss, progress.global_step)
+                if config.max_steps and progress.global_step >= config.max_steps:
+                    self._save_checkpoint()
+                    return True
+                if (config.checkpoint_every and progress.global_step % config.checkpoint_every == 0
+                        and progress.step_in_epoch < self.steps_per_epoch):
+                    self._save_checkpoint()
+        self.clips_per_second = rate if clips_seen else 0.0
+        return False
+
+    def _step(self, clips: torch.Tensor, labels: torch.Tensor) -> tuple[float, int]:
+        """One optimiser step; returns this process's batch loss and number of correct predictions."""
+        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
+            logits = self.ddp(clips)
+            loss = F.cross_entropy(logits.float(), labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.config.grad_clip > 0:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        return float(loss.detach()), int((logits.argmax(1) == labels).sum())
+
+    @torch.no_grad()
+    def _validate(self) -> tuple[float, float]:
+        """Clip-level loss and accuracy on the validation set, summed over all processes."""
+        sampler = ShardedEpochSampler(len(self.val_set), rank=self.info.rank, world_size=self.info.world_size,
+                                      shuffle=False, pad=False)
+        self.model.eval()
+        sums = [0.0, 0.0, 0.0]
+        for batch in self._loader(self.val_set, sampler):
+            clips, labels = self._inputs(batch)
+            clips = clips.flatten(0, 1)  # one view per video
+            with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
+                                enabled=self.amp_dtype is not None):
+                logits = self.model(clips).float()
+            sums[0] += float(F.cross_entropy(logits, labels, reduction="sum"))
+            sums[1] += int((logits.argmax(1) == labels).sum())
+            sums[2] += len(labels)
+        loss_sum, correct, count = distributed.all_reduce_sum(sums, self.device)
+        return loss_sum / max(count, 1), correct / max(count, 1)
+
+    # ---- helpers ---------------------------------------------------------------------------------------
+    def _loader(self, dataset: ClipDataset, sampler: ShardedEpochSampler) -> DataLoader:
+        # A private generator keeps worker seeding from consuming the global RNG (resume determinism).
+        return DataLoader(dataset, batch_size=self.config.batch_size, sampler=sampler,
+                          num_workers=self.config.workers, pin_memory=self.cuda,
+                          generator=torch.Generator().manual_seed(self.config.seed))
+
+    def _inputs(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        clips = batch[self.config.stream].to(self.device, non_blocking=True)
+        if self.config.channels_last and self.cuda and clips.dim() == 5:
+            clips = clips.contiguous(memory_format=torch.channels_last_3d)
+        return clips, batch["label"].to(self.device, non_blocking=True)
+
+    def _epoch_row(self) -> dict[str, float]:
+        loss_sum, correct, count = distributed.all_reduce_sum(self.progress.sums, self.device)
+        row = {"epoch": self.progress.epoch + 1, "step": self.progress.global_step,
+               "train_loss": loss_sum / max(count, 1), "train_acc": correct / max(count, 1),
+               "lr": self.optimizer.param_groups[0]["lr"],
+               "clips_per_s": round(getattr(self, "clips_per_second", 0.0), 2)}
+        if self.val_set is not None:
+            row["val_loss"], row["val_acc"] = self._validate()
+        if self.writer is not None:
+            for key, value in row.items():
+                if key not in ("epoch", "step"):
+                    self.writer.add_scalar(f"epoch/{key}", value, row["epoch"])
+        return row
+
+    def _write_metrics(self, row: dict[str, float]) -> None:
+        """Rewrite metrics.csv from the full history (so a resumed run never duplicates rows)."""
+        path = self.out_dir / "metrics.csv"
+        tmp = path.with_suffix(".csv.tmp")
+        keys = list(dict.fromkeys(k for r in self.progress.history for k in r))
+        with tmp.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=keys)
+            writer.writeheader()
+            writer.writerows(self.progress.history)
+        tmp.replace(path)
+
+    def _payload(self) -> dict[str, Any]:
+        return {**model_payload(self.model if not hasattr(self.model, "module") else self.model.module),
+                "classes": self.classes, "clip": clip_settings(self.config),
+                "train_config": config_to_dict(self.config)}
+
+    def _save_checkpoint(self) -> None:
+        if not self.info.is_main:
+            return
+        progress = self.progress
+        payload = {**self._payload(), "optimizer": self.optimizer.state_dict(),
+                   "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
+                   "epoch": progress.epoch, "step_in_epoch": progress.step_in_epoch,
+                   "global_step": progress.global_step, "sums": progress.sums, "history": progress.history,
+                   "world_size": self.info.world_size, "rng": rng_state()}
+        save_checkpoint(self.out_dir / LAST_CHECKPOINT, payload)
+
+    def _restore(self, path: Path) -> None:
+        state = load_checkpoint(path, map_location=self.device)
+        saved = state.get("train_config", {})
+        changed = sorted(k for k, v in config_to_dict(self.config).items()
+                         if k not in RUN_CONTROL and saved.get(k) != v)
+        if changed:
+            raise ValueError(f"cannot resume from {path}: these settings differ from the checkpoint's: "
+                             + ", ".join(f"{k} ({saved.get(k)!r} -> {getattr(self.config, k)!r})" for k in changed))
+        if state["step_in_epoch"] and state["world_size"] != self.info.world_size:
+            raise ValueError(f"cannot resume mid-epoch from {path} with {self.info.world_size} processes: "
+                             f"it was written by {state['world_size']}")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.progress = Progress(state["epoch"], state["step_in_epoch"], state["global_step"],
+                                 list(state["sums"]), list(state["history"]))
+        set_rng_state(state["rng"])
+
+    def _tensorboard(self):
+        if not self.config.tensorboard:
+            return None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError as error:
+            raise ValueError("tensorboard=true needs the tensorboard package (pip install tensorboard)") from error
+        return SummaryWriter(str(self.out_dir / "tensorboard"))
+
+    def _finish(self) -> dict[str, Any]:
+        digests = distributed.all_gather_strings(weights_digest(self.model))
+        summary = {"epochs_done": self.progress.epoch, "global_step": self.progress.global_step,
+                   "world_size": self.info.world_size, "classes": self.classes,
+                   "history": self.progress.history, "rank_weight_digests": digests,
+                   "ranks_identical": len(set(digests)) == 1}
+        if self.info.is_main:
+            save_checkpoint(self.out_dir / FINAL_MODEL, self._payload())
+            (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+            if self.writer is not None:
+                self.writer.close()
+        return summary
