@@ -12,6 +12,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("repflow.commands.bench", "measure the flow layer and models"),
     "figure": ("repflow.commands.figure", "paper figure (PNG/PDF/SVG) or animation (GIF/MP4) of a model's learned flows"),
     "synth": ("repflow.commands.synth", "write the synthetic action dataset (mp4 clips + train/test lists)"),
+    "train": ("repflow.commands.train", "train a model (YAML config + flag overrides; torchrun for multi-GPU)"),
 }
 
 
