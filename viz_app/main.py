@@ -30,7 +30,7 @@ def ordered(candidates: list[sidebar.Candidate], last_good: sidebar.Candidate | 
     return list(dict.fromkeys(order))
 
 
-def resolve_model() -> tuple[ModelFile, compute.CheckpointSummary] | None:
+def resolve_model() -> tuple[ModelFile, str, compute.CheckpointSummary] | None:
     """The first usable model among the upload, the previous model and the bundled choice."""
     candidates = sidebar.model_candidates()
     if not candidates:
@@ -49,7 +49,7 @@ def resolve_model() -> tuple[ModelFile, compute.CheckpointSummary] | None:
             st.error(f"Cannot use the model {candidate.name}: {error}")
             continue
         st.session_state["good_model"] = candidate
-        return model_file, summary
+        return model_file, candidate.name, summary
     return None
 
 
@@ -70,21 +70,26 @@ def resolve_clip() -> compute.ClipSource | None:
     return None
 
 
-def resolve_analysis(model_file: ModelFile, clip: compute.ClipSource, window: ClipWindow):
-    """Run (or fetch) the analysis; if it fails, say why and fall back to the last one that worked."""
-    try:
-        window = fit_window(window, clip.num_frames, clip.name)
-        analysis = compute.analyse(model_file, clip, window)
-    except Exception as error:
-        st.error(f"Cannot run {Path(model_file.path).name} on {clip.name}: {error}")
-        previous = st.session_state.get("good_analysis")
-        if previous is None:
-            return None
-        model_file, clip, window = previous
-        st.warning(f"Showing the previous selection: {clip.name}.")
-        analysis = compute.analyse(model_file, clip, window)
-    st.session_state["good_analysis"] = (model_file, clip, window)
-    return analysis, model_file, clip, window
+def resolve_analysis(model_file: ModelFile, model_name: str, clip: compute.ClipSource, window: ClipWindow):
+    """Run (or fetch) the analysis; if it fails, say why and fall back to the last one that worked.
+
+    Returns (analysis, model_file, model_name, clip, window) of what is shown, or None."""
+    chosen = (model_file, model_name, clip, window)
+    for attempt in (chosen, st.session_state.get("good_analysis")):
+        if attempt is None:
+            continue
+        model_file, model_name, clip, window = attempt
+        try:
+            window = fit_window(window, clip.num_frames, clip.name)
+            analysis = compute.analyse(model_file, clip, window)
+        except Exception as error:
+            st.error(f"Cannot run {model_name} on {clip.name}: {error}")
+            continue
+        if attempt is not chosen:
+            st.warning(f"Showing the previous selection: {model_name} on {clip.name}.")
+        st.session_state["good_analysis"] = (model_file, model_name, clip, window)
+        return analysis, model_file, model_name, clip, window
+    return None
 
 
 def advance_play(step: int, n_steps: int) -> None:
@@ -106,16 +111,16 @@ def main() -> None:
     clip = resolve_clip() if model else None
     if model is None or clip is None:
         return
-    model_file, summary = model
+    model_file, model_name, summary = model
     window = sidebar.window_controls(clip, summary)
-    resolved = resolve_analysis(model_file, clip, window)
+    resolved = resolve_analysis(model_file, model_name, clip, window)
     if resolved is None:
         return
-    analysis, model_file, clip, window = resolved
+    analysis, model_file, model_name, clip, window = resolved
     layer, channel, step = sidebar.layer_controls(analysis)
     options = sidebar.view_controls()
     st.caption(
-        f"**{Path(model_file.path).name}** on **{clip.name}**: frames {window.start}–{window.start + window.frames - 1} "
+        f"**{model_name}** on **{clip.name}**: frames {window.start}–{window.start + window.frames - 1} "
         f"of {clip.num_frames}, centre crop {window.size}×{window.size}. Colours: hue = direction, "
         "saturation = magnitude (white = still); positive flow moves right / down."
     )

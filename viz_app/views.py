@@ -60,7 +60,11 @@ def classical_view(column, analysis: ClipAnalysis, step: int, options: ViewOptio
     if step + 1 >= len(analysis.frames):
         column.info("Classical TV-L1 needs a next frame.")
         return
-    flow = compute.classical_flow(*key, step, analysis.frames[step : step + 2])
+    try:
+        flow = compute.classical_flow(*key, step, analysis.frames[step : step + 2])
+    except Exception as error:  # a failing comparison must not take the learned flows down with it
+        column.error(f"Classical TV-L1 failed: {error}")
+        return
     peak = flowviz.max_magnitude(flow)
     size = options.panel_px
     image = flowviz.render_flow(flow, max_magnitude=peak, size=(size, size), style=options.style, frame=analysis.frames[step])

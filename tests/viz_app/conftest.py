@@ -1,0 +1,81 @@
+"""Fixtures of the viewer tests: tiny models and clips in temp folders the app is pointed at."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))  # `viz_app` is importable as a package from the repository root
+
+from repflow.checkpoint import model_payload, save_checkpoint  # noqa: E402
+from repflow.models import ModelConfig, build_model  # noqa: E402
+from repflow.video import write_video  # noqa: E402
+
+APP = str(REPO_ROOT / "viz_app" / "main.py")
+
+
+def make_moving_square(frames: int = 12, height: int = 64, width: int = 80, *, gray: bool = False) -> np.ndarray:
+    """A textured square sliding right over a dark background: (T, H, W, 3) uint8."""
+    rng = np.random.default_rng(0)
+    side = max(4, min(height, width) // 3)
+    texture = rng.integers(0, 255, (side, side, 3), dtype=np.uint8)
+    if gray:
+        texture[...] = texture[..., :1]
+    clip = np.full((frames, height, width, 3), 30, np.uint8)
+    top = (height - side) // 2
+    for t in range(frames):
+        left = min(2 + 2 * t, width - side)
+        clip[t, top : top + side, left : left + side] = texture
+    return clip
+
+
+def make_tiny_model(flow: str, *, seed: int = 0, **overrides):
+    torch.manual_seed(seed)
+    model = build_model(ModelConfig(flow=flow, width=8, num_classes=10, flow_channels=8, **overrides))
+    # The untrained block's BatchNorm scale is 0; flows are computed anyway, so no training is needed.
+    return model.eval()
+
+
+@pytest.fixture(scope="session")
+def assets(tmp_path_factory):
+    """models/ (a flow-of-flow and a Rep-Flow model) and clips/ (one moving-square clip) folders."""
+    root = tmp_path_factory.mktemp("viz_assets")
+    models, clips = root / "models", root / "clips"
+    models.mkdir()
+    clips.mkdir()
+    save_checkpoint(models / "a_rep.pt", model_payload(make_tiny_model("rep", seed=1)))
+    payload = model_payload(make_tiny_model("fcf"))
+    payload["clip"] = {"frames": 8, "size": 64}
+    payload["class_names"] = [f"action {i}" for i in range(10)]
+    save_checkpoint(models / "b_fcf.pt", payload)
+    write_video(clips / "square.mp4", make_moving_square())
+    return root
+
+
+@pytest.fixture
+def app_env(assets, monkeypatch):
+    """Point the app at the tiny assets."""
+    monkeypatch.setenv("REPFLOW_MODELS_DIR", str(assets / "models"))
+    monkeypatch.setenv("REPFLOW_SAMPLES_DIR", str(assets / "clips"))
+    return assets
+
+
+@pytest.fixture
+def moving_square():
+    """make_moving_square(frames, height, width, *, gray) for tests (test files cannot import conftest)."""
+    return make_moving_square
+
+
+@pytest.fixture
+def tiny_model():
+    """make_tiny_model(flow, *, seed, **config) for tests."""
+    return make_tiny_model
+
+
+@pytest.fixture
+def app_path():
+    return APP

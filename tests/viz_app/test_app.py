@@ -1,0 +1,252 @@
+"""AppTest tests of the viewer: rendering, interaction, caching, uploads, bad input and export."""
+
+import io
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+from PIL import Image
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.testing.v1 import AppTest
+
+from repflow.checkpoint import model_payload, save_checkpoint
+from repflow.video import write_video
+
+TIMEOUT = 60
+APP = str(Path(__file__).resolve().parents[2] / "viz_app" / "main.py")
+
+
+def run_app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+
+
+def flow_panel(at: AppTest, label: str):
+    """(url, caption) of the main-view image whose caption contains ``label``."""
+    for image in at.image:
+        caption = image.captions[0] if image.captions else ""
+        if label in caption:
+            return image.value[0], caption
+    raise AssertionError(f"no image captioned {label!r}; captions: {[i.captions for i in at.image]}")
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def video_bytes(tmp_path, frames, name="clip.mp4") -> bytes:
+    return write_video(tmp_path / name, frames).read_bytes()
+
+
+def test_default_page_renders_frames_flows_classical_grid_predictions(app_env):
+    at = run_app()
+    assert_clean(at)
+    captions = [image.captions[0] for image in at.image]
+    assert any(c.startswith("frame 0") for c in captions)
+    assert any("flow-of-flow 1/2" in c for c in captions), "the default model is the flow-of-flow one"
+    assert any(c.startswith("▶ flow-of-flow 2/2") for c in captions)
+    assert any("classical TV-L1" in c for c in captions)
+    assert sum(c.startswith("ch ") for c in captions) == 8, "one grid tile per channel"
+    assert at.session_state["frames"] == 8 and at.session_state["size"] == 64, "defaults from the checkpoint's clip entry"
+    predictions, parameters = at.dataframe[0].value, at.dataframe[1].value
+    assert len(predictions) == 5 and predictions["class"].str.startswith("action").all()
+    assert predictions["probability"].is_monotonic_decreasing
+    assert len(parameters) == 2 and (parameters["θ (theta)"] > 0).all()
+
+
+def test_channel_step_layer_and_options_redraw_without_rerunning_the_network(app_env, monkeypatch):
+    from viz_app import compute
+
+    calls = []
+    real = compute.analyse_clip
+    monkeypatch.setattr(compute, "analyse_clip", lambda *a, **k: calls.append(1) or real(*a, **k))
+    st.cache_data.clear()
+    at = run_app()
+    assert_clean(at)
+    first, _ = flow_panel(at, "▶ flow-of-flow 2/2")
+
+    at.number_input(key="channel").set_value(3).run()
+    after_channel, caption = flow_panel(at, "▶ flow-of-flow 2/2")
+    assert "ch 3" in caption and after_channel != first
+
+    at.slider(key="step").set_value(4).run()
+    after_step, caption = flow_panel(at, "▶ flow-of-flow 2/2")
+    assert "t 4" in caption and after_step != after_channel
+
+    at.selectbox(key="layer").select("flow_block.flow1").run()
+    rep_url, caption = flow_panel(at, "▶ flow-of-flow 1/2")
+    assert "ch 3 · t 4" in caption
+
+    at.radio(key="colouring").set_value("magnitude").run()
+    assert flow_panel(at, "▶ flow-of-flow 1/2")[0] != rep_url
+    at.checkbox(key="arrows").check().run()
+    at.slider(key="opacity").set_value(0.5).run()
+    at.radio(key="normalisation").set_value("fixed").run()
+    assert "max 1 " in flow_panel(at, "▶ flow-of-flow 1/2")[1] + " ", "fixed max shown"
+    assert_clean(at)
+    assert len(calls) == 1, "the forward pass ran once for all these changes"
+
+
+def test_ranking_and_grid_buttons_select_a_channel(app_env):
+    at = run_app()
+    top = int(at.button(key="rank_0").label)
+    at.button(key="rank_0").click().run()
+    assert at.session_state["channel"] == top
+    assert f"ch {top}" in flow_panel(at, "▶")[1]
+    at.button(key="grid_5").click().run()
+    assert at.session_state["channel"] == 5
+    at.radio(key="grid_sort").set_value("motion energy at this step").run()
+    tiles = [image.captions[0] for image in at.image if image.captions[0].startswith("ch ")]
+    energies = [float(c.split("E ")[1]) for c in tiles]
+    assert energies == sorted(energies, reverse=True)
+
+
+def test_play_advances_to_the_last_step_and_stops(app_env, monkeypatch):
+    import viz_app.main  # noqa: F401  (AppTest re-executes the script; the module holds the delay)
+
+    monkeypatch.setattr("viz_app.main.PLAY_DELAY_S", 0.0, raising=False)
+    at = run_app()
+    last = at.slider(key="step").max
+    at.toggle(key="play").set_value(True).run()
+    assert at.session_state["step"] == last
+    assert at.session_state["play"] is False
+
+
+def test_valid_video_upload_is_shown(app_env, tmp_path, moving_square):
+    at = run_app()
+    data = video_bytes(tmp_path, moving_square(10, 48, 56), "mine.mp4")
+    at.file_uploader(key="clip_upload").upload("mine.mp4", data, "video/mp4").run()
+    assert_clean(at)
+    assert "**mine.mp4**" in at.caption[0].value or "mine.mp4" in " ".join(c.value for c in at.caption)
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("corrupt.mp4", b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 200, "Cannot use the video corrupt.mp4"),
+        ("notes.mp4", b"just some text, not a video\n" * 10, "Cannot use the video notes.mp4"),
+        ("empty.mp4", b"", "the file is empty"),
+    ],
+)
+def test_bad_video_upload_shows_an_error_and_keeps_the_previous_clip(app_env, name, content, message):
+    at = run_app()
+    before = flow_panel(at, "▶")[0]
+    at.file_uploader(key="clip_upload").upload(name, content, "video/mp4").run()
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert flow_panel(at, "▶")[0] == before, "the previous clip is still shown"
+
+
+def test_one_frame_video_is_refused_clearly(app_env, tmp_path, moving_square):
+    at = run_app()
+    at.file_uploader(key="clip_upload").upload("one.mp4", video_bytes(tmp_path, moving_square(1)), "video/mp4").run()
+    assert not at.exception
+    assert any("has 1 frame" in e.value and "at least 3" in e.value for e in at.error), [e.value for e in at.error]
+
+
+@pytest.mark.parametrize(
+    "height, width, gray",
+    [(17, 23, False), (120, 45, False), (40, 67, True)],
+    ids=["tiny", "portrait-odd-width", "grayscale-odd-width"],
+)
+def test_odd_sizes_and_grayscale_render(app_env, tmp_path, moving_square, height, width, gray):
+    frames = moving_square(6, height, width, gray=gray)
+    at = run_app()
+    at.file_uploader(key="clip_upload").upload("odd.mp4", video_bytes(tmp_path, frames), "video/mp4").run()
+    assert_clean(at)
+    assert "on **odd.mp4**" in at.caption[0].value
+
+
+def test_long_clip_is_cut_to_the_chosen_window(app_env, tmp_path, moving_square):
+    at = run_app()
+    at.file_uploader(key="clip_upload").upload("long.mp4", video_bytes(tmp_path, moving_square(30, 32, 32)), "video/mp4").run()
+    at.number_input(key="start").set_value(20).run()
+    assert_clean(at)
+    assert "frames 20–27 of 30" in at.caption[0].value
+    assert at.number_input(key="start").max == 22, "the window cannot run past the clip's end"
+
+
+class WritesAFile:
+    """Unpickling this would run code: it must never happen."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def __reduce__(self):
+        return (open, (self.target, "w"))
+
+
+def test_checkpoint_with_pickled_code_is_refused_without_running_it(app_env, tmp_path):
+    marker = tmp_path / "code_ran"
+    at = run_app()
+    payload = pickle.dumps({"model_config": {}, "model": WritesAFile(str(marker))}, protocol=2)
+    at.file_uploader(key="model_upload").upload("evil.pt", payload).run()
+    assert not at.exception
+    assert not marker.exists(), "the pickled code was executed"
+    assert any("Cannot use the model evil.pt" in e.value for e in at.error)
+    assert flow_panel(at, "▶ flow-of-flow 2/2"), "the bundled model is still shown"
+
+
+def test_checkpoint_of_another_architecture_is_refused(app_env, tmp_path, tiny_model):
+    payload = model_payload(tiny_model("fcf"))
+    payload["model_config"] = {**payload["model_config"], "width": 16}  # weights no longer fit the config
+    save_checkpoint(tmp_path / "other.pt", payload)
+    at = run_app()
+    at.file_uploader(key="model_upload").upload("other.pt", (tmp_path / "other.pt").read_bytes()).run()
+    assert not at.exception
+    assert any("Cannot use the model other.pt" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_uploaded_rep_flow_checkpoint_is_used(app_env, tmp_path, tiny_model):
+    save_checkpoint(tmp_path / "mine.pt", model_payload(tiny_model("rep", seed=3)))
+    at = run_app()
+    at.file_uploader(key="model_upload").upload("mine.pt", (tmp_path / "mine.pt").read_bytes()).run()
+    assert_clean(at)
+    assert "**mine.pt**" in at.caption[0].value
+    assert any("no flow-of-flow layer" in i.value for i in at.info)
+
+
+def test_no_model_folder_says_what_to_do(app_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("REPFLOW_MODELS_DIR", str(tmp_path / "nothing_here"))
+    at = run_app()
+    assert not at.exception
+    assert any("No model checkpoint found" in e.value and "REPFLOW_MODELS_DIR" in e.value for e in at.error)
+
+
+@pytest.fixture
+def deferred_downloads(monkeypatch):
+    """file name -> callable that the download button runs when clicked (Streamlit's deferred data)."""
+    captured = {}
+    original = MediaFileManager.add_deferred
+
+    def record(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        captured[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    return captured
+
+
+def test_export_buttons_give_valid_png_pdf_svg(app_env, deferred_downloads):
+    at = run_app()
+    at.number_input(key="export_dpi").set_value(60).run()
+    files = {name.rsplit(".", 1)[1]: make for name, make in deferred_downloads.items()}
+    assert set(files) >= {"png", "pdf", "svg"}
+    png = files["png"]()
+    assert Image.open(io.BytesIO(png)).format == "PNG"
+    assert files["pdf"]().startswith(b"%PDF-")
+    svg = files["svg"]()
+    assert b"<svg" in svg and b"<image" in svg
+
+
+def test_gif_animation_is_built_and_offered(app_env):
+    at = run_app()
+    at.button(key="build_animation").click().run()
+    assert_clean(at)
+    settings, data = at.session_state["animation"]
+    gif = Image.open(io.BytesIO(data))
+    assert gif.format == "GIF" and gif.n_frames == at.slider(key="step").max + 2, "one image per step of the first layer"
+    assert np.asarray(gif.convert("RGB")).shape[1] > 4 * 100, "frame, two flow layers and TV-L1 side by side"
+    assert at.get("download_button"), "the download button serves these bytes"
