@@ -56,7 +56,7 @@ class FlowLayer(nn.Module):
         u1, u2 = self.tvl1(first, second)
         flow = torch.stack([u1, u2], dim=2).view(batch, steps - 1, channels, 2, height, width)
         flow = self.tap(flow.transpose(1, 2))  # (B, C, T-1, 2, H, W)
-        return flow.transpose(2, 3).reshape(batch, 2 * channels, steps - 1, height, width)
+        return flow.permute(0, 3, 1, 2, 4, 5).reshape(batch, 2 * channels, steps - 1, height, width)
 
 
 def _residual(x: Tensor, steps: int, mode: str) -> Tensor:

@@ -17,12 +17,12 @@ def _gray(frames: np.ndarray) -> np.ndarray:
     raise ValueError(f"tvl1 expects frames (T, H, W, 3) RGB or (T, H, W) gray, got shape {frames.shape}")
 
 
-def tvl1(frames: np.ndarray, *, nscales: int = 5, warps: int = 5, max_iterations: int = 300) -> np.ndarray:
+def tvl1(frames: np.ndarray, *, nscales: int = 5, warps: int = 5) -> np.ndarray:
     """Dual TV-L1 optical flow (Zach, Pock & Bischof 2007) between consecutive frames.
 
     Args:
         frames: uint8 (T, H, W, 3) RGB or (T, H, W) gray, T >= 2.
-        nscales, warps, max_iterations: OpenCV's pyramid levels, warps per level and inner iterations.
+        nscales, warps: OpenCV's pyramid levels and warps per level (nscales=1: single scale).
 
     Returns:
         float32 (T-1, H, W, 2): (x, y) flow in pixels from frame t to t+1 (positive = moves right/down).
@@ -30,6 +30,6 @@ def tvl1(frames: np.ndarray, *, nscales: int = 5, warps: int = 5, max_iterations
     gray = _gray(frames)
     if len(gray) < 2:
         raise ValueError(f"tvl1 needs at least 2 frames, got {len(gray)}")
-    solver = cv2.optflow.DualTVL1OpticalFlow_create(nscales=nscales, warps=warps, iterations=max_iterations)
+    solver = cv2.optflow.DualTVL1OpticalFlow_create(nscales=nscales, warps=warps)
     flows = [solver.calc(first, second, None) for first, second in zip(gray[:-1], gray[1:])]
     return np.stack(flows).astype(np.float32)

@@ -69,6 +69,13 @@ class ModelConfig:
         """The shortest clip the model accepts (a flow-of-flow block needs 3 steps)."""
         return {"none": 1, "rep": 2, "fcf": 3}[self.flow]
 
+    @property
+    def min_size(self) -> int:
+        """The smallest frame side: 32 px, or enough for a flow map of at least 2x2 after ``flow_after``."""
+        if self.flow == "none":
+            return 32
+        return max(32, 8 * 2 ** STAGES.index(self.flow_after))
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -156,7 +163,8 @@ class RepFlowResNet(nn.Module):
 
     Modules: ``stem``, ``layer1``..``layer4``, ``flow_block`` (absent when ``flow == "none"``), ``fc``.
     The flow layers are ``flow_block.flow1`` (and ``flow_block.flow2`` for flow-of-flow).
-    Input (B, in_channels, T, H, W) with T >= ``config.min_frames`` and H, W >= 32; output logits (B, classes).
+    Input (B, in_channels, T, H, W) with T >= ``config.min_frames`` and H, W >= ``config.min_size`` (32,
+    64 for a flow block after layer4); output logits (B, classes).
     """
 
     def __init__(self, config: ModelConfig) -> None:
@@ -206,8 +214,8 @@ class RepFlowResNet(nn.Module):
             raise ValueError(f"expected a clip (B, {config.in_channels}, T, H, W), got {tuple(clip.shape)}")
         if clip.shape[2] < config.min_frames:
             raise ValueError(f"this model needs T >= {config.min_frames} frames, got T = {clip.shape[2]}")
-        if min(clip.shape[-2:]) < 32:
-            raise ValueError(f"frames must be at least 32x32, got {tuple(clip.shape[-2:])}")
+        if min(clip.shape[-2:]) < config.min_size:
+            raise ValueError(f"frames must be at least {config.min_size}x{config.min_size}, got {tuple(clip.shape[-2:])}")
         x = self.stem(clip)
         for name in STAGES:
             x = getattr(self, name)(x)
