@@ -38,7 +38,7 @@ def main_view(
     frame = analysis.frames[step]
     names = list(analysis.flows)
     columns = st.columns(2 + max(len(names), 2))
-    columns[0].image(flowviz.resize_image(frame, (size, size)), caption=f"frame {start + step} (input crop)")
+    columns[0].image(flowviz.resize_image(frame, (size, size)), caption=f"frame {start + step} (input crop)", width="stretch")
     for column, name in zip(columns[1:], names):
         flows = analysis.flows[name]
         label = analysis.layer_labels[name]
@@ -48,7 +48,7 @@ def main_view(
             column.info(f"{label}: no step {step} (it compares {analysis.frames.shape[0] - flows.shape[1] + 1} frames)")
             continue
         image, peak = draw_flow(flows, shown_channel, step, options, frame, size=size)
-        column.image(image, caption=f"{marker}{label} · ch {shown_channel} · t {step} · max {peak:.3g}")
+        column.image(image, caption=f"{marker}{label} · ch {shown_channel} · t {step} · max {peak:.3g}", width="stretch")
     if len(names) == 1:
         columns[2].info("This model has no flow-of-flow layer (its config has flow='rep').")
     classical_view(columns[-1], analysis, step, options, classical_key)
@@ -68,7 +68,7 @@ def classical_view(column, analysis: ClipAnalysis, step: int, options: ViewOptio
     peak = flowviz.max_magnitude(flow)
     size = options.panel_px
     image = flowviz.render_flow(flow, max_magnitude=peak, size=(size, size), style=options.style, frame=analysis.frames[step])
-    column.image(image, caption=f"classical TV-L1 (OpenCV) · t {step} · max {peak:.3g} px (per frame)")
+    column.image(image, caption=f"classical TV-L1 (OpenCV) · t {step} · max {peak:.3g} px (per frame)", width="stretch")
 
 
 def channel_grid(analysis: ClipAnalysis, layer: str, channel: int, step: int, options: ViewOptions) -> None:
@@ -84,7 +84,7 @@ def channel_grid(analysis: ClipAnalysis, layer: str, channel: int, step: int, op
         columns = st.columns(GRID_COLUMNS)
         for column, index in zip(columns, channels[row_start : row_start + GRID_COLUMNS]):
             image, _ = draw_flow(flows, index, step, options, analysis.frames[step], size=GRID_TILE_PX, legend=False)
-            column.image(image, caption=f"ch {index} · E {energy[index]:.2g}")
+            column.image(image, caption=f"ch {index} · E {energy[index]:.2g}", width="stretch")
             column.button(
                 "selected" if index == channel else f"show {index}", key=f"grid_{index}", on_click=queue,
                 args=("channel", index), type="primary" if index == channel else "secondary", width="stretch",
