@@ -1,0 +1,1 @@
+"""Benchmarks behind ``repflow bench``: each prints what it measured on this machine."""
