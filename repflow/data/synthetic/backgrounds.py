@@ -47,8 +47,9 @@ def procedural_background(rng: np.random.Generator, height: int, width: int, hor
         colour = random_colour(rng, saturation=(0.0, 0.7), value=(0.1, 1.0))
         x0, y0 = rng.uniform(0, width), rng.uniform(-0.2 * row, row)
         w, h = rng.uniform(4, 18) * scale, rng.uniform(4, 22) * scale
-        if outdoor:
-            cv2.circle(image, (int(x0), int(y0 + h / 2)), int(w), colour.tolist(), -1, cv2.LINE_AA)
+        if outdoor:  # a tree or bush on the horizon
+            foliage = colorsys.hsv_to_rgb(rng.uniform(0.2, 0.4), rng.uniform(0.3, 0.8), rng.uniform(0.25, 0.65))
+            cv2.circle(image, (int(x0), int(row - w / 2)), int(w), foliage, -1, cv2.LINE_AA)
         else:
             cv2.rectangle(image, (int(x0), int(y0)), (int(x0 + w), int(min(y0 + h, row))), colour.tolist(), -1, cv2.LINE_AA)
     if rng.uniform() < 0.4:  # vertical planks or wallpaper stripes

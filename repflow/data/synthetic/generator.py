@@ -158,7 +158,7 @@ def plan_clip(
     xs = np.stack([facing * joint[:, 0] * scale for joint in grounded.values()])
     on_screen = xs - follow * travel
     low, high = float(on_screen.min()), float(on_screen.max())
-    half, pad = (high - low) / 2, 0.04 * width
+    half, pad = (high - low) / 2, 0.04 * width + 0.08 * scale  # joints are centres: leave room for the body's width
     lo_centre, hi_centre = half + pad, width - half - pad
     centre = lo_centre + x_fraction * (hi_centre - lo_centre) if lo_centre < hi_centre else width / 2
     offset = np.array([centre - (low + high) / 2, ground])
