@@ -8,6 +8,7 @@ import importlib
 # target -> (module with configure(parser) and run(args) -> int, one-line help)
 TARGETS: dict[str, tuple[str, str]] = {
     "layer": ("repflow.bench.layer", "TV-L1 flow layer: forward and forward+backward time, memory"),
+    "models": ("repflow.bench.models", "the paper's runtime table: RGB, Rep-Flow, flow-of-flow, two-stream with TV-L1"),
 }
 
 
