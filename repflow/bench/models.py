@@ -31,7 +31,7 @@ class ModelTiming:
 
 
 def moving_clip(frames: int, size: int, seed: int = 0) -> np.ndarray:
-    """uint8 (T, size, size, 3): a random texture drifting by (1, 2) px per frame, so TV-L1 has real work."""
+    """uint8 (T, size, size, 3): a random texture moving 1 px left and 2 px up per frame (real work for TV-L1)."""
     rng = np.random.default_rng(seed)
     texture = rng.integers(0, 256, size=(size // 4 + frames, size // 4 + frames, 3), dtype=np.uint8)
     texture = np.kron(texture, np.ones((4, 4, 1), dtype=np.uint8))
