@@ -61,6 +61,18 @@ def all_reduce_sum(values: list[float], device: torch.device) -> list[float]:
     return tensor.tolist()
 
 
+def broadcast_buffers(model: torch.nn.Module) -> None:
+    """Copy rank 0's buffers (BatchNorm running statistics) to every process.
+
+    DDP syncs buffers at the start of each forward pass, so after the last step each rank holds its own
+    running statistics; this makes the final models identical everywhere.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    for buffer in model.buffers():
+        dist.broadcast(buffer.data, src=0)
+
+
 def all_gather_strings(text: str) -> list[str]:
     """``text`` from every process, in rank order."""
     if not (dist.is_available() and dist.is_initialized()):

@@ -97,6 +97,8 @@ class Trainer:
         self.model = build_model(model_config(config, len(self.classes))).to(device)
         self.cuda = device.type == "cuda"
         if config.sync_bn and info.distributed:
+            if not self.cuda:
+                raise ValueError("sync_bn needs CUDA devices (PyTorch's SyncBatchNorm does not run on CPU)")
             self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
         if config.channels_last and self.cuda:
             self.model = self.model.to(memory_format=torch.channels_last_3d)
@@ -290,6 +292,7 @@ class Trainer:
         return SummaryWriter(str(self.out_dir / "tensorboard"))
 
     def _finish(self) -> dict[str, Any]:
+        distributed.broadcast_buffers(self.model)
         digests = distributed.all_gather_strings(weights_digest(self.model))
         summary = {"epochs_done": self.progress.epoch, "global_step": self.progress.global_step,
                    "world_size": self.info.world_size, "classes": self.classes,
