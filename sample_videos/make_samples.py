@@ -46,7 +46,8 @@ REAL_CLIPS = (
     RealClip("real_vtest_walking.mp4", "opencv-doc", "usr/share/doc/opencv-doc/examples/data/vtest.avi", 0.0, 5.0),
     RealClip("real_box.mp4", "opencv-doc", "usr/share/doc/opencv-doc/opencv4/html/box.mp4.gz", 0.0, 4.0),
     RealClip("real_cup.mp4", "opencv-doc", "usr/share/doc/opencv-doc/opencv4/html/cup.mp4.gz", 0.0, 4.0),
-    RealClip("real_cockatoo.mp4", "python3-imageio", "usr/lib/python3/dist-packages/imageio/resources/images/cockatoo.mp4", 0.0, 4.0),
+    RealClip("real_cockatoo.mp4", "python3-imageio",
+             "usr/lib/python3/dist-packages/imageio/resources/images/cockatoo.mp4", 0.0, 4.0),  # fmt: skip
 )
 
 
@@ -95,7 +96,7 @@ def make_synthetic_clips(out: Path, backgrounds: BackgroundPool) -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--debian-root", type=Path, help="folder the packages are extracted into (default: download them)")
+    parser.add_argument("--debian-root", type=Path, help="where the packages are extracted (default: download them)")
     parser.add_argument("--out", type=Path, default=HERE, help="where the clips go (default: this folder)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -107,7 +108,8 @@ def main() -> None:
         info = video_info(path)
         size = path.stat().st_size
         flag = "" if size <= MAX_BYTES else "  TOO BIG (> 2 MB)"
-        print(f"{path.name:32s} {info.width}x{info.height} {info.num_frames:4d} frames @ {info.fps:5.2f} fps {size / 1024:7.1f} KiB{flag}")
+        shape = f"{info.width}x{info.height} {info.num_frames:4d} frames @ {info.fps:5.2f} fps"
+        print(f"{path.name:32s} {shape} {size / 1024:7.1f} KiB{flag}")
 
 
 if __name__ == "__main__":

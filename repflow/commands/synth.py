@@ -26,14 +26,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, default=16, help="frames per clip")
     parser.add_argument("--fps", type=float, default=15.0, help="frame rate the motion is sampled at")
     parser.add_argument("--backgrounds", nargs="+", default=None, metavar="DIR_OR_FILE",
-                        help="videos/images (or folders of them) to cut real backgrounds from; default: procedural only")
+                        help="videos/images (or folders of them) to cut real backgrounds from; default: none")
     parser.add_argument("--real-background-fraction", type=float, default=0.5,
                         help="share of clips on a real background when --backgrounds is given")
     parser.add_argument("--workers", type=int, default=1, help="processes rendering clips in parallel")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
-    test_clips = args.test_clips_per_class if args.test_clips_per_class is not None else max(1, args.clips_per_class // 4)
+    test_clips = args.test_clips_per_class
+    if test_clips is None:
+        test_clips = max(1, args.clips_per_class // 4)
     settings = SynthSettings(
         clips_per_class=args.clips_per_class, test_clips_per_class=test_clips, seed=args.seed, size=args.size,
         num_frames=args.frames, fps=args.fps, real_background_fraction=args.real_background_fraction,
@@ -42,10 +44,12 @@ def run(args: argparse.Namespace) -> int:
     total = len(ACTION_NAMES) * (settings.clips_per_class + settings.test_clips_per_class)
     start = time.perf_counter()
     with tqdm(total=total, unit="clip", desc="synth") as bar:
-        lists = write_dataset(args.out, settings, backgrounds=backgrounds, workers=args.workers, on_clip=lambda _: bar.update())
+        lists = write_dataset(
+            args.out, settings, backgrounds=backgrounds, workers=args.workers, on_clip=lambda _: bar.update()
+        )
     seconds = time.perf_counter() - start
-    print(f"wrote {total} clips ({settings.size}x{settings.size}, {settings.num_frames} frames) in {seconds:.1f} s "
-          f"({1000 * seconds / total:.1f} ms per clip, rendering + encoding)")  # fmt: skip
+    print(f"wrote {total} clips ({settings.size}x{settings.size}, {settings.num_frames} frames) in {seconds:.1f} s: "
+          f"{1000 * seconds / total:.1f} ms per clip, rendering + encoding, {args.workers} worker(s)")  # fmt: skip
     for name, path in lists.items():
         print(f"{name}: {path}")
     return 0

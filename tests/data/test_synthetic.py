@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from repflow.commands import synth as synth_command
 from repflow.data.synthetic import ACTION_NAMES, BackgroundPool, generate_clip, plan_clip
 from repflow.data.synthetic.dataset import SynthSettings, write_dataset
 from repflow.data.synthetic.skeleton import Body, forward_kinematics, two_link_ik
@@ -58,7 +56,9 @@ def test_raise_hand_holds_the_waving_arm_still_at_the_same_pose():
     # same seed: the first frame is the same pose (placement in the frame may differ by a fraction of a pixel)
     pose = lambda plan: _joint_array(plan)[0] - plan.joints["pelvis"][0]  # noqa: E731
     np.testing.assert_allclose(pose(raised), pose(wave), atol=1e-6)
-    hand_path = lambda plan: np.ptp(plan.joints["r_hand"] - plan.joints["r_elbow"], axis=0).max() / plan.scale  # noqa: E731
+    def hand_path(plan) -> float:  # how far the hand moves about the elbow, in body heights
+        return np.ptp(plan.joints["r_hand"] - plan.joints["r_elbow"], axis=0).max() / plan.scale
+
     assert hand_path(wave) > 3 * hand_path(raised)
 
 
@@ -139,7 +139,8 @@ def test_two_link_ik_reaches_reachable_targets():
     targets = np.array([[0.1, 0.2], [-0.15, 0.05], [0.2, -0.1]])
     for bend in (1.0, -1.0):
         root, joint = two_link_ik(targets, 0.17, 0.15, bend=bend)
-        ends = 0.17 * np.stack([np.sin(root), np.cos(root)], -1) + 0.15 * np.stack([np.sin(root + joint), np.cos(root + joint)], -1)
+        elbow = 0.17 * np.stack([np.sin(root), np.cos(root)], -1)
+        ends = elbow + 0.15 * np.stack([np.sin(root + joint), np.cos(root + joint)], -1)
         np.testing.assert_allclose(ends, targets, atol=1e-9)
 
 
@@ -196,12 +197,14 @@ def _read_list(path: Path) -> list[tuple[str, int]]:
 
 
 def test_synth_command_writes_clips_and_list_files(tmp_path, capsys):
-    parser = argparse.ArgumentParser()
-    synth_command.configure(parser)
-    args = parser.parse_args(["--out", str(tmp_path / "set"), "--clips-per-class", "2", "--test-clips-per-class", "1",
-                              "--size", "32", "--frames", "4", "--seed", "5"])  # fmt: skip
-    assert synth_command.run(args) == 0
+    from repflow.cli import main
+    from repflow.data.sources import from_list_file
+    from repflow.video import read_frames
+
     root = tmp_path / "set"
+    code = main(["synth", "--out", str(root), "--clips-per-class", "2", "--test-clips-per-class", "1",
+                 "--size", "32", "--frames", "4", "--seed", "5"])  # fmt: skip
+    assert code == 0
     assert (root / "classes.txt").read_text().split() == list(ACTION_NAMES)
     train, test = _read_list(root / "train.txt"), _read_list(root / "test.txt")
     assert len(train) == 2 * len(ACTION_NAMES) and len(test) == len(ACTION_NAMES)
@@ -209,13 +212,36 @@ def test_synth_command_writes_clips_and_list_files(tmp_path, capsys):
     for relative, label in train + test:
         assert (root / relative).is_file()
         assert relative.split("/")[1] == ACTION_NAMES[label]
-    from repflow.video import read_frames
-
+    # the dataset code reads the list with our class names
+    listed = from_list_file(root / "train.txt")
+    assert tuple(listed.classes) == ACTION_NAMES and len(listed) == len(train)
     frames = read_frames(root / train[0][0])
     assert frames.shape == (4, 32, 32, 3)
     expected = generate_clip(ACTION_NAMES[train[0][1]], (5, 0, 0), size=32, num_frames=4)
     assert np.abs(frames.astype(int) - expected.astype(int)).mean() < 6  # lossy H.264, same picture
     assert "ms per clip" in capsys.readouterr().out
+
+
+def test_synth_command_reports_bad_arguments(tmp_path, capsys):
+    from repflow.cli import main
+
+    assert main(["synth", "--out", str(tmp_path), "--clips-per-class", "0"]) == 2
+    assert "clips_per_class must be at least 1" in capsys.readouterr().err
+    missing = str(tmp_path / "nope")
+    assert main(["synth", "--out", str(tmp_path), "--clips-per-class", "1", "--backgrounds", missing]) == 2
+    assert "nope does not exist" in capsys.readouterr().err
+
+
+def test_parallel_workers_write_the_same_clips(tmp_path):
+    from repflow.video import read_frames
+
+    settings = SynthSettings(clips_per_class=1, test_clips_per_class=0, size=16, num_frames=2)
+    write_dataset(tmp_path / "one", settings, workers=1)
+    write_dataset(tmp_path / "two", settings, workers=2)
+    for line in (tmp_path / "one/train.txt").read_text().splitlines():
+        relative = line.split()[0]
+        one, two = read_frames(tmp_path / "one" / relative), read_frames(tmp_path / "two" / relative)
+        np.testing.assert_array_equal(one, two)
 
 
 def test_train_and_test_clips_use_different_seeds(tmp_path):

@@ -89,7 +89,8 @@ def _keyframes(progress: np.ndarray, keys: list[tuple[float, dict[str, float]]])
     return pose
 
 
-def walking(times, body, rng):
+def walking(times: np.ndarray, body: Body, rng: np.random.Generator) -> tuple[Pose, np.ndarray]:
+    """Side view: legs swing in antiphase, the swinging knee bends, arms swing against the legs."""
     phase = _cycle(times, rng, (0.8, 1.1))
     amp = rng.uniform(0.8, 1.2)
     swing = np.sin(phase)
@@ -104,7 +105,8 @@ def walking(times, body, rng):
     return pose, np.zeros_like(times)
 
 
-def running(times, body, rng):
+def running(times: np.ndarray, body: Body, rng: np.random.Generator) -> tuple[Pose, np.ndarray]:
+    """Side view: bigger, faster strides with high knees, bent elbows, a forward lean and a flight bounce."""
     phase = _cycle(times, rng, (1.3, 1.7))
     amp = rng.uniform(0.85, 1.15)
     swing = np.sin(phase)
@@ -119,7 +121,8 @@ def running(times, body, rng):
     return pose, 0.04 * amp * np.abs(np.sin(2 * phase))
 
 
-def clapping(times, body, rng):
+def clapping(times: np.ndarray, body: Body, rng: np.random.Generator) -> tuple[Pose, np.ndarray]:
+    """Front view: both hands meet in front of the chest and part again (two-link IK on the hand path)."""
     phase = _cycle(times, rng, (1.5, 2.6))
     amp = rng.uniform(0.75, 1.2)
     apart = (1 + np.cos(phase)) / 2  # 0 = hands together
@@ -132,7 +135,7 @@ def clapping(times, body, rng):
     return pose, np.zeros_like(times)
 
 
-def _raised_arm(times, rng, *, waving: bool):
+def _raised_arm(times: np.ndarray, rng: np.random.Generator, *, waving: bool) -> tuple[Pose, np.ndarray]:
     """The waving arm: raised to the side, forearm swinging about the vertical, or held still."""
     phase = _cycle(times, rng, (1.5, 3.0))
     amp = rng.uniform(0.8, 1.2)
@@ -149,26 +152,31 @@ def _raised_arm(times, rng, *, waving: bool):
     return pose, np.zeros_like(times)
 
 
-def waving(times, body, rng):
+def waving(times: np.ndarray, body: Body, rng: np.random.Generator) -> tuple[Pose, np.ndarray]:
+    """Front view: one arm raised, the forearm swinging about the vertical."""
     return _raised_arm(times, rng, waving=True)
 
 
-def raise_hand(times, body, rng):
+def raise_hand(times: np.ndarray, body: Body, rng: np.random.Generator) -> tuple[Pose, np.ndarray]:
+    """Front view: the waving arm held still at a random point of the wave, swaying slowly."""
     return _raised_arm(times, rng, waving=False)
 
 
-def jumping_jacks(times, body, rng):
+def jumping_jacks(times: np.ndarray, body: Body, rng: np.random.Generator) -> tuple[Pose, np.ndarray]:
+    """Front view: arms sweep from the sides to overhead while the legs spread, hopping at each change."""
     phase = _cycle(times, rng, (0.9, 1.4))
     amp = rng.uniform(0.85, 1.1)
     spread = (1 - np.cos(phase)) / 2
     arms = 12 + 150 * amp * spread
     legs = 3 + 17 * amp * spread
-    pose = _stance(times, l_shoulder=arms, r_shoulder=arms, l_elbow=10 - 8 * spread, r_elbow=10 - 8 * spread,
-                   l_hip=legs, r_hip=legs, l_knee=4 + 8 * np.abs(np.sin(phase)), r_knee=4 + 8 * np.abs(np.sin(phase)))  # fmt: skip
+    elbows, knees = 10 - 8 * spread, 4 + 8 * np.abs(np.sin(phase))
+    pose = _stance(times, l_shoulder=arms, r_shoulder=arms, l_elbow=elbows, r_elbow=elbows,
+                   l_hip=legs, r_hip=legs, l_knee=knees, r_knee=knees)  # fmt: skip
     return pose, 0.06 * amp * np.abs(np.sin(phase))
 
 
-def boxing(times, body, rng):
+def boxing(times: np.ndarray, body: Body, rng: np.random.Generator) -> tuple[Pose, np.ndarray]:
+    """Side view: guard stance, alternating jab (near arm) and cross (far arm), a slight bounce."""
     phase = _cycle(times, rng, (0.8, 1.5))
     reach = rng.uniform(0.85, 1.0)
     jab, cross = _relu(np.sin(phase)) ** 2, _relu(-np.sin(phase)) ** 2
@@ -182,7 +190,8 @@ def boxing(times, body, rng):
     return pose, 0.012 * (1 - np.cos(2 * phase)) / 2
 
 
-def kicking(times, body, rng):
+def kicking(times: np.ndarray, body: Body, rng: np.random.Generator) -> tuple[Pose, np.ndarray]:
+    """Side view: the near leg chambers (knee up) and extends forward while the body leans back."""
     phase = _cycle(times, rng, (0.55, 0.9))
     amp = rng.uniform(0.8, 1.1)
     kick = _relu(np.sin(phase)) ** 1.5
@@ -205,7 +214,8 @@ _HAND_STAND_KEYS = [  # stand, arms up, lunge and tip over onto the hands, kick 
 ]
 
 
-def hand_stand(times, body, rng):
+def hand_stand(times: np.ndarray, body: Body, rng: np.random.Generator) -> tuple[Pose, np.ndarray]:
+    """Side view: stand, raise the arms, tip forward onto the hands and kick the legs up."""
     pose = _keyframes(_progress(times, rng, (1.6, 2.4)), _HAND_STAND_KEYS)
     return pose, np.zeros_like(times)
 
@@ -219,7 +229,8 @@ _SIT_DOWN_KEYS = [  # stand, lean forward while bending the knees, sit upright o
 ]  # fmt: skip
 
 
-def sitting_down(times, body, rng):
+def sitting_down(times: np.ndarray, body: Body, rng: np.random.Generator) -> tuple[Pose, np.ndarray]:
+    """Side view: lean forward while bending the knees and sit upright on a stool."""
     pose = _keyframes(_progress(times, rng, (1.0, 1.8)), _SIT_DOWN_KEYS)
     return pose, np.zeros_like(times)
 
@@ -263,4 +274,5 @@ def action_motion(name: str, times: np.ndarray, body: Body, rng: np.random.Gener
     if action.reverse_of:
         pose = {name: values[::-1].copy() for name, values in pose.items()}
         lift = lift[::-1].copy()
-    return Motion(pose=pose, lift=np.asarray(lift, dtype=np.float64), view=source.view, plant_contact=source.plant_contact)
+    lift = np.asarray(lift, dtype=np.float64)
+    return Motion(pose=pose, lift=lift, view=source.view, plant_contact=source.plant_contact)

@@ -13,7 +13,9 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg"}
 
 
-def random_colour(rng: np.random.Generator, *, saturation: tuple[float, float], value: tuple[float, float]) -> np.ndarray:
+def random_colour(
+    rng: np.random.Generator, *, saturation: tuple[float, float], value: tuple[float, float]
+) -> np.ndarray:
     """An RGB colour (3,) in [0, 1] with uniform hue and saturation/value drawn from the given ranges."""
     return np.array(colorsys.hsv_to_rgb(rng.uniform(), rng.uniform(*saturation), rng.uniform(*value)))
 
@@ -51,7 +53,8 @@ def procedural_background(rng: np.random.Generator, height: int, width: int, hor
             foliage = colorsys.hsv_to_rgb(rng.uniform(0.2, 0.4), rng.uniform(0.3, 0.8), rng.uniform(0.25, 0.65))
             cv2.circle(image, (int(x0), int(row - w / 2)), int(w), foliage, -1, cv2.LINE_AA)
         else:
-            cv2.rectangle(image, (int(x0), int(y0)), (int(x0 + w), int(min(y0 + h, row))), colour.tolist(), -1, cv2.LINE_AA)
+            corner = (int(x0 + w), int(min(y0 + h, row)))
+            cv2.rectangle(image, (int(x0), int(y0)), corner, colour.tolist(), -1, cv2.LINE_AA)
     if rng.uniform() < 0.4:  # vertical planks or wallpaper stripes
         period = rng.uniform(3, 10) * scale
         shade = 1.0 - rng.uniform(0.05, 0.2) * (np.arange(width) % period < period / 2)
@@ -81,7 +84,9 @@ class BackgroundPool:
         self.sources = list(sources)
 
     @classmethod
-    def from_paths(cls, paths: Iterable[str | Path], *, frames_per_video: int = 6, short_side: int = 256) -> "BackgroundPool":
+    def from_paths(
+        cls, paths: Iterable[str | Path], *, frames_per_video: int = 6, short_side: int = 256
+    ) -> "BackgroundPool":
         """Build a pool from video/image files and folders of them (searched recursively, in sorted order)."""
         from repflow.video import read_frames, video_info
 
@@ -121,16 +126,17 @@ class BackgroundPool:
 def _media_files(paths: Iterable[str | Path]) -> list[Path]:
     """Video and image files named by ``paths`` (files, or folders searched recursively), sorted."""
     suffixes = IMAGE_SUFFIXES | VIDEO_SUFFIXES
+    expected = ", ".join(sorted(suffixes))
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
             if not found:
-                raise FileNotFoundError(f"background folder {path} holds no video or image files ({', '.join(sorted(suffixes))})")
+                raise FileNotFoundError(f"background folder {path} holds no video or image files ({expected})")
             files.extend(found)
         elif path.is_file():
             if path.suffix.lower() not in suffixes:
-                raise ValueError(f"background file {path} is not a video or image (expected one of {', '.join(sorted(suffixes))})")
+                raise ValueError(f"background file {path} is not a video or image (expected one of {expected})")
             files.append(path)
         else:
             raise FileNotFoundError(f"background path {path} does not exist")

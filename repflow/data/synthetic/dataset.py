@@ -46,7 +46,8 @@ class SynthSettings:
         if self.test_clips_per_class < 0:
             raise ValueError(f"test_clips_per_class must be 0 or more, got {self.test_clips_per_class}")
         if self.size < 16 or self.num_frames < 2 or not self.fps > 0:
-            raise ValueError(f"need size >= 16, num_frames >= 2 and fps > 0, got {self.size}, {self.num_frames}, {self.fps}")
+            got = f"{self.size}, {self.num_frames}, {self.fps}"
+            raise ValueError(f"need size >= 16, num_frames >= 2 and fps > 0, got {got}")
         if not 0.0 <= self.real_background_fraction <= 1.0:
             raise ValueError(f"real_background_fraction must be in [0, 1], got {self.real_background_fraction}")
 
@@ -119,14 +120,17 @@ def write_dataset(
     _write_text(lists["classes"], list(ACTION_NAMES))
     for split in SPLITS:
         lists[split] = out / f"{split}.txt"
-        _write_text(lists[split], [f"{job.path.relative_to(out).as_posix()} {ACTION_NAMES.index(job.action)}" for job in jobs[split]])
+        lines = [f"{job.path.relative_to(out).as_posix()} {ACTION_NAMES.index(job.action)}" for job in jobs[split]]
+        _write_text(lists[split], lines)
     manifest = {"generator": "repflow.data.synthetic", **asdict(settings), "classes": list(ACTION_NAMES),
                 "backgrounds": sorted(set(backgrounds.sources)) if backgrounds else []}  # fmt: skip
     _write_text(out / "synth.json", [json.dumps(manifest, indent=2)])
     return lists
 
 
-def _written(jobs: list[_Job], settings: SynthSettings, backgrounds: BackgroundPool | None, workers: int) -> Iterator[Path]:
+def _written(
+    jobs: list[_Job], settings: SynthSettings, backgrounds: BackgroundPool | None, workers: int
+) -> Iterator[Path]:
     if workers <= 1:
         _set_worker_backgrounds(backgrounds)
         for job in jobs:

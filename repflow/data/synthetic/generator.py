@@ -150,8 +150,8 @@ def plan_clip(
     shake = np.zeros((num_frames, 2))
     for axis in range(2):
         for _ in range(2):
-            amplitude = camera_rng.uniform(0.0, 0.008) * width
-            shake[:, axis] += amplitude * np.sin(2 * np.pi * camera_rng.uniform(0.5, 3.0) * times + camera_rng.uniform(0, 2 * np.pi))
+            amplitude, hz = camera_rng.uniform(0.0, 0.008) * width, camera_rng.uniform(0.5, 3.0)
+            shake[:, axis] += amplitude * np.sin(2 * np.pi * hz * times + camera_rng.uniform(0, 2 * np.pi))
     camera = shake + np.stack([follow * travel + drift, np.zeros(num_frames)], axis=-1)
 
     # Place the figure so its on-screen extent (without drift and shake) fits the frame when it can.

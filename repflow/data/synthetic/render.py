@@ -30,7 +30,14 @@ def _disc(image: np.ndarray, centre: np.ndarray, radius: float, colour: tuple[in
 
 
 def draw_capsule(
-    image: np.ndarray, p: np.ndarray, q: np.ndarray, r1: float, r2: float, colour: tuple[int, int, int], *, round_start: bool = True
+    image: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    r1: float,
+    r2: float,
+    colour: tuple[int, int, int],
+    *,
+    round_start: bool = True,
 ) -> None:
     """A limb from ``p`` to ``q`` (pixels), half-width ``r1`` at ``p`` tapering to ``r2`` at ``q``.
 
@@ -48,7 +55,15 @@ def draw_capsule(
 
 
 def draw_stripes(
-    image: np.ndarray, p: np.ndarray, q: np.ndarray, r1: float, r2: float, *, count: int, colour: tuple[int, int, int], width: int
+    image: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    r1: float,
+    r2: float,
+    *,
+    count: int,
+    colour: tuple[int, int, int],
+    width: int,
 ) -> None:
     """``count`` bands across the capsule ``p``-``q``, evenly spaced along it."""
     axis = q - p
