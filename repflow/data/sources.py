@@ -162,6 +162,39 @@ def kinetics400(
     return VideoList(tuple(records), class_names)
 
 
+DATASETS = ("folders", "list", "hmdb51", "kinetics400")
+
+
+def load_videos(
+    dataset: str,
+    subset: str,
+    *,
+    location: str | Path | None = None,
+    data_root: str | Path | None = None,
+    split: int = 1,
+    splits_dir: str | Path | None = None,
+    csv_file: str | Path | None = None,
+    classes: Sequence[str] | None = None,
+) -> VideoList:
+    """The videos of ``subset`` ("train" or "val"/"test") of a dataset kind (see DATASETS).
+
+    folders / list: ``location`` is the class-folder dir / list file; hmdb51: ``data_root`` + ``splits_dir`` +
+    ``split`` (val = the official test set); kinetics400: ``data_root`` + optional ``csv_file``.
+    """
+    training = subset == "train"
+    if dataset == "hmdb51":
+        return hmdb51(data_root, split=split, subset="train" if training else "test", splits_dir=splits_dir)
+    if dataset == "kinetics400":
+        return kinetics400(data_root, subset="train" if training else "val", csv_file=csv_file, classes=classes)
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
+    if not location:
+        raise ValueError(f"dataset {dataset} needs a {'list file' if dataset == 'list' else 'folder'} for {subset}")
+    if dataset == "list":
+        return from_list_file(location, classes=classes)
+    return from_folders(location, classes=classes)
+
+
 def _read_kinetics_csv(csv_file: Path) -> list[dict[str, str]]:
     if not csv_file.is_file():
         raise FileNotFoundError(f"Kinetics csv {csv_file} does not exist")

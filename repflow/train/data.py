@@ -7,7 +7,7 @@ from typing import Sequence
 
 from repflow.data.datasets import ClipDataset, ClipSpec
 from repflow.data.flow_cache import FlowCache
-from repflow.data.sources import VideoList, from_folders, from_list_file, hmdb51, kinetics400
+from repflow.data.sources import VideoList, load_videos
 from repflow.train.config import TrainConfig
 
 
@@ -19,21 +19,13 @@ def clip_spec(config: TrainConfig) -> ClipSpec:
 
 def video_list(config: TrainConfig, subset: str, *, classes: Sequence[str] | None = None) -> VideoList | None:
     """The videos of ``subset`` ("train" or "val"); None when the config names no validation data."""
-    if config.dataset == "hmdb51":
-        splits_dir = config.splits_dir or None
-        return hmdb51(config.data_root, split=config.split, subset="train" if subset == "train" else "test",
-                      splits_dir=splits_dir)
-    if config.dataset == "kinetics400":
-        csv_file = config.train_csv if subset == "train" else config.val_csv
-        if subset == "val" and not (Path(config.data_root) / "val").is_dir():
+    if subset == "val":
+        no_kinetics_val = config.dataset == "kinetics400" and not (Path(config.data_root) / "val").is_dir()
+        if no_kinetics_val or (config.dataset in ("folders", "list") and not config.val_data):
             return None
-        return kinetics400(config.data_root, subset=subset, csv_file=csv_file or None, classes=classes)
-    location = config.train_data if subset == "train" else config.val_data
-    if not location:
-        return None
-    if config.dataset == "list":
-        return from_list_file(location, classes=classes)
-    return from_folders(location, classes=classes)
+    return load_videos(config.dataset, subset, location=config.train_data if subset == "train" else config.val_data,
+                       data_root=config.data_root, split=config.split, splits_dir=config.splits_dir or None,
+                       csv_file=(config.train_csv if subset == "train" else config.val_csv) or None, classes=classes)
 
 
 def flow_cache(config: TrainConfig) -> FlowCache:
