@@ -13,6 +13,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "figure": ("repflow.commands.figure", "paper figure (PNG/PDF/SVG) or animation (GIF/MP4) of a model's learned flows"),
     "synth": ("repflow.commands.synth", "write the synthetic action dataset (mp4 clips + train/test lists)"),
     "train": ("repflow.commands.train", "train a model (YAML config + flag overrides; torchrun for multi-GPU)"),
+    "eval": ("repflow.commands.eval", "clip/video-level top-1/top-5, per-class accuracy, confusion matrix"),
 }
 
 
