@@ -9,6 +9,7 @@ ends with the same weights as an uninterrupted one.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
@@ -177,7 +178,7 @@ class Trainer:
 
     def _step(self, clips: torch.Tensor, labels: torch.Tensor) -> tuple[float, int]:
         """One optimiser step; returns this process's batch loss and number of correct predictions."""
-        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
+        with self._autocast():
             logits = self.ddp(clips)
             loss = F.cross_entropy(logits.float(), labels)
         self.optimizer.zero_grad(set_to_none=True)
@@ -200,8 +201,7 @@ class Trainer:
         for batch in self._loader(self.val_set, sampler):
             clips, labels = self._inputs(batch)
             clips = clips.flatten(0, 1)  # one view per video
-            with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
-                                enabled=self.amp_dtype is not None):
+            with self._autocast():
                 logits = self.model(clips).float()
             sums[0] += float(F.cross_entropy(logits, labels, reduction="sum"))
             sums[1] += int((logits.argmax(1) == labels).sum())
@@ -210,6 +210,12 @@ class Trainer:
         return loss_sum / max(count, 1), correct / max(count, 1)
 
     # ---- helpers ---------------------------------------------------------------------------------------
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        """Mixed precision on CUDA when enabled; a no-op otherwise."""
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast("cuda", dtype=self.amp_dtype)
+
     def _loader(self, dataset: ClipDataset, sampler: ShardedEpochSampler) -> DataLoader:
         # A private generator keeps worker seeding from consuming the global RNG (resume determinism).
         return DataLoader(dataset, batch_size=self.config.batch_size, sampler=sampler,
@@ -264,7 +270,7 @@ class Trainer:
         save_checkpoint(self.out_dir / LAST_CHECKPOINT, payload)
 
     def _restore(self, path: Path) -> None:
-        state = load_checkpoint(path, map_location=self.device)
+        state = load_checkpoint(path)  # on CPU: RNG states must stay there; weights are copied into place
         saved = state.get("train_config", {})
         changed = sorted(k for k, v in config_to_dict(self.config).items()
                          if k not in RUN_CONTROL and saved.get(k) != v)
