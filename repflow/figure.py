@@ -231,6 +231,21 @@ def side_by_side(panels: Sequence[np.ndarray], labels: Sequence[str], *, gap: in
     return np.hstack(columns[:-1])
 
 
+def mosaic(tiles: Sequence[np.ndarray], labels: Sequence[str], *, columns: int, gap: int = 4) -> np.ndarray:
+    """Equally sized tiles in rows of ``columns`` (each under its caption), the last row padded white."""
+    if not tiles:
+        raise ValueError("a mosaic needs at least one tile")
+    blank = np.full_like(tiles[0], 255)
+    rows = []
+    for start in range(0, len(tiles), columns):
+        row_tiles = list(tiles[start : start + columns])
+        row_labels = list(labels[start : start + columns])
+        padding = columns - len(row_tiles)
+        rows.append(side_by_side(row_tiles + [blank] * padding, row_labels + [""] * padding, gap=gap))
+        rows.append(np.full((gap, rows[-1].shape[1], 3), 255, np.uint8))
+    return np.vstack(rows[:-1])
+
+
 def animation_bytes(images: Sequence[np.ndarray], fmt: str, *, fps: float = 4.0) -> bytes:
     """Encode equally sized uint8 RGB images as an animated GIF (looping) or an H.264 MP4."""
     if fmt not in ANIMATION_FORMATS:

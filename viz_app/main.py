@@ -126,7 +126,8 @@ def main() -> None:
     )
     classical_key = (clip.digest, window.start, window.size)
     views.main_view(analysis, layer, channel, step, options, start=window.start, classical_key=classical_key)
-    views.channel_grid(analysis, layer, channel, step, options)
+    analysis_key = (model_file, clip.digest, window)
+    views.channel_grid(analysis, layer, channel, step, options, key=analysis_key)
     left, right = st.columns(2)
     with left:
         views.predictions(analysis, compute.summary_for(model_file).class_names)

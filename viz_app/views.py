@@ -3,18 +3,21 @@ and the learned TV-L1 parameters. Only draws: everything it shows is computed (a
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 
 import numpy as np
 import streamlit as st
+from PIL import Image
 
 from repflow import flowviz
-from repflow.figure import ClipAnalysis
+from repflow.figure import ClipAnalysis, mosaic
 from viz_app import compute
 from viz_app.sidebar import ViewOptions, queue
 
 GRID_COLUMNS = 8
 GRID_TILE_PX = 96
+GRID_ORDERS = ("channel number", "motion energy at this step")
 
 
 def draw_flow(flows: np.ndarray, channel: int, step: int, options: ViewOptions, frame: np.ndarray, *, size: int, legend: bool = True):
@@ -71,24 +74,44 @@ def classical_view(column, analysis: ClipAnalysis, step: int, options: ViewOptio
     column.image(image, caption=f"classical TV-L1 (OpenCV) · t {step} · max {peak:.3g} px (per frame)", width="stretch")
 
 
-def channel_grid(analysis: ClipAnalysis, layer: str, channel: int, step: int, options: ViewOptions) -> None:
-    """Every channel of ``layer`` at ``step``, sortable by motion energy; a click selects a channel."""
+def channel_grid(analysis: ClipAnalysis, layer: str, channel: int, step: int, options: ViewOptions, *, key: tuple) -> None:
+    """Every channel of ``layer`` at ``step`` as one image, sortable by motion energy; choosing a channel
+    below it selects that channel. ``key`` identifies the analysis in the image cache."""
     flows = analysis.flows[layer]
     st.subheader(f"All {len(flows)} channels of {analysis.layer_labels[layer]} at step {step}")
-    order = st.radio("Sort", ["channel number", "motion energy at this step"], horizontal=True, key="grid_sort")
-    channels = list(range(len(flows)))
-    if order == "motion energy at this step":
-        channels = [int(c) for c in flowviz.rank_by_energy(flows[:, step])]
-    energy = flowviz.motion_energy(flows[:, step])
-    for row_start in range(0, len(channels), GRID_COLUMNS):
-        columns = st.columns(GRID_COLUMNS)
-        for column, index in zip(columns, channels[row_start : row_start + GRID_COLUMNS]):
-            image, _ = draw_flow(flows, index, step, options, analysis.frames[step], size=GRID_TILE_PX, legend=False)
-            column.image(image, caption=f"ch {index} · E {energy[index]:.2g}", width="stretch")
-            column.button(
-                "selected" if index == channel else f"show {index}", key=f"grid_{index}", on_click=queue,
-                args=("channel", index), type="primary" if index == channel else "secondary", width="stretch",
-            )
+    order = st.radio("Sort", list(GRID_ORDERS), horizontal=True, key="grid_sort")
+    channels, png = grid_image(key, layer, step, options, order, analysis.flows[layer], analysis.frames[step])
+    st.image(png, caption="channel · motion energy E at this step", width="content")
+    st.pills(
+        f"Select a channel (now {channel})", channels, key="grid_pick", on_change=pick_from_grid, format_func=lambda c: f"ch {c}",
+    )
+
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def grid_image(
+    key: tuple, layer: str, step: int, options: ViewOptions, order: str, _flows: np.ndarray, _frame: np.ndarray
+) -> tuple[list[int], bytes]:
+    """(channel order, PNG of the mosaic) of every channel at ``step``; cached, as it does not depend on the
+    selected channel (``_flows`` and ``_frame`` are identified by ``key``, ``layer`` and ``step``)."""
+    channels = list(range(len(_flows)))
+    if order == GRID_ORDERS[1]:
+        channels = [int(c) for c in flowviz.rank_by_energy(_flows[:, step])]
+    energy = flowviz.motion_energy(_flows[:, step])
+    tiles = [draw_flow(_flows, index, step, options, _frame, size=GRID_TILE_PX, legend=False)[0] for index in channels]
+    image = mosaic(tiles, [f"ch {index} E {energy[index]:.2g}" for index in channels], columns=GRID_COLUMNS)
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return channels, buffer.getvalue()
+
+
+def pick_from_grid() -> None:
+    """Callback of the grid's channel chooser: select the picked channel and clear the chooser, so it acts
+    as a row of buttons and never holds a channel that disagrees with the sidebar."""
+    picked = st.session_state.get("grid_pick")
+    if picked is not None:
+        queue("channel", int(picked))
+        st.session_state["grid_pick"] = None
 
 
 def predictions(analysis: ClipAnalysis, names: list[str]) -> None:
