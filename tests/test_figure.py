@@ -94,3 +94,82 @@ def test_side_by_side_and_animations(frames, flows):
         figure.side_by_side([frames[0], flow_image[:10]], ["a", "b"])
     with pytest.raises(ValueError, match="animation format"):
         figure.animation_bytes([panel], "avi")
+
+
+@pytest.fixture(scope="module")
+def model_and_clip(tmp_path_factory):
+    """A tiny untrained flow-of-flow checkpoint and a 10-frame clip of a square moving right."""
+    import torch
+
+    from repflow.checkpoint import model_payload, save_checkpoint
+    from repflow.models import ModelConfig, build_model
+    from repflow.video import write_video
+
+    folder = tmp_path_factory.mktemp("figure_cli")
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(flow="fcf", width=8, num_classes=5, flow_channels=6))
+    save_checkpoint(folder / "fcf.pt", model_payload(model))
+    clip = np.full((10, 40, 48, 3), 20, np.uint8)
+    texture = np.random.default_rng(1).integers(0, 255, (14, 14, 3), dtype=np.uint8)
+    for t in range(10):
+        clip[t, 12:26, 4 + 2 * t : 18 + 2 * t] = texture
+    write_video(folder / "square.mp4", clip)
+    return model.eval(), folder / "fcf.pt", folder / "square.mp4", clip
+
+
+def test_analyse_clip_captures_both_flow_layers_aligned_with_the_input_crop(model_and_clip):
+    model, _, _, clip = model_and_clip
+    analysis = figure.analyse_clip(model, clip[:8], size=32)
+    assert analysis.frames.shape == (8, 32, 32, 3) and analysis.frames.dtype == np.uint8
+    kinds = list(analysis.layer_kinds.values())
+    assert kinds == ["fcf-1", "fcf-2"]
+    first, second = analysis.flows.values()
+    assert first.shape[:2] == (6, 7) and second.shape[:2] == (6, 6), "T-1 and T-2 steps of 6 channels"
+    assert first.shape[-1] == 2 and np.isfinite(first).all()
+    assert analysis.probabilities.shape == (5,) and analysis.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+    # the shown frames are the model's centre crop: 40x48 -> short side 32 -> 32x38 -> centre 32x32
+    assert abs(int(analysis.frames[0, 16, 16].mean()) - int(clip[0, 20, 24].mean())) < 40
+    assert analysis.find_layer("fcf-2") == analysis.find_layer("flow-of-flow 2/2")
+    with pytest.raises(ValueError, match="no flow layer 'rep'; this model has"):
+        analysis.find_layer("rep")
+
+
+def test_analyse_clip_refuses_models_without_flow(model_and_clip):
+    from repflow.models import ModelConfig, build_model
+
+    with pytest.raises(ValueError, match="no flow layer"):
+        figure.analyse_clip(build_model(ModelConfig(width=8, num_classes=5)).eval(), model_and_clip[3][:4], size=32)
+
+
+@pytest.mark.parametrize("suffix, magic", [("pdf", b"%PDF-"), ("svg", b"<?xml"), ("png", b"\x89PNG"), ("gif", b"GIF8")])
+def test_figure_command_writes_each_format(model_and_clip, tmp_path, suffix, magic, capsys):
+    from repflow.cli import main
+
+    _, checkpoint, clip, _ = model_and_clip
+    out = tmp_path / f"fig.{suffix}"
+    argv = ["figure", "--model", str(checkpoint), "--clip", str(clip), "--clip", str(clip), "--layer", "fcf-2",
+            "--channels", "top2", "--steps", "0,2,4", "--frames", "8", "--size", "32", "--dpi", "60", "--cell-px", "48",
+            "--out", str(out)]
+    assert main(argv) == 0
+    assert out.read_bytes().startswith(magic)
+    assert "flow-of-flow 2/2" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--layer", "nope"], "no flow layer 'nope'"),
+        (["--channels", "0,99"], "channel [99] out of range"),
+        (["--steps", "a,b"], "time step: expected comma-separated numbers"),
+        (["--frames", "2"], "--frames must be >= 3"),
+    ],
+)
+def test_figure_command_bad_arguments_are_clean_errors(model_and_clip, tmp_path, capsys, extra, message):
+    from repflow.cli import main
+
+    _, checkpoint, clip, _ = model_and_clip
+    argv = ["figure", "--model", str(checkpoint), "--clip", str(clip), "--size", "32", "--frames", "8",
+            "--out", str(tmp_path / "fig.png"), *extra]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "fig.png").exists()
