@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from repflow.data.sources import DATASETS
-from repflow.video import BACKEND_NAMES
+from repflow.video import BACKEND_NAMES, VideoError
 
 CLIP_FLAGS = {"frames": "num_frames", "stride": "stride", "short_side": "short_side", "size": "crop_size"}
 
@@ -51,7 +51,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Evaluate and write the report; prints the summary's headline numbers."""
     from repflow.checkpoint import load_checkpoint, model_from_payload
-    from repflow.data.datasets import ClipDataset, ClipSpec
+    from repflow.data.datasets import ClipDataset, ClipSpec, original_message
     from repflow.data.flow_cache import FlowCache
     from repflow.data.sources import load_videos
     from repflow.eval import StreamModel, evaluate, write_report
@@ -86,8 +86,11 @@ def run(args: argparse.Namespace) -> int:
     cache_dir = args.flow_cache or flow_saved.get("flow_cache") or None
     data = ClipDataset(videos, spec, train=False, stream=model.stream, num_clips=args.clips, num_crops=args.crops,
                        flow_cache=FlowCache(cache_dir), backend=args.backend)
-    result = evaluate(model, data, batch_size=args.batch_size, workers=args.workers,
-                      device=pick_device(args.device), progress=args.progress)
+    try:
+        result = evaluate(model, data, batch_size=args.batch_size, workers=args.workers,
+                          device=pick_device(args.device), progress=args.progress)
+    except VideoError as error:  # from a DataLoader worker: drop the worker's traceback from the message
+        raise VideoError(original_message(error)) from None
     out_dir = Path(args.out_dir) if args.out_dir else Path(args.checkpoint).parent / "eval"
     context: dict[str, Any] = {"checkpoint": str(args.checkpoint), "flow_checkpoint": args.flow_checkpoint,
                                "dataset": dataset, "clips": args.clips, "crops": args.crops,

@@ -8,6 +8,7 @@ and/or ``flow`` (2, T-1, S, S); in test mode each tensor has a leading views dim
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,9 +27,22 @@ from repflow.data.transforms import (
     normalize_flow,
     random_view,
 )
-from repflow.video import read_frames, video_info
+from repflow.video import VideoError, read_frames, video_info
 
 STREAMS = ("rgb", "flow", "both")
+MAX_SKIPS = 10
+
+log = logging.getLogger(__name__)
+
+
+def original_message(error: VideoError) -> str:
+    """The error's own message, without the traceback a DataLoader worker wraps around it."""
+    lines = str(error).strip().splitlines()
+    if len(lines) == 1:
+        return lines[0]
+    last = lines[-1]
+    prefix = f"{type(error).__module__}.{type(error).__name__}: "
+    return last[len(prefix):] if last.startswith(prefix) else last
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,8 @@ class ClipDataset(Dataset):
         flip: allow horizontal flips in training.
         flow_cache: where clip flows are kept (None: recompute each time).
         backend: video backend for `repflow.video.read_frames`.
+        skip_unreadable: replace a video that fails to decode by the next one in the list (with a warning
+            naming the file; the item then carries that video's own label and index) instead of raising.
     """
 
     def __init__(
@@ -76,6 +92,7 @@ class ClipDataset(Dataset):
         flip: bool = True,
         flow_cache: FlowCache | None = None,
         backend: str = "auto",
+        skip_unreadable: bool = False,
     ) -> None:
         if stream not in STREAMS:
             raise ValueError(f"stream must be one of {', '.join(STREAMS)}, got {stream!r}")
@@ -89,6 +106,7 @@ class ClipDataset(Dataset):
         self.flip = flip
         self.flow_cache = flow_cache or FlowCache(None)
         self.backend = backend
+        self.skip_unreadable = skip_unreadable
         self.epoch = 0
         self._num_frames: dict[int, int] = {}
 
@@ -105,6 +123,17 @@ class ClipDataset(Dataset):
         return len(self.videos)
 
     def __getitem__(self, index: int) -> dict:
+        if not self.skip_unreadable:
+            return self._item(index)
+        for attempt in range(MAX_SKIPS + 1):
+            candidate = (index + attempt) % len(self)
+            try:
+                return self._item(candidate)
+            except VideoError as error:
+                log.warning("skipping unreadable video (its neighbour in the list is used instead): %s", error)
+        raise VideoError(f"{MAX_SKIPS + 1} videos in a row from {self.videos.records[index].path} are unreadable")
+
+    def _item(self, index: int) -> dict:
         record = self.videos.records[index]
         spec = self.spec
         if index not in self._num_frames:

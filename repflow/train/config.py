@@ -47,6 +47,8 @@ class TrainConfig:
     train_csv: str = _opt("", "kinetics400: csv (youtube_id,time_start,time_end,label) of the train videos (optional)")
     val_csv: str = _opt("", "kinetics400: csv of the val videos (optional)")
     video_backend: str = _opt("auto", "video decoder: auto, decord or pyav")
+    skip_unreadable: bool = _opt(False, "training: use the next video (with a warning naming the file) when one "
+                                 "cannot be decoded, instead of stopping")
     # clips
     num_frames: int = _opt(16, "frames per clip")
     stride: int = _opt(1, "temporal stride between clip frames")

@@ -41,7 +41,8 @@ def build_datasets(config: TrainConfig) -> tuple[ClipDataset, ClipDataset | None
         raise ValueError(f"validation classes ({len(val_videos.classes)}) differ from training classes "
                          f"({len(train_videos.classes)})")
     common = dict(stream=config.stream, flow_cache=flow_cache(config), backend=config.video_backend)
-    train_set = ClipDataset(train_videos, clip_spec(config), train=True, seed=config.seed, flip=config.flip, **common)
+    train_set = ClipDataset(train_videos, clip_spec(config), train=True, seed=config.seed, flip=config.flip,
+                            skip_unreadable=config.skip_unreadable, **common)
     val_set = None
     if val_videos is not None:
         val_set = ClipDataset(val_videos, clip_spec(config), train=False, num_clips=1, num_crops=1, **common)

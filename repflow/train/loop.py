@@ -92,6 +92,7 @@ class Trainer:
     def __init__(self, config: TrainConfig, device: torch.device, info: distributed.DistInfo) -> None:
         self.config, self.device, self.info = config, device, info
         self.out_dir = Path(config.out_dir)
+        summary_writer = _summary_writer_class() if config.tensorboard else None  # fail early on every rank
         seed_everything(config.seed)
         self.train_set, self.val_set = build_datasets(config)
         self.classes = list(self.train_set.classes)
@@ -119,7 +120,9 @@ class Trainer:
         self.ddp = self.model
         if info.distributed:
             self.ddp = DistributedDataParallel(self.model, device_ids=[device.index] if self.cuda else None)
-        self.writer = self._tensorboard() if info.is_main else None
+        self.writer = None
+        if summary_writer is not None and info.is_main:
+            self.writer = summary_writer(str(self.out_dir / "tensorboard"))
 
     # ---- the loop -------------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -288,15 +291,6 @@ class Trainer:
                                  list(state["sums"]), list(state["history"]))
         set_rng_state(state["rng"])
 
-    def _tensorboard(self):
-        if not self.config.tensorboard:
-            return None
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError as error:
-            raise ValueError("tensorboard=true needs the tensorboard package (pip install tensorboard)") from error
-        return SummaryWriter(str(self.out_dir / "tensorboard"))
-
     def _finish(self) -> dict[str, Any]:
         distributed.broadcast_buffers(self.model)
         digests = distributed.all_gather_strings(weights_digest(self.model))
@@ -310,3 +304,11 @@ class Trainer:
             if self.writer is not None:
                 self.writer.close()
         return summary
+
+
+def _summary_writer_class():
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as error:
+        raise ValueError("tensorboard=true needs the tensorboard package (pip install tensorboard)") from error
+    return SummaryWriter

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from repflow.data.datasets import ClipDataset, ClipSpec
+from repflow.data.datasets import ClipDataset, ClipSpec, original_message
 from repflow.data.flow_cache import FlowCache
 from repflow.data.sources import from_folders
 from repflow.data.toy import write_toy_dataset
@@ -94,3 +94,28 @@ def test_bad_arguments(videos):
         ClipDataset(videos, SPEC, train=True, stream="depth")
     with pytest.raises(ValueError, match="crop_size"):
         ClipSpec(num_frames=4, short_side=32, crop_size=40)
+
+
+def _with_broken_video(videos, tmp_path):
+    """The toy videos plus an unreadable file in class_0."""
+    from repflow.data.sources import VideoList, VideoRecord
+
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\0" * 100)
+    return VideoList((VideoRecord(broken, 0), *videos.records), videos.classes)
+
+
+def test_skip_unreadable_uses_the_next_video_with_its_own_label(videos, tmp_path, caplog):
+    dataset = ClipDataset(_with_broken_video(videos, tmp_path), SPEC, train=True, skip_unreadable=True)
+    item = dataset[0]
+    assert item["index"] == 1 and item["label"] == videos.records[0].label
+    assert "broken.mp4" in caplog.text
+
+
+def test_worker_errors_keep_a_clean_message(videos, tmp_path):
+    dataset = ClipDataset(_with_broken_video(videos, tmp_path), SPEC, train=True)
+    with pytest.raises(NotAVideoError) as caught:
+        next(iter(DataLoader(dataset, batch_size=1, num_workers=1)))
+    assert "Traceback" in str(caught.value)  # what DataLoader does to worker errors
+    message = original_message(caught.value)
+    assert message.startswith(str(tmp_path / "broken.mp4")) and "Traceback" not in message

@@ -70,3 +70,31 @@ def test_bad_runs_fail_cleanly(args, message, repflow_env):
     result = subprocess.run([sys.executable, "-m", "repflow", "train", *args], capture_output=True, text=True,
                             env=repflow_env, timeout=120)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unreadable_video_stops_with_its_name(tmp_path, repflow_env):
+    from repflow.data.toy import write_toy_dataset
+
+    write_toy_dataset(tmp_path / "videos", num_classes=2, videos_per_class=1, **VIDEO)
+    (tmp_path / "videos" / "class_0" / "corrupt.mp4").write_bytes(b"\0" * 64)
+    args = ["train", "--train-data", str(tmp_path / "videos"), "--out-dir", str(tmp_path / "run"), *SMALL,
+            "--workers", "1"]
+    result = subprocess.run([sys.executable, "-m", "repflow", *args], capture_output=True, text=True,
+                            env=repflow_env, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "corrupt.mp4" in result.stderr and "Traceback" not in result.stderr
+    skipped = subprocess.run([sys.executable, "-m", "repflow", *args, "--skip-unreadable"], capture_output=True,
+                             text=True, env=repflow_env, timeout=120)
+    assert skipped.returncode == 0 and "corrupt.mp4" in skipped.stderr
+
+
+def test_tensorboard_flag(tmp_path, tiny_videos, repflow_env):
+    import importlib.util
+
+    args = ["train", "--train-data", str(tiny_videos), "--out-dir", str(tmp_path / "run"), *SMALL, "--tensorboard"]
+    result = subprocess.run([sys.executable, "-m", "repflow", *args], capture_output=True, text=True,
+                            env=repflow_env, timeout=120)
+    if importlib.util.find_spec("tensorboard") is None:
+        assert result.returncode == 2 and "pip install tensorboard" in result.stderr
+    else:
+        assert result.returncode == 0 and list((tmp_path / "run" / "tensorboard").glob("events.*"))
