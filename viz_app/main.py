@@ -17,9 +17,6 @@ import streamlit as st  # noqa: E402
 from viz_app import compute, export, sidebar, views  # noqa: E402
 from viz_app.sources import ClipWindow, ModelFile, fit_window, models_dir, samples_dir  # noqa: E402
 
-PLAY_DELAY_S = 0.4
-
-
 def ordered(candidates: list[sidebar.Candidate], last_good: sidebar.Candidate | None) -> list[sidebar.Candidate]:
     """Try an upload first, then the previous working choice (so a bad upload keeps the view), then the rest;
     without an upload the sidebar's choice comes first."""
@@ -93,10 +90,10 @@ def resolve_analysis(model_file: ModelFile, model_name: str, clip: compute.ClipS
 
 
 def advance_play(step: int, n_steps: int) -> None:
-    """While "Play" is on, show the next step after a short pause (stop at the last one)."""
+    """While "Play" is on, show the next step after a pause set by "Steps per second" (stop at the last one)."""
     if not st.session_state.get("play"):
         return
-    time.sleep(PLAY_DELAY_S)
+    time.sleep(1.0 / st.session_state.get("play_speed", 4))
     if step + 1 < n_steps:
         sidebar.queue("step", step + 1)
     else:

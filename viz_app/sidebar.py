@@ -163,11 +163,19 @@ def layer_controls(analysis: ClipAnalysis) -> tuple[str, int, int]:
     st.session_state["step"] = int(np.clip(st.session_state.get("step", 0), 0, n_steps - 1))
     if n_steps > 1:
         step = st.sidebar.slider("Time step", 0, n_steps - 1, key="step", help=f"{n_steps} flow steps in this layer.")
-        st.sidebar.toggle("▶ Play", key="play")
+        left, right = st.sidebar.columns([1, 2])
+        left.toggle("▶ Play", key="play", on_change=rewind_if_at_end, args=(n_steps,))
+        right.select_slider("Steps per second", [1, 2, 4, 8, 16], value=4, key="play_speed", label_visibility="collapsed")
     else:
         step = 0
         st.sidebar.caption("This layer has a single time step.")
     return layer, int(channel), int(step)
+
+
+def rewind_if_at_end(n_steps: int) -> None:
+    """Callback of "Play": starting at the last step plays from the first."""
+    if st.session_state.get("play") and st.session_state.get("step", 0) >= n_steps - 1:
+        st.session_state["step"] = 0
 
 
 def queue(key: str, value) -> None:

@@ -104,15 +104,15 @@ def test_ranking_and_grid_buttons_select_a_channel(app_env):
     assert order != list(range(8)), "sorted by motion energy, not by number (the seeded model's channels differ)"
 
 
-def test_play_advances_to_the_last_step_and_stops(app_env, monkeypatch):
-    import viz_app.main  # noqa: F401  (AppTest re-executes the script; the module holds the delay)
-
-    monkeypatch.setattr("viz_app.main.PLAY_DELAY_S", 0.0, raising=False)
+def test_play_advances_to_the_last_step_and_stops(app_env):
     at = run_app()
-    last = at.slider(key="step").max
-    at.toggle(key="play").set_value(True).run()
+    last = int(at.slider(key="step").max)
+    at.select_slider(key="play_speed").set_value(16)
+    at.slider(key="step").set_value(last)
+    at.toggle(key="play").set_value(True).run()  # from the last step, play starts over at 0
     assert at.session_state["step"] == last
     assert at.session_state["play"] is False
+    assert f"t {last}" in flow_panel(at, "▶")[1]
 
 
 def test_valid_video_upload_is_shown(app_env, tmp_path, moving_square):

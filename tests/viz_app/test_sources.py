@@ -1,0 +1,59 @@
+"""Tests for viz_app.sources: folders, defaults from checkpoints, upload checks, frame windows."""
+
+import pytest
+
+from viz_app import sources
+
+
+def test_folders_follow_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("REPFLOW_MODELS_DIR", str(tmp_path / "m"))
+    monkeypatch.delenv("REPFLOW_SAMPLES_DIR", raising=False)
+    assert sources.models_dir() == tmp_path / "m"
+    assert sources.samples_dir() == sources.REPO_ROOT / "sample_videos"
+
+
+def test_find_models_and_clips_filter_by_suffix(tmp_path):
+    for name in ["b.pt", "a.pth", "notes.txt", "x.MP4", "y.webm", "z.csv"]:
+        (tmp_path / name).write_bytes(b"1")
+    assert [p.name for p in sources.find_models(tmp_path)] == ["a.pth", "b.pt"]
+    assert [p.name for p in sources.find_clips(tmp_path)] == ["x.MP4", "y.webm"]
+    assert sources.find_models(tmp_path / "missing") == []
+
+
+def test_default_model_prefers_flow_of_flow_then_rep():
+    assert sources.default_model_index([{"flow": "none"}, {"flow": "rep"}, {"flow": "fcf"}]) == 2
+    assert sources.default_model_index([None, {"flow": "none"}, {"flow": "rep"}]) == 2
+    assert sources.default_model_index([{"flow": "none"}]) == 0
+
+
+def test_clip_settings_and_class_names_from_checkpoint():
+    assert sources.clip_settings({"clip": {"frames": 8, "size": 96}}) == (8, 96)
+    assert sources.clip_settings({"clip": {"frames": 1000, "size": "big"}}) == (sources.DEFAULT_FRAMES, sources.DEFAULT_SIZE)
+    assert sources.clip_settings({}) == (sources.DEFAULT_FRAMES, sources.DEFAULT_SIZE)
+    assert sources.class_names({"class_names": ["a", "b"]}, 2) == ["a", "b"]
+    assert sources.class_names({"classes": ["a"]}, 2) == ["class 0", "class 1"], "wrong length is ignored"
+
+
+def test_upload_size_checks_name_the_file():
+    with pytest.raises(sources.SourceError, match="clip.mp4: the file is empty"):
+        sources.check_upload_size("clip.mp4", 0)
+    with pytest.raises(sources.SourceError, match="big.mp4: 300 MB is over the 200 MB upload limit"):
+        sources.check_upload_size("big.mp4", 300 * 2**20)
+    sources.check_upload_size("ok.mp4", 10)
+
+
+def test_store_upload_is_content_addressed(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources.tempfile, "gettempdir", lambda: str(tmp_path))
+    first = sources.store_upload("My Clip.MP4", b"abc", kind="clips")
+    assert first.suffix == ".mp4" and first.read_bytes() == b"abc"
+    assert sources.store_upload("other.mp4", b"abc", kind="clips") == first
+    assert sources.store_upload("c.mp4", b"abd", kind="clips") != first
+
+
+def test_fit_window_clamps_and_refuses_short_clips():
+    window = sources.ClipWindow(start=50, frames=16, size=112)
+    assert sources.fit_window(window, 40, "a.mp4") == sources.ClipWindow(start=24, frames=16, size=112)
+    assert sources.fit_window(window, 5, "a.mp4") == sources.ClipWindow(start=0, frames=5, size=112)
+    assert sources.fit_window(sources.ClipWindow(frames=500), 1000, "a.mp4").frames == sources.MAX_FRAMES
+    with pytest.raises(sources.SourceError, match="a.mp4: the video has 2 frames; the model needs at least 3"):
+        sources.fit_window(window, 2, "a.mp4")
