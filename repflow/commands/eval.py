@@ -20,7 +20,6 @@ CLIP_FLAGS = {"frames": "num_frames", "stride": "stride", "short_side": "short_s
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Flags of ``repflow eval``."""
-    parser.formatter_class = argparse.ArgumentDefaultsHelpFormatter
     parser.add_argument("--checkpoint", required=True, help="model.pt or checkpoint_last.pt of a training run")
     parser.add_argument("--flow-checkpoint", help="flow-stream model (stream=flow) to pair with --checkpoint "
                         "as a two-stream model; logits are averaged")
@@ -31,17 +30,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--split", type=int, help="hmdb51 split (its test set is evaluated)")
     data.add_argument("--splits-dir", help="hmdb51 split files folder")
     data.add_argument("--csv", help="kinetics400 csv of the val videos")
-    data.add_argument("--backend", choices=BACKEND_NAMES, default="auto", help="video decoder")
+    data.add_argument("--backend", choices=BACKEND_NAMES, default="auto", help="video decoder (default: %(default)s)")
     views = parser.add_argument_group("views")
-    views.add_argument("--clips", type=int, default=10, help="uniformly spaced clips per video (K)")
-    views.add_argument("--crops", type=int, choices=(1, 3), default=3, help="crops per clip (3: along the long side)")
+    views.add_argument("--clips", type=int, default=10, help="uniformly spaced clips per video, K (default: %(default)s)")
+    views.add_argument("--crops", type=int, choices=(1, 3), default=3, help="crops per clip; 3 = start, centre, end of the long side (default: %(default)s)")
     for key, flag in CLIP_FLAGS.items():
         views.add_argument("--" + flag.replace("_", "-"), type=int, dest=flag,
                            help=f"clip {key} (default: the checkpoint's)")
     run_group = parser.add_argument_group("run")
-    run_group.add_argument("--batch-size", type=int, default=4, help="videos per batch")
-    run_group.add_argument("--workers", type=int, default=2, help="DataLoader workers")
-    run_group.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    run_group.add_argument("--batch-size", type=int, default=4, help="videos per batch (default: %(default)s)")
+    run_group.add_argument("--workers", type=int, default=2, help="DataLoader workers (default: %(default)s)")
+    run_group.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to run (default: %(default)s)")
     run_group.add_argument("--flow-cache", help="TV-L1 flow cache folder for a flow stream "
                            "(default: the one it was trained with)")
     run_group.add_argument("--out-dir", help="where the report goes (default: <checkpoint folder>/eval)")

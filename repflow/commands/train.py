@@ -14,7 +14,6 @@ from repflow.train.config import add_config_arguments, config_from_args
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add ``--config`` and one flag per TrainConfig field."""
-    parser.formatter_class = argparse.ArgumentDefaultsHelpFormatter
     parser.epilog = ("Example: repflow train --config configs/hmdb51_rep_flow.yaml --data-root data/hmdb51 "
                      "--splits-dir data/hmdb51_splits --out-dir runs/hmdb51_rep")
     add_config_arguments(parser)

@@ -151,7 +151,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("settings (YAML keys use underscores)")
     for item in fields(TrainConfig):
         flag = "--" + item.name.replace("_", "-")
-        help_text = f"{item.metadata['help']} (default: {item.default})"
+        help_text = f"{item.metadata['help']} (default: {item.default if item.default != '' else 'empty'})"
         if isinstance(item.default, bool):
             group.add_argument(flag, dest=item.name, action=argparse.BooleanOptionalAction, default=None,
                                help=help_text)
