@@ -115,6 +115,7 @@ class Trainer:
         self.optimizer = build_optimizer(self.model, config)
         self.scheduler = build_scheduler(self.optimizer, config, self.steps_per_epoch)
         self.progress = Progress()
+        self.clips_per_second = 0.0
         if config.resume and (self.out_dir / LAST_CHECKPOINT).is_file():
             self._restore(self.out_dir / LAST_CHECKPOINT)
         self.ddp = self.model
@@ -176,7 +177,8 @@ class Trainer:
                 if (config.checkpoint_every and progress.global_step % config.checkpoint_every == 0
                         and progress.step_in_epoch < self.steps_per_epoch):
                     self._save_checkpoint()
-        self.clips_per_second = rate if clips_seen else 0.0
+        if clips_seen:
+            self.clips_per_second = rate
         return False
 
     def _step(self, clips: torch.Tensor, labels: torch.Tensor) -> tuple[float, int]:
@@ -199,6 +201,7 @@ class Trainer:
         """Clip-level loss and accuracy on the validation set, summed over all processes."""
         sampler = ShardedEpochSampler(len(self.val_set), rank=self.info.rank, world_size=self.info.world_size,
                                       shuffle=False, pad=False)
+        distributed.broadcast_buffers(self.model)  # every rank validates with rank 0's BatchNorm statistics
         self.model.eval()
         sums = [0.0, 0.0, 0.0]
         for batch in self._loader(self.val_set, sampler):
@@ -236,7 +239,7 @@ class Trainer:
         row = {"epoch": self.progress.epoch + 1, "step": self.progress.global_step,
                "train_loss": loss_sum / max(count, 1), "train_acc": correct / max(count, 1),
                "lr": self.optimizer.param_groups[0]["lr"],
-               "clips_per_s": round(getattr(self, "clips_per_second", 0.0), 2)}
+               "clips_per_s": round(self.clips_per_second, 2)}
         if self.val_set is not None:
             row["val_loss"], row["val_acc"] = self._validate()
         if self.writer is not None:
