@@ -1,8 +1,8 @@
 """`ClipDataset`: a torch Dataset of clips cut from a `VideoList`, for training (one random clip, random crop
 and flip) or testing (K uniform clips x 1 or 3 crops per video).
 
-Randomness comes from a generator seeded by (seed, epoch, index), so a sample is the same whichever
-worker, rank or resumed run loads it. Items are dicts: ``label``, ``index`` and ``rgb`` (3, T, S, S)
+Randomness comes from generators seeded by (seed, epoch, index), so a sample is the same whichever
+worker, rank or resumed run loads it. Each item opens its video once (`repflow.video.read_clip`). Items are dicts: ``label``, ``index`` and ``rgb`` (3, T, S, S)
 and/or ``flow`` (2, T-1, S, S); in test mode each tensor has a leading views dimension (K * crops).
 """
 
@@ -27,7 +27,7 @@ from repflow.data.transforms import (
     normalize_flow,
     random_view,
 )
-from repflow.video import VideoError, read_frames, video_info
+from repflow.video import VideoError, read_clip
 
 STREAMS = ("rgb", "flow", "both")
 MAX_SKIPS = 10
@@ -108,7 +108,6 @@ class ClipDataset(Dataset):
         self.backend = backend
         self.skip_unreadable = skip_unreadable
         self.epoch = 0
-        self._num_frames: dict[int, int] = {}
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -136,28 +135,28 @@ class ClipDataset(Dataset):
     def _item(self, index: int) -> dict:
         record = self.videos.records[index]
         spec = self.spec
-        if index not in self._num_frames:
-            self._num_frames[index] = video_info(record.path, backend=self.backend).num_frames
-        num_frames = self._num_frames[index]
-        if self.train:
-            rng = np.random.default_rng([self.seed, self.epoch, index])
-            clips = [random_clip(num_frames, spec.num_frames, spec.stride, rng)]
-        else:
-            rng = None
-            clips = uniform_clips(num_frames, spec.num_frames, spec.stride, self.num_clips)
+
+        def choose(num_frames: int) -> np.ndarray:  # deterministic: may be called again by a fallback backend
+            if self.train:
+                clip_rng = np.random.default_rng([self.seed, self.epoch, index, 0])
+                return random_clip(num_frames, spec.num_frames, spec.stride, clip_rng)
+            return np.concatenate(uniform_clips(num_frames, spec.num_frames, spec.stride, self.num_clips))
+
+        frames, indices = read_clip(record.path, choose, short_side=spec.short_side, backend=self.backend)
+        height, width = frames.shape[1:3]
+        crop_rng = np.random.default_rng([self.seed, self.epoch, index, 1])
         rgb_views, flow_views = [], []
-        for indices in clips:
-            frames = read_frames(record.path, indices, short_side=spec.short_side, backend=self.backend)
-            height, width = frames.shape[1:3]
-            if rng is not None:
-                views = [random_view(height, width, spec.crop_size, rng, flip=self.flip)]
+        for start in range(0, len(indices), spec.num_frames):
+            clip_frames, clip_indices = frames[start : start + spec.num_frames], indices[start : start + spec.num_frames]
+            if self.train:
+                views = [random_view(height, width, spec.crop_size, crop_rng, flip=self.flip)]
             else:
                 views = eval_views(height, width, spec.crop_size, self.num_crops)
             flow = None
             if self.stream != "rgb":
-                flow = self.flow_cache.get(record.path, indices, spec.short_side, frames)
+                flow = self.flow_cache.get(record.path, clip_indices, spec.short_side, clip_frames)
             for view in views:
-                self._add_view(rgb_views, flow_views, frames, flow, view)
+                self._add_view(rgb_views, flow_views, clip_frames, flow, view)
         item = {"label": record.label, "index": index}
         if rgb_views:
             item["rgb"] = rgb_views[0] if self.train else torch.stack(rgb_views)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Union
 
 import cv2
 import numpy as np
@@ -20,6 +21,10 @@ from repflow.video.errors import (
     TooFewFramesError,
     UnsupportedCodecError,
 )
+
+
+# Which frames to read: all (None), these indices, or a function of the frame count returning indices.
+Selection = Union[np.ndarray, None, Callable[[int], np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -99,11 +104,13 @@ class DecordBackend:
         height, width = self._decode(path, reader, np.array([0]))[0].shape[:2]
         return VideoInfo(num_frames, float(reader.get_avg_fps()), width, height, self.name)
 
-    def read(self, path: Path, indices: np.ndarray | None, short_side: int | None) -> np.ndarray:
-        """Frames at ``indices`` (all when None) as uint8 RGB, short side scaled to ``short_side``."""
+    def read(self, path: Path, indices: Selection, short_side: int | None) -> np.ndarray:
+        """Frames at ``indices`` as uint8 RGB, short side scaled to ``short_side``; the file is opened once."""
         reader = self._open(path)
         if indices is None:
             indices = np.arange(len(reader))
+        elif callable(indices):
+            indices = indices(len(reader))
         _check_indices(path, indices, len(reader))
         frames = self._decode(path, reader, indices)
         if frames.ndim != 4 or frames.shape[-1] != 3:
@@ -159,10 +166,12 @@ class PyAVBackend:
             raise NoFramesError(f"{path}: the video stream has no frames")
         return info
 
-    def read(self, path: Path, indices: np.ndarray | None, short_side: int | None) -> np.ndarray:
+    def read(self, path: Path, indices: Selection, short_side: int | None) -> np.ndarray:
         """Decode from the start up to the last wanted frame, keeping the frames at ``indices``."""
         import av
 
+        if callable(indices):
+            indices = indices(self.probe(path).num_frames)
         container, stream = self._open(path)
         wanted = None if indices is None else set(indices.tolist())
         last = None if indices is None else int(indices.max(initial=-1))

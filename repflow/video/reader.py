@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -56,6 +56,33 @@ def read_frames(
         return _checked(path, chosen.read(path, wanted, short_side), wanted, short_side, chosen.name)
 
     return _with_fallback(path, backend, read)
+
+
+def read_clip(
+    path: str | Path,
+    choose: Callable[[int], Sequence[int] | np.ndarray],
+    *,
+    short_side: int | None = None,
+    backend: str = "auto",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Open the video once, let ``choose(num_frames)`` pick the frame indices, and decode them.
+
+    Saves the separate `video_info` call a sampler would otherwise need. ``choose`` must be deterministic
+    (it is called again if the first backend fails). Returns (frames as in `read_frames`, the indices).
+    """
+    path = _existing_file(path)
+    chosen: list[np.ndarray] = []
+
+    def pick(num_frames: int) -> np.ndarray:
+        chosen.append(_as_indices(choose(num_frames)))
+        return chosen[-1]
+
+    def read(chosen_backend) -> np.ndarray:
+        frames = chosen_backend.read(path, pick, short_side)
+        return _checked(path, frames, chosen[-1], short_side, chosen_backend.name)
+
+    frames = _with_fallback(path, backend, read)
+    return frames, chosen[-1]
 
 
 def _with_fallback(path: Path, backend: str, action):

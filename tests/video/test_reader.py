@@ -16,6 +16,7 @@ from repflow.video import (
     UnsupportedCodecError,
     VideoError,
     VideoNotFoundError,
+    read_clip,
     read_frames,
     video_info,
     write_video,
@@ -156,3 +157,24 @@ def test_bad_arguments(clip):
 def test_errors_are_video_errors_and_value_errors():
     for error in (VideoNotFoundError, NotAVideoError, NoFramesError, TooFewFramesError, UnsupportedCodecError):
         assert issubclass(error, VideoError) and issubclass(error, ValueError)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_read_clip_chooses_from_the_frame_count(clip, backend):
+    seen = []
+
+    def choose(num_frames):
+        seen.append(num_frames)
+        return [num_frames - 1, 0]
+
+    frames, indices = read_clip(clip[0], choose, short_side=24, backend=backend)
+    assert seen[-1] == 16 and indices.tolist() == [15, 0] and frames.shape == (2, 24, 32, 3)
+    assert np.array_equal(frames, read_frames(clip[0], [15, 0], short_side=24, backend=backend))
+
+
+def test_read_clip_falls_back_with_the_same_choice(tmp_path):
+    path = write_video(tmp_path / "small.mp4", moving_texture(8, 32, 48, velocity=(1.0, 0.0), seed=4))
+    frames, indices = read_clip(path, lambda n: np.arange(n)[::3])
+    assert indices.tolist() == [0, 3, 6] and frames.shape == (3, 32, 48, 3)
+    with pytest.raises(TooFewFramesError, match="small.mp4"):
+        read_clip(path, lambda n: [n])
