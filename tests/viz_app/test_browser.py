@@ -45,20 +45,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int, env: dict) -> subprocess.Popen:
+def start_server(port: int, env: dict, log) -> subprocess.Popen:
     command = [
         sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "viz_app" / "main.py"),
         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]
-    return subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
-def wait_for_port(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
+def wait_for_port(port: int, server: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{server.stdout.read().decode(errors='replace')}")
+            raise RuntimeError(f"streamlit exited early:\n{log_path.read_text(errors='replace')}")
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -77,9 +77,11 @@ def test_changing_the_channel_in_chromium_changes_the_flow_image(app_env, tmp_pa
     from playwright.sync_api import sync_playwright
 
     port = free_port()
-    server = start_server(port, {**os.environ, "PYTHONUNBUFFERED": "1"})
+    log_path = tmp_path / "streamlit.log"
+    log = log_path.open("wb")
+    server = start_server(port, {**os.environ, "PYTHONUNBUFFERED": "1"}, log)
     try:
-        wait_for_port(port, server)
+        wait_for_port(port, server, log_path)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch_persistent_context(
                 str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
@@ -106,6 +108,8 @@ def test_changing_the_channel_in_chromium_changes_the_flow_image(app_env, tmp_pa
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+            server.wait()
+        log.close()
     assert (tmp_path / "viewer.png").stat().st_size > 10_000
     if os.environ.get("REPFLOW_KEEP_SCREENSHOT"):
         shutil.copy(tmp_path / "viewer.png", os.environ["REPFLOW_KEEP_SCREENSHOT"])
