@@ -13,8 +13,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from repflow.video.backends import BACKENDS, VideoInfo, scaled_size
-from repflow.video.errors import BackendError, VideoError, VideoNotFoundError
+from repflow.video.backends import BACKENDS, VideoInfo
+from repflow.video.errors import BackendError, VideoNotFoundError
 
 BACKEND_NAMES = ("auto", "decord", "pyav")
 
