@@ -3,6 +3,7 @@
 Fails (never skips) under CI=true when Chromium is missing; elsewhere skips with the reason.
 """
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -32,11 +33,7 @@ def require_browser() -> None:
 
 
 def _has_playwright() -> bool:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("playwright") is not None
 
 
 def free_port() -> int:
