@@ -2,8 +2,9 @@
 and flip) or testing (K uniform clips x 1 or 3 crops per video).
 
 Randomness comes from generators seeded by (seed, epoch, index), so a sample is the same whichever
-worker, rank or resumed run loads it. Each item opens its video once (`repflow.video.read_clip`). Items are dicts: ``label``, ``index`` and ``rgb`` (3, T, S, S)
-and/or ``flow`` (2, T-1, S, S); in test mode each tensor has a leading views dimension (K * crops).
+worker, rank or resumed run loads it. Each item opens its video once (`repflow.video.read_clip`).
+Items are dicts: ``label``, ``index`` and ``rgb`` (3, T, S, S) and/or ``flow`` (2, T-1, S, S); in test
+mode each tensor has a leading views dimension (K * crops).
 """
 
 from __future__ import annotations
