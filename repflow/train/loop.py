@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from repflow.checkpoint import load_checkpoint, model_payload, save_checkpoint
 from repflow.data.datasets import ClipDataset
+from repflow.data.transforms import FLOW_CLIP
 from repflow.models import ModelConfig, build_model
 from repflow.train import distributed
 from repflow.train.config import TrainConfig, config_to_dict
@@ -70,9 +71,23 @@ def model_config(config: TrainConfig, num_classes: int) -> ModelConfig:
 
 
 def clip_settings(config: TrainConfig) -> dict[str, Any]:
-    """How the model's input clips were made (stored in checkpoints for evaluation and the app)."""
-    return {"frames": config.num_frames, "size": config.crop_size, "stride": config.stride,
-            "short_side": config.short_side, "stream": config.stream}
+    """How the model's input clips were made (stored in checkpoints for evaluation and the app).
+
+    A flow stream's input is TV-L1 flow clipped to +-``flow_clip`` pixels and divided by it.
+    """
+    settings = {"frames": config.num_frames, "size": config.crop_size, "stride": config.stride,
+                "short_side": config.short_side, "stream": config.stream}
+    if config.stream == "flow":
+        settings["flow_clip"] = FLOW_CLIP
+    return settings
+
+
+def _epoch_line(row: dict[str, float], epochs: int) -> str:
+    """One human-readable line per epoch (also readable in non-interactive logs)."""
+    parts = [f"epoch {row['epoch']}/{epochs}"]
+    parts += [f"{key} {row[key]:.4f}" for key in ("train_loss", "train_acc", "val_loss", "val_acc") if key in row]
+    parts += [f"lr {row['lr']:.3g}", f"{row['clips_per_s']:.1f} clips/s"]
+    return "  ".join(parts)
 
 
 def train(config: TrainConfig) -> dict[str, Any]:
@@ -143,6 +158,7 @@ class Trainer:
             self._save_checkpoint()
             if self.info.is_main:
                 self._write_metrics(row)
+                tqdm.write(_epoch_line(row, config.epochs))
         return self._finish()
 
     def _train_epoch(self) -> bool:

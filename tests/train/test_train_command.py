@@ -33,7 +33,8 @@ def test_hmdb51_configs_and_two_stream_eval(tmp_path, run_repflow):
     run_repflow("train", "--config", str(CONFIGS / "hmdb51_rgb.yaml"), *where, *SMALL, "--out-dir", str(rgb))
     run_repflow("train", "--config", str(CONFIGS / "hmdb51_two_stream_flow.yaml"), *where, *SMALL, "--out-dir", str(flow),
                 "--flow-cache", str(tmp_path / "cache"))
-    assert load_checkpoint(flow / "model.pt")["model_config"]["in_channels"] == 2
+    flow_state = load_checkpoint(flow / "model.pt")
+    assert flow_state["model_config"]["in_channels"] == 2 and flow_state["clip"]["flow_clip"] == 20.0
     assert list((tmp_path / "cache").rglob("*.npy"))
     out = tmp_path / "eval"
     run_repflow("eval", "--checkpoint", str(rgb / "model.pt"), "--flow-checkpoint", str(flow / "model.pt"),
