@@ -30,6 +30,23 @@ def normalize_per_sample(x: Tensor, scale: float = 255.0) -> Tensor:
     return (x - low.view(shape)) * (scale / span.clamp_min(_RANGE_EPS)).view(shape)
 
 
+def pairwise_flow(tvl1: TVL1Flow, x: Tensor) -> Tensor:
+    """TV-L1 flow of ``tvl1`` between every pair of consecutive time steps of ``x`` (B, C, T, H, W).
+
+    ``x`` must already be normalised (see :func:`normalize_per_sample`). Returns (B, C, T-1, 2, H, W):
+    the flow from step t to t+1 as (x-flow, y-flow) in pixels of the feature map.
+    """
+    batch, channels, steps, height, width = x.shape
+    if steps < 2:
+        raise ValueError(f"a flow layer needs at least 2 time steps, got input of shape {tuple(x.shape)}")
+    # Fold the T-1 frame pairs (t, t+1) into the batch: (B*(T-1), C, H, W).
+    frames = x.transpose(1, 2)
+    first = frames[:, :-1].reshape(-1, channels, height, width)
+    second = frames[:, 1:].reshape(-1, channels, height, width)
+    u1, u2 = tvl1(first, second)
+    return torch.stack([u1, u2], dim=2).view(batch, steps - 1, channels, 2, height, width).transpose(1, 2)
+
+
 class FlowLayer(nn.Module):
     """Per-sample normalisation + TV-L1 flow between every pair of consecutive time steps.
 
@@ -48,14 +65,7 @@ class FlowLayer(nn.Module):
         batch, channels, steps, height, width = x.shape
         if steps < 2:
             raise ValueError(f"a flow layer needs at least 2 time steps, got input of shape {tuple(x.shape)}")
-        x = normalize_per_sample(x)
-        # Fold the T-1 frame pairs (t, t+1) into the batch: (B*(T-1), C, H, W).
-        frames = x.transpose(1, 2)
-        first = frames[:, :-1].reshape(-1, channels, height, width)
-        second = frames[:, 1:].reshape(-1, channels, height, width)
-        u1, u2 = self.tvl1(first, second)
-        flow = torch.stack([u1, u2], dim=2).view(batch, steps - 1, channels, 2, height, width)
-        flow = self.tap(flow.transpose(1, 2))  # (B, C, T-1, 2, H, W)
+        flow = self.tap(pairwise_flow(self.tvl1, normalize_per_sample(x)))  # (B, C, T-1, 2, H, W)
         return flow.permute(0, 3, 1, 2, 4, 5).reshape(batch, 2 * channels, steps - 1, height, width)
 
 
