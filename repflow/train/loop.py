@@ -131,8 +131,15 @@ class Trainer:
         self.scheduler = build_scheduler(self.optimizer, config, self.steps_per_epoch)
         self.progress = Progress()
         self.clips_per_second = 0.0
-        if config.resume and (self.out_dir / LAST_CHECKPOINT).is_file():
-            self._restore(self.out_dir / LAST_CHECKPOINT)
+        last = self.out_dir / LAST_CHECKPOINT
+        if last.is_file() and not config.resume:
+            raise ValueError(f"{self.out_dir} already holds a training run ({LAST_CHECKPOINT}); pass --resume to "
+                             f"continue it, or choose another --out-dir")
+        if last.is_file():
+            self._restore(last)
+            self._say(f"resuming {last}: epoch {self.progress.epoch + 1}, step {self.progress.global_step}")
+        elif config.resume:
+            self._say(f"nothing to resume in {self.out_dir}: starting a new run")
         self.ddp = self.model
         if info.distributed:
             self.ddp = DistributedDataParallel(self.model, device_ids=[device.index] if self.cuda else None)
@@ -158,7 +165,7 @@ class Trainer:
             self._save_checkpoint()
             if self.info.is_main:
                 self._write_metrics(row)
-                tqdm.write(_epoch_line(row, config.epochs))
+            self._say(_epoch_line(row, config.epochs))
         return self._finish()
 
     def _train_epoch(self) -> bool:
@@ -232,6 +239,10 @@ class Trainer:
         return loss_sum / max(count, 1), correct / max(count, 1)
 
     # ---- helpers ---------------------------------------------------------------------------------------
+    def _say(self, message: str) -> None:
+        if self.info.is_main:
+            tqdm.write(message)
+
     def _autocast(self) -> contextlib.AbstractContextManager:
         """Mixed precision on CUDA when enabled; a no-op otherwise."""
         if self.amp_dtype is None:

@@ -83,3 +83,15 @@ def test_resume_refuses_changed_settings(tiny_videos, tiny_args, tmp_path, run_r
                             capture_output=True, text=True, env=repflow_env, timeout=120)
     assert result.returncode == 2
     assert "cannot resume" in result.stderr and "lr" in result.stderr
+
+
+def test_existing_run_is_not_overwritten_without_resume(tiny_videos, tiny_args, tmp_path, run_repflow, repflow_env):
+    out = tmp_path / "run"
+    args = ["train", "--train-data", str(tiny_videos), "--batch-size", "4", "--epochs", "1", "--out-dir", str(out),
+            *tiny_args]
+    run_repflow(*args)
+    again = subprocess.run([sys.executable, "-m", "repflow", *args], capture_output=True, text=True,
+                           env=repflow_env, timeout=120)
+    assert again.returncode == 2 and "--resume" in again.stderr
+    finished = run_repflow(*args, "--resume")  # a finished run resumes to "nothing left to do"
+    assert "resuming" in finished.stdout + finished.stderr
