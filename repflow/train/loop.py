@@ -113,6 +113,7 @@ class Trainer:
         self.classes = list(self.train_set.classes)
         self.model = build_model(model_config(config, len(self.classes))).to(device)
         self.cuda = device.type == "cuda"
+        torch.backends.cudnn.benchmark = self.cuda  # fastest convolution algorithms for the fixed clip size
         if config.sync_bn and info.distributed:
             if not self.cuda:
                 raise ValueError("sync_bn needs CUDA devices (PyTorch's SyncBatchNorm does not run on CPU)")
