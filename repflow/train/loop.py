@@ -141,6 +141,10 @@ class Trainer:
             self._say(f"resuming {last}: epoch {self.progress.epoch + 1}, step {self.progress.global_step}")
         elif config.resume:
             self._say(f"nothing to resume in {self.out_dir}: starting a new run")
+        steps = distributed.all_gather_strings(str(self.progress.global_step))
+        if len(set(steps)) > 1:
+            raise ValueError(f"the processes found different checkpoints to resume from (steps {', '.join(steps)}): "
+                             f"out_dir must be on a filesystem that every node sees")
         self.ddp = self.model
         if info.distributed:
             self.ddp = DistributedDataParallel(self.model, device_ids=[device.index] if self.cuda else None)
