@@ -79,80 +79,81 @@ def _residual(x: Tensor, steps: int, mode: str) -> Tensor:
 
 
 class _FlowBlock(nn.Module):
-    """Shared tail of both blocks: conv back to C channels, BatchNorm (weight 0), residual, ReLU."""
+    """Shared frame of both blocks: bottleneck conv, flow layers (built by the subclass), conv back to C,
+    BatchNorm with weight 0, residual, ReLU.
 
-    def __init__(self, in_channels: int, flow_channels: int, residual: str) -> None:
+    Args:
+        in_channels: channels C of the block's input and output.
+        flow_channels: channels the flow is computed on (the paper uses 32).
+        n_iter: TV-L1 iterations; learn: see :class:`repflow.flow.TVL1Flow`.
+        residual: "last" adds the input's last steps, "mean" the average of the input steps each output covers.
+    """
+
+    min_steps: int
+
+    def __init__(
+        self,
+        in_channels: int,
+        *,
+        flow_channels: int = 32,
+        n_iter: int = 10,
+        learn: bool | Iterable[str] = True,
+        residual: str = "last",
+    ) -> None:
         super().__init__()
         if residual not in ("last", "mean"):
             raise ValueError(f"residual must be 'last' or 'mean', got {residual!r}")
         self.in_channels = in_channels
         self.residual = residual
         self.bottleneck = nn.Conv3d(in_channels, flow_channels, kernel_size=1, bias=False)
+        self._build_flow(flow_channels, n_iter, learn)
         self.project = nn.Conv3d(2 * flow_channels, in_channels, kernel_size=1, bias=False)
         self.bn = nn.BatchNorm3d(in_channels)
         # Zero-initialised scale: an untrained block passes its input through (identity path).
         nn.init.zeros_(self.bn.weight)
         self.relu = nn.ReLU(inplace=True)
 
-    def _check(self, x: Tensor, min_steps: int) -> None:
+    def _build_flow(self, flow_channels: int, n_iter: int, learn: bool | Iterable[str]) -> None:
+        raise NotImplementedError
+
+    def _flow(self, features: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 5 or x.shape[1] != self.in_channels:
             raise ValueError(f"expected (B, {self.in_channels}, T, H, W) features, got {tuple(x.shape)}")
-        if x.shape[2] < min_steps:
-            raise ValueError(f"{type(self).__name__} needs T >= {min_steps} time steps, got T = {x.shape[2]}")
-
-    def _finish(self, x: Tensor, flow: Tensor) -> Tensor:
-        out = self.bn(self.project(flow))
+        if x.shape[2] < self.min_steps:
+            raise ValueError(f"{type(self).__name__} needs T >= {self.min_steps} time steps, got T = {x.shape[2]}")
+        out = self.bn(self.project(self._flow(self.bottleneck(x))))
         return self.relu(out + _residual(x, out.shape[2], self.residual))
 
 
 class RepFlow(_FlowBlock):
     """Representation flow block: bottleneck conv C -> ``flow_channels``, one flow layer, conv back to C.
 
-    Args:
-        in_channels: channels C of the block's input and output.
-        flow_channels: channels the flow is computed on (the paper uses 32).
-        n_iter: TV-L1 iterations; learn: see :class:`repflow.flow.TVL1Flow`.
-        residual: "last" adds the input's last T-1 steps, "mean" the average of each pair of steps.
-
-    (B, C, T, H, W) -> (B, C, T-1, H, W).
+    Arguments as :class:`_FlowBlock`. (B, C, T, H, W) -> (B, C, T-1, H, W).
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        *,
-        flow_channels: int = 32,
-        n_iter: int = 10,
-        learn: bool | Iterable[str] = True,
-        residual: str = "last",
-    ) -> None:
-        super().__init__(in_channels, flow_channels, residual)
+    min_steps = 2
+
+    def _build_flow(self, flow_channels: int, n_iter: int, learn: bool | Iterable[str]) -> None:
         self.flow1 = FlowLayer(flow_channels, kind="rep", n_iter=n_iter, learn=learn)
 
-    def forward(self, x: Tensor) -> Tensor:
-        self._check(x, min_steps=2)
-        return self._finish(x, self.flow1(self.bottleneck(x)))
+    def _flow(self, features: Tensor) -> Tensor:
+        return self.flow1(features)
 
 
 class FlowOfFlow(_FlowBlock):
     """Flow-of-flow block: flow layer, 1x3x3 conv (+BN, ReLU), a second flow layer on that, conv back to C.
 
     The second layer sees how the first layer's flow changes over time, an acceleration-like feature;
-    the paper reports it beats a single flow layer. Arguments as :class:`RepFlow`.
-
+    the paper reports it beats a single flow layer. Arguments as :class:`_FlowBlock`.
     (B, C, T, H, W) -> (B, C, T-2, H, W).
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        *,
-        flow_channels: int = 32,
-        n_iter: int = 10,
-        learn: bool | Iterable[str] = True,
-        residual: str = "last",
-    ) -> None:
-        super().__init__(in_channels, flow_channels, residual)
+    min_steps = 3
+
+    def _build_flow(self, flow_channels: int, n_iter: int, learn: bool | Iterable[str]) -> None:
         self.flow1 = FlowLayer(flow_channels, kind="fcf-1", n_iter=n_iter, learn=learn)
         self.between = nn.Sequential(
             nn.Conv3d(2 * flow_channels, flow_channels, kernel_size=(1, 3, 3), padding=(0, 1, 1), bias=False),
@@ -161,6 +162,5 @@ class FlowOfFlow(_FlowBlock):
         )
         self.flow2 = FlowLayer(flow_channels, kind="fcf-2", n_iter=n_iter, learn=learn)
 
-    def forward(self, x: Tensor) -> Tensor:
-        self._check(x, min_steps=3)
-        return self._finish(x, self.flow2(self.between(self.flow1(self.bottleneck(x)))))
+    def _flow(self, features: Tensor) -> Tensor:
+        return self.flow2(self.between(self.flow1(features)))

@@ -17,15 +17,20 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every registered sub-command."""
-    parser = argparse.ArgumentParser(prog="repflow", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (module_name, help_text) in COMMANDS.items():
+def add_subcommands(parser: argparse.ArgumentParser, registry: dict[str, tuple[str, str]], *, dest: str) -> None:
+    """Add one sub-parser per ``registry`` entry; each module's ``run`` is stored as ``args._run``."""
+    sub = parser.add_subparsers(dest=dest, required=True, metavar=dest.upper())
+    for name, (module_name, help_text) in registry.items():
         module = importlib.import_module(module_name)
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
         module.configure(command_parser)
         command_parser.set_defaults(_run=module.run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every registered sub-command."""
+    parser = argparse.ArgumentParser(prog="repflow", description=__doc__)
+    add_subcommands(parser, COMMANDS, dest="command")
     return parser
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 
 # target -> (module with configure(parser) and run(args) -> int, one-line help)
 TARGETS: dict[str, tuple[str, str]] = {
@@ -13,13 +12,11 @@ TARGETS: dict[str, tuple[str, str]] = {
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="target", required=True, metavar="TARGET")
-    for name, (module_name, help_text) in TARGETS.items():
-        module = importlib.import_module(module_name)
-        target_parser = sub.add_parser(name, help=help_text, description=help_text)
-        module.configure(target_parser)
-        target_parser.set_defaults(_bench=module.run)
+    from repflow.cli import add_subcommands
+
+    add_subcommands(parser, TARGETS, dest="target")
 
 
 def run(args: argparse.Namespace) -> int:
-    return args._bench(args)
+    # add_subcommands stored the chosen target's run() as args._run, replacing this function.
+    return args._run(args)
