@@ -247,8 +247,9 @@ def r2plus1d_50(**overrides: Any) -> RepFlowResNet:
 class TwoStream(nn.Module):
     """Two-stream baseline: an RGB network and a network on classical optical flow, logits averaged.
 
-    ``forward(rgb_clip, flow_clip)``: rgb (B, 3, T, H, W) and flow (B, 2, T-1, H, W) in pixels,
-    e.g. from :func:`repflow.classical.tvl1`. Late fusion by averaging the two streams' logits.
+    ``forward(rgb_clip, flow_clip)``: rgb (B, 3, T, H, W) and flow (B, 2, T-1, H, W), e.g. TV-L1 flow from
+    :func:`repflow.classical.tvl1` scaled the way the flow stream was trained
+    (:func:`repflow.data.transforms.normalize_flow`). Late fusion by averaging the two streams' logits.
     """
 
     def __init__(self, rgb: nn.Module, flow: nn.Module) -> None:
