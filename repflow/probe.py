@@ -150,16 +150,23 @@ def reduce_channels(features: Tensor, options: ProbeOptions) -> tuple[Tensor, Te
     return features[rows, indices], indices
 
 
+def _describe(value: Any) -> str:
+    if isinstance(value, Tensor):
+        return f"a tensor of shape {tuple(value.shape)}"
+    return f"a {type(value).__name__}"
+
+
+def _is_probeable(value: Any) -> bool:
+    return isinstance(value, Tensor) and value.dim() == 5 and value.shape[2] >= 2 and min(value.shape[3:]) >= 2
+
+
 def probe_flow(features: Tensor, options: ProbeOptions, *, n_iter: int) -> tuple[Tensor, Tensor | None]:
     """Flow of a feature map (B, C, T, H, W) as a probe sees it, without touching ``features``.
 
     Returns the (B, K, T-1, 2, H, W) float32 flow and the kept channel indices (see :func:`reduce_channels`).
     """
-    if features.dim() != 5:
-        raise ValueError(f"expected features (B, C, T, H, W), got shape {tuple(features.shape)}")
-    batch, channels, steps, height, width = features.shape
-    if steps < 2 or height < 2 or width < 2:
-        raise ValueError(f"flow needs T >= 2 and H, W >= 2, got features of shape {tuple(features.shape)}")
+    if not _is_probeable(features):
+        raise ValueError(f"expected features (B, C, T, H, W) with T >= 2 and H, W >= 2, got {_describe(features)}")
     with torch.no_grad():
         reduced, indices = reduce_channels(features.detach().float(), options)
         if options.normalize == "channel":
@@ -170,16 +177,6 @@ def probe_flow(features: Tensor, options: ProbeOptions, *, n_iter: int) -> tuple
         for name in ("theta", "lam", "tau"):
             getattr(solver, name).fill_(getattr(options, name))
         return pairwise_flow(solver, normalised), indices
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, Tensor):
-        return f"a tensor of shape {tuple(value.shape)}"
-    return f"a {type(value).__name__}"
-
-
-def _is_probeable(value: Any) -> bool:
-    return isinstance(value, Tensor) and value.dim() == 5 and value.shape[2] >= 2 and min(value.shape[3:]) >= 2
 
 
 @contextmanager
@@ -311,7 +308,9 @@ def _example_clip(model: nn.Module, frames: int, size: int, in_channels: int | N
     return torch.zeros(1, in_channels, frames, size, size, device=device, dtype=dtype)
 
 
-def list_probe_points(model: nn.Module, *, frames: int = 8, size: int = 112, in_channels: int | None = None) -> list[ProbePoint]:
+def list_probe_points(
+    model: nn.Module, *, frames: int = 8, size: int = 112, in_channels: int | None = None
+) -> list[ProbePoint]:
     """Every place of ``model`` whose flow can be probed, in the order the forward pass reaches them.
 
     Runs the model once, in eval mode and without gradients (every module's mode is restored), on a zero
@@ -341,7 +340,8 @@ def list_probe_points(model: nn.Module, *, frames: int = 8, size: int = 112, in_
         with around, _eval_mode(model), torch.no_grad():
             model(clip)
     except Exception as error:
-        raise ValueError(f"running {type(model).__name__} on a zero clip of shape {tuple(clip.shape)} failed: {error}") from error
+        shape = tuple(clip.shape)
+        raise ValueError(f"running {type(model).__name__} on a zero clip of shape {shape} failed: {error}") from error
     finally:
         for handle in handles:
             handle.remove()

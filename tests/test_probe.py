@@ -256,9 +256,10 @@ def test_list_probe_points_explains_a_failing_forward():
 
 def moving_pattern(shift: int, steps: int = 3, size: int = 24) -> torch.Tensor:
     """(T, H, W): a smooth random pattern moving ``shift`` px right per step (whole-pixel, exact)."""
-    generator = torch.Generator().manual_seed(1)
-    base = torch.nn.functional.avg_pool2d(torch.rand(1, 1, size + 8, size + 8 + steps * shift, generator=generator), 5, 1, 2)[0, 0]
-    return torch.stack([base[4 : 4 + size, 4 + (steps - t) * shift : 4 + (steps - t) * shift + size] for t in range(steps)])
+    noise = torch.rand(1, 1, size + 8, size + 8 + steps * shift, generator=torch.Generator().manual_seed(1))
+    base = torch.nn.functional.avg_pool2d(noise, 5, 1, 2)[0, 0]
+    lefts = [4 + (steps - t) * shift for t in range(steps)]
+    return torch.stack([base[4 : 4 + size, left : left + size] for left in lefts])
 
 
 def test_energy_keeps_the_moving_channel_and_pca_finds_the_shared_motion():

@@ -88,8 +88,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="TV-L1 iterations (default: the probe's, more at 'input' than on feature maps)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="timed forward passes without and with probes, alternating, per row (medians)")
-    parser.add_argument("--small", action="store_true",
-                        help=f"quick preset: {SMALL['frames']} frames, {SMALL['size']} px, ResNet-{SMALL['depth']}, width {SMALL['width']}")
+    preset = f"{SMALL['frames']} frames, {SMALL['size']} px, ResNet-{SMALL['depth']}, width {SMALL['width']}"
+    parser.add_argument("--small", action="store_true", help=f"quick preset: {preset}")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
 
 
