@@ -10,7 +10,8 @@ everything the viewer and the ``repflow figure`` command draw from.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -21,6 +22,7 @@ from repflow import flowviz
 
 FIGURE_FORMATS = ("png", "pdf", "svg")
 ANIMATION_FORMATS = ("gif", "mp4")
+PROBE_PREFIX = "probe:"
 
 
 @dataclass(frozen=True)
@@ -39,16 +41,21 @@ class ClipAnalysis:
 
     frames: (T, S, S, 3) uint8, the model's input crop (so flows line up with it).
     flows: layer name -> (C, T', h, w, 2) float32 flow of batch item 0 (x, y; positive = right, down).
+        A flow probe's entry is named :func:`probe_key` of its probe point.
     layer_labels: layer name -> human label such as "Rep-Flow" or "flow-of-flow 2/2", in model order.
-    layer_kinds: layer name -> "rep", "fcf-1" or "fcf-2".
-    probabilities: (num_classes,) softmax of the logits.
+    layer_kinds: layer name -> "rep", "fcf-1", "fcf-2" or "probe".
+    probabilities: (num_classes,) softmax of the logits; None when the model's output is not
+        (1, num_classes) logits (a foreign model may return features).
+    channel_labels: layer name -> one label per flow channel, for layers whose channel k is not channel k of
+        the layer (a probe keeps some channels of its module, or principal components); others: "ch k".
     """
 
     frames: np.ndarray
     flows: dict[str, np.ndarray]
     layer_labels: dict[str, str]
     layer_kinds: dict[str, str]
-    probabilities: np.ndarray
+    probabilities: np.ndarray | None
+    channel_labels: dict[str, list[str]] = field(default_factory=dict)
 
     def find_layer(self, spec: str) -> str:
         """The layer called ``spec`` by name, label or kind (case-insensitive); ValueError listing them if none."""
@@ -58,34 +65,67 @@ class ClipAnalysis:
         known = ", ".join(f"{name} ({self.layer_kinds[name]}, {self.layer_labels[name]!r})" for name in self.flows)
         raise ValueError(f"no flow layer {spec!r}; this model has: {known}")
 
+    def channel_label(self, layer: str, channel: int) -> str:
+        """How channel ``channel`` of ``layer``'s flow is called: "ch 5" (the layer's own channel) or "PC1"."""
+        labels = self.channel_labels.get(layer)
+        return labels[channel] if labels else f"ch {channel}"
 
-def analyse_clip(model, frames: np.ndarray, *, size: int) -> ClipAnalysis:
+
+def probe_key(point: str) -> str:
+    """The :attr:`ClipAnalysis.flows` key of the flow probe at ``point`` (kept apart from flow-layer names)."""
+    return f"{PROBE_PREFIX}{point}"
+
+
+def analyse_clip(model, frames: np.ndarray, *, size: int, probe: str | None = None, probe_options=None) -> ClipAnalysis:
     """Run ``model`` once on ``frames`` (T, H, W, 3) uint8 RGB, resized and cropped to ``size``,
-    capturing every flow layer through :mod:`repflow.inspect`."""
+    capturing every flow layer through :mod:`repflow.inspect` and, when ``probe`` names a probe point,
+    the flow a frozen TV-L1 probe computes there (:func:`repflow.probe.attach_probes` with
+    ``probe_options``). A model without flow layers (any foreign model) needs a probe."""
     import torch
 
     from repflow.data.transforms import MEAN, STD, to_model_input
     from repflow.inspect import capture_flows, list_flow_layers
+    from repflow.probe import attach_probes
 
     layers = list_flow_layers(model)
-    if not layers:
-        raise ValueError("this model has no flow layer (its config has flow='none'): there is no flow to show")
+    if not layers and probe is None:
+        raise ValueError(
+            "this model has no flow layer (its config has flow='none'): there is no flow to show; probe one of its "
+            "layers instead (repflow.probe)"
+        )
     in_channels = getattr(getattr(model, "config", None), "in_channels", 3)
     if in_channels != 3:
         raise ValueError(f"this model takes {in_channels}-channel input (a flow stream); the viewer needs an RGB model")
     clip = to_model_input(frames, size)
-    with torch.inference_mode(), capture_flows(model) as captured:
+    with ExitStack() as stack:
+        stack.enter_context(torch.inference_mode())
+        captured = stack.enter_context(capture_flows(model)) if layers else {}
+        probes = stack.enter_context(attach_probes(model, [probe], options=probe_options)) if probe else None
         logits = model(clip.unsqueeze(0))
     mean = torch.tensor(MEAN).view(3, 1, 1, 1)
     std = torch.tensor(STD).view(3, 1, 1, 1)
     shown = ((clip * std + mean).clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 3, 0).numpy()
     flows = {info.name: captured[info.name][0].permute(0, 1, 3, 4, 2).float().numpy() for info in layers}
+    labels = {info.name: info.label for info in layers}
+    kinds = {info.name: info.kind for info in layers}
+    channel_labels = {}
+    if probe is not None:
+        key = probe_key(probe)
+        flows[key] = probes[probe][0].permute(0, 1, 3, 4, 2).float().numpy()
+        labels[key] = f"probe {probe}"
+        kinds[key] = "probe"
+        kept = probes.channels[probe]
+        channel_labels[key] = (
+            [f"ch {c}" for c in kept[0].tolist()] if kept is not None else [f"PC{k + 1}" for k in range(len(flows[key]))]
+        )
+    is_logits = isinstance(logits, torch.Tensor) and logits.dim() == 2 and logits.shape[0] == 1
     return ClipAnalysis(
         frames=shown,
         flows=flows,
-        layer_labels={info.name: info.label for info in layers},
-        layer_kinds={info.name: info.kind for info in layers},
-        probabilities=torch.softmax(logits[0].float(), dim=0).numpy(),
+        layer_labels=labels,
+        layer_kinds=kinds,
+        probabilities=torch.softmax(logits[0].float(), dim=0).numpy() if is_logits else None,
+        channel_labels=channel_labels,
     )
 
 
@@ -100,9 +140,11 @@ def flow_rows(
     style: flowviz.FlowStyle = flowviz.FlowStyle(),
     frames: np.ndarray | None = None,
     label: str = "ch",
+    channel_labels: Sequence[str] | None = None,
 ) -> list[FigureRow]:
     """One row per channel of ``flows`` (C, T', h, w, 2), one column per step, each cell rendered
-    at ``size`` with ``style`` (``frames`` (T, H, W, 3) are used when the style overlays them)."""
+    at ``size`` with ``style`` (``frames`` (T, H, W, 3) are used when the style overlays them).
+    Rows are labelled ``channel_labels[channel]`` when given, else "``label`` ``channel``"."""
     check_indices(channels, len(flows), "channel")
     check_indices(steps, flows.shape[1], "time step")
     rows = []
@@ -115,10 +157,11 @@ def flow_rows(
             frame = frames[step] if frames is not None else None
             images.append(flowviz.render_flow(flows[channel, step], max_magnitude=peak, size=size, style=style, frame=frame))
             notes.append(f"max {peak:.3g}")
+        title = channel_labels[channel] if channel_labels is not None else f"{label} {channel}"
         if normalisation == "frame":
-            rows.append(FigureRow(label=f"{label} {channel}", images=images, notes=notes))
+            rows.append(FigureRow(label=title, images=images, notes=notes))
         else:
-            rows.append(FigureRow(label=f"{label} {channel}\n{notes[0]}", images=images))
+            rows.append(FigureRow(label=f"{title}\n{notes[0]}", images=images))
     return rows
 
 
@@ -294,7 +337,8 @@ def paper_figure(
             rows.append(frame_row(analysis.frames, steps=steps, size=size, label=f"{prefix}frames"))
         rows += flow_rows(
             analysis.flows[layer], channels=channels, steps=steps, size=size, normalisation=normalisation,
-            fixed_max=fixed_max, style=style, frames=analysis.frames, label=f"{prefix}ch",
+            fixed_max=fixed_max, style=style, frames=analysis.frames,
+            channel_labels=[f"{prefix}{analysis.channel_label(layer, c)}" for c in range(len(analysis.flows[layer]))],
         )
     return grid_figure(
         rows, column_labels=[f"t = {step}" for step in steps], legend=legend and style.colouring == "direction",
@@ -323,7 +367,7 @@ def animation_panels(
         labels = [f"frame {step}"]
         for name, flows in analysis.flows.items():
             index = min(channel, len(flows) - 1)
-            labels.append(f"{analysis.layer_labels[name]} ch {index}")
+            labels.append(f"{analysis.layer_labels[name]} {analysis.channel_label(name, index)}")
             if step >= flows.shape[1]:
                 panels.append(np.full((cell_px, cell_px, 3), 255, np.uint8))
                 continue
