@@ -1,15 +1,21 @@
 """The viewer's expensive work, each piece cached so that it runs once.
 
-* a model is loaded once per checkpoint file version (``st.cache_resource``: shared, never copied);
-* the forward pass with flow hooks runs once per (model file, clip bytes, frame window, input size)
-  (``st.cache_data``); changing layer, channel, step or a display option only re-draws;
+* a model is loaded once per source (file path, modification time, size, and how to load it:
+  repflow checkpoint, TorchScript, or state dict + architecture) (``st.cache_resource``: shared, never copied);
+* the probe points of a model are listed once per (model, frame count, input size);
+* the forward pass with flow hooks (and the chosen flow probe) runs once per (model, clip bytes, frame window,
+  input size, probe point, probe options) (``st.cache_data``); changing channel, step or a display option
+  only re-draws;
 * classical TV-L1 runs once per (clip, window, step).
 
-Checkpoint files are read only through :mod:`repflow.checkpoint` (``weights_only=True``).
+The cached model is shared by every browser session, and hooks change it while they run, so every hooked
+forward pass holds ``MODEL_LOCK``. Checkpoint and state dict files are read only through
+:mod:`repflow.checkpoint` (``weights_only=True``).
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,12 +23,25 @@ import numpy as np
 import streamlit as st
 
 from repflow.figure import ClipAnalysis, analyse_clip
-from viz_app.sources import ClipWindow, ModelFile, SourceError, class_names, clip_settings, file_digest, fit_window
+from repflow.probe import ProbeOptions, ProbePoint, list_probe_points
+from viz_app.sources import (
+    DEFAULT_FRAMES,
+    DEFAULT_SIZE,
+    ClipWindow,
+    ModelSource,
+    SourceError,
+    class_names,
+    clip_settings,
+    file_digest,
+    fit_window,
+)
+
+MODEL_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
 class CheckpointSummary:
-    """What the sidebar needs to know about a checkpoint without building its model."""
+    """What the sidebar needs to know about a model without building it."""
 
     config: dict
     frames: int
@@ -54,19 +73,43 @@ def summarise_checkpoint(path: str, mtime_ns: int, size: int) -> CheckpointSumma
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def load_model(path: str, mtime_ns: int, size: int):
-    """The model of a checkpoint, in eval mode (``mtime_ns`` and ``size`` reload a changed file)."""
-    from repflow.checkpoint import load_model as load
+def load_model(source: ModelSource, _name: str = ""):
+    """The model of ``source``, in eval mode (a changed file has a new mtime and size, so it reloads);
+    ``_name`` is the file name errors show (uploads are stored under their digest)."""
+    if source.kind == "checkpoint":
+        from repflow.checkpoint import load_model as load
 
-    return load(path, map_location="cpu").eval()
+        return load(source.file.path, map_location="cpu").eval()
+    from viz_app.own_model import load_own_model
+
+    return load_own_model(source, _name or source.file.name)
 
 
-def model_for(model_file: ModelFile):
-    return load_model(model_file.path, model_file.mtime_ns, model_file.size)
+def model_for(source: ModelSource, name: str = ""):
+    return load_model(source, name)
 
 
-def summary_for(model_file: ModelFile) -> CheckpointSummary:
-    return summarise_checkpoint(model_file.path, model_file.mtime_ns, model_file.size)
+def summary_for(source: ModelSource) -> CheckpointSummary:
+    """A checkpoint's own summary; your own model gets the app's defaults and no class names."""
+    if source.kind == "checkpoint":
+        file = source.file
+        return summarise_checkpoint(file.path, file.mtime_ns, file.size)
+    return CheckpointSummary(dict(source.architecture), DEFAULT_FRAMES, DEFAULT_SIZE, [])
+
+
+def flow_layers(source: ModelSource) -> dict[str, str]:
+    """Built-in flow layers of the model: name -> label, in forward order (none for a foreign model)."""
+    from repflow.inspect import list_flow_layers
+
+    return {info.name: info.label for info in list_flow_layers(model_for(source))}
+
+
+@st.cache_data(show_spinner="Listing the layers a flow probe can watch…", max_entries=32)
+def probe_points(source: ModelSource, frames: int, size: int) -> list[ProbePoint]:
+    """Every probe point of the model for a clip of ``frames`` frames at ``size`` (one zero-clip forward pass)."""
+    model = model_for(source)
+    with MODEL_LOCK:
+        return list_probe_points(model, frames=frames, size=size)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -79,22 +122,23 @@ def probe_clip(path: str, name: str, digest: str) -> ClipSource:
     return ClipSource(path, name, digest, info.num_frames)
 
 
-@st.cache_data(show_spinner="Running the model on the clip (once per clip)…", max_entries=16)
+@st.cache_data(show_spinner="Running the model (and the flow probe) on the clip, once per choice…", max_entries=16)
 def _analyse(
-    model_path: str, model_mtime_ns: int, model_size: int, clip_path: str, clip_digest: str, start: int, frames: int, size: int
+    source: ModelSource, clip_path: str, clip_digest: str, window: ClipWindow, probe: str | None, options: ProbeOptions | None
 ) -> ClipAnalysis:
     from repflow.video import read_frames
 
-    model = load_model(model_path, model_mtime_ns, model_size)
-    video = read_frames(clip_path, list(range(start, start + frames)), short_side=size)
-    return analyse_clip(model, video, size=size)
+    model = model_for(source)
+    video = read_frames(clip_path, window.indices(), short_side=window.size)
+    with MODEL_LOCK:
+        return analyse_clip(model, video, size=window.size, probe=probe, probe_options=options)
 
 
-def analyse(model_file: ModelFile, clip: ClipSource, window: ClipWindow) -> ClipAnalysis:
-    """Flows of every flow layer, input frames and class probabilities of ``clip`` (cached)."""
-    return _analyse(
-        model_file.path, model_file.mtime_ns, model_file.size, clip.path, clip.digest, window.start, window.frames, window.size
-    )
+def analyse(
+    source: ModelSource, clip: ClipSource, window: ClipWindow, probe: str | None = None, options: ProbeOptions | None = None
+) -> ClipAnalysis:
+    """Flows of every flow layer (and of the probe at ``probe``), input frames and class probabilities (cached)."""
+    return _analyse(source, clip.path, clip.digest, window, probe, options)
 
 
 @st.cache_data(show_spinner="Classical TV-L1 optical flow of this step…", max_entries=512)

@@ -1,4 +1,5 @@
-"""repflow viewer: what the flow layers of a representation-flow network compute, next to the video.
+"""repflow viewer: what the flow layers of a representation-flow network compute, next to the video, and
+what frozen TV-L1 flow probes see inside any video network ("your own model": TorchScript or a state dict).
 
 Run with ``streamlit run viz_app/main.py``. ``REPFLOW_MODELS_DIR`` and ``REPFLOW_SAMPLES_DIR`` override
 the folders of checkpoints (default ``models/``) and clips (default ``sample_videos/``).
@@ -14,8 +15,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `viz_app` imp
 
 import streamlit as st  # noqa: E402
 
+from repflow.probe import ProbeOptions  # noqa: E402
+
 from viz_app import compute, export, sidebar, views  # noqa: E402
-from viz_app.sources import ClipWindow, ModelFile, fit_window, models_dir, samples_dir  # noqa: E402
+from viz_app.sources import ClipWindow, ModelFile, ModelSource, fit_window, models_dir, samples_dir  # noqa: E402
 
 def ordered(candidates: list[sidebar.Candidate], last_good: sidebar.Candidate | None) -> list[sidebar.Candidate]:
     """Try an upload first, then the previous working choice (so a bad upload keeps the view), then the rest;
@@ -27,7 +30,7 @@ def ordered(candidates: list[sidebar.Candidate], last_good: sidebar.Candidate | 
     return list(dict.fromkeys(order))
 
 
-def resolve_model() -> tuple[ModelFile, str, compute.CheckpointSummary] | None:
+def resolve_model() -> tuple[ModelSource, str, compute.CheckpointSummary] | None:
     """The first usable model among the upload, the previous model and the bundled choice."""
     candidates = sidebar.model_candidates()
     if not candidates:
@@ -39,14 +42,14 @@ def resolve_model() -> tuple[ModelFile, str, compute.CheckpointSummary] | None:
         return None
     for candidate in ordered(candidates, st.session_state.get("good_model")):
         try:
-            model_file = ModelFile.of(candidate.path)
-            summary = compute.summary_for(model_file)
-            compute.model_for(model_file)
+            source = ModelSource(ModelFile.of(candidate.path), candidate.loader, candidate.architecture)
+            summary = compute.summary_for(source)
+            compute.model_for(source, candidate.name)
         except Exception as error:  # the app's boundary: every failure becomes a message, never a traceback
             st.error(f"Cannot use the model {candidate.name}: {error}")
             continue
         st.session_state["good_model"] = candidate
-        return model_file, candidate.name, summary
+        return source, candidate.name, summary
     return None
 
 
@@ -67,25 +70,43 @@ def resolve_clip() -> compute.ClipSource | None:
     return None
 
 
-def resolve_analysis(model_file: ModelFile, model_name: str, clip: compute.ClipSource, window: ClipWindow):
+def choose_layer(source: ModelSource, model_name: str, window: ClipWindow) -> tuple[str, str | None, ProbeOptions | None] | None:
+    """The flow layer or probe point to show, and the probe's point and options (None for a flow layer)."""
+    try:
+        points = compute.probe_points(source, window.frames, window.size)
+    except Exception as error:
+        st.error(f"Cannot list the probe points of {model_name}: {error}")
+        points = []
+    layer = sidebar.layer_picker(compute.flow_layers(source), points)
+    if layer is None:
+        st.error(f"{model_name} has no flow layer and no probe point to show.")
+        return None
+    point = sidebar.probe_point(layer)
+    return layer, point, sidebar.probe_controls(point) if point else None
+
+
+def resolve_analysis(
+    source: ModelSource, model_name: str, clip: compute.ClipSource, window: ClipWindow, probe: str | None, options
+):
     """Run (or fetch) the analysis; if it fails, say why and fall back to the last one that worked.
 
-    Returns (analysis, model_file, model_name, clip, window) of what is shown, or None."""
-    chosen = (model_file, model_name, clip, window)
+    Returns (analysis, source, model_name, clip, window, probe, options) of what is shown, or None."""
+    chosen = (source, model_name, clip, window, probe, options)
     for attempt in (chosen, st.session_state.get("good_analysis")):
         if attempt is None:
             continue
-        model_file, model_name, clip, window = attempt
+        source, model_name, clip, window, probe, options = attempt
         try:
             window = fit_window(window, clip.num_frames, clip.name)
-            analysis = compute.analyse(model_file, clip, window)
+            analysis = compute.analyse(source, clip, window, probe, options)
         except Exception as error:
-            st.error(f"Cannot run {model_name} on {clip.name}: {error}")
+            where = f" with a probe at {probe!r}" if probe else ""
+            st.error(f"Cannot run {model_name}{where} on {clip.name}: {error}")
             continue
         if attempt is not chosen:
             st.warning(f"Showing the previous selection: {model_name} on {clip.name}.")
-        st.session_state["good_analysis"] = (model_file, model_name, clip, window)
-        return analysis, model_file, model_name, clip, window
+        st.session_state["good_analysis"] = (source, model_name, clip, window, probe, options)
+        return analysis, source, model_name, clip, window, probe, options
     return None
 
 
@@ -108,13 +129,19 @@ def main() -> None:
     clip = resolve_clip() if model else None
     if model is None or clip is None:
         return
-    model_file, model_name, summary = model
+    source, model_name, summary = model
     window = sidebar.window_controls(clip, summary)
-    resolved = resolve_analysis(model_file, model_name, clip, window)
+    chosen = choose_layer(source, model_name, window)
+    if chosen is None:
+        return
+    layer, probe, probe_options = chosen
+    resolved = resolve_analysis(source, model_name, clip, window, probe, probe_options)
     if resolved is None:
         return
-    analysis, model_file, model_name, clip, window = resolved
-    layer, channel, step = sidebar.layer_controls(analysis)
+    analysis, source, model_name, clip, window, probe, probe_options = resolved
+    if layer not in analysis.flows:  # the previous selection is shown after a failure
+        layer = list(analysis.flows)[-1]
+    channel, step = sidebar.channel_controls(analysis, layer)
     options = sidebar.view_controls()
     st.caption(
         f"**{model_name}** on **{clip.name}**: frames {window.start}–{window.start + window.frames - 1} "
@@ -123,13 +150,13 @@ def main() -> None:
     )
     classical_key = (clip.digest, window.start, window.size)
     views.main_view(analysis, layer, channel, step, options, start=window.start, classical_key=classical_key)
-    analysis_key = (model_file, clip.digest, window)
+    analysis_key = (source, clip.digest, window, probe, probe_options)
     views.channel_grid(analysis, layer, channel, step, options, key=analysis_key)
     left, right = st.columns(2)
     with left:
-        views.predictions(analysis, compute.summary_for(model_file).class_names)
+        views.predictions(analysis, compute.summary_for(source).class_names)
     with right:
-        views.learned_parameters(compute.model_for(model_file), analysis.layer_labels)
+        views.learned_parameters(compute.model_for(source), analysis.layer_labels)
     export.export_section(analysis, layer, channel, options, clip_name=clip.name, classical_key=classical_key)
     advance_play(step, analysis.flows[layer].shape[1])
 

@@ -1,5 +1,6 @@
-"""The sidebar: model, clip, frame window, flow layer, channel (with a motion-energy ranking), time step
-(with play) and display options. Each function draws its widgets and returns what was chosen."""
+"""The sidebar: model (a repflow checkpoint or your own model), clip, frame window, flow layer or probe point
+(with the probe's settings), channel (with a motion-energy ranking), time step (with play) and display options.
+Each function draws its widgets and returns what was chosen."""
 
 from __future__ import annotations
 
@@ -10,15 +11,19 @@ import numpy as np
 import streamlit as st
 
 from repflow import flowviz
-from repflow.figure import ClipAnalysis
+from repflow.figure import PROBE_PREFIX, ClipAnalysis, probe_key
+from repflow.models import DEPTHS, FLOW_KINDS, STAGES
+from repflow.probe import FEATURE_N_ITER, INPUT, INPUT_N_ITER, REDUCTIONS, ProbeOptions, ProbePoint
 from viz_app import compute
 from viz_app.sources import (
+    FLOW_LABELS,
     MAX_FRAMES,
     MAX_UPLOAD_MB,
     MIN_FRAMES,
     VIDEO_SUFFIXES,
     ClipWindow,
     ModelFile,
+    ModelSource,
     describe_config,
     default_model_index,
     find_clips,
@@ -30,6 +35,9 @@ from viz_app.sources import (
 
 NORMALISATION_LABELS = {"frame": "per frame", "clip": "per clip (channel over time)", "fixed": "fixed max"}
 RANKED_SHOWN = 8
+MODEL_SOURCES = {"checkpoint": "repflow checkpoint", "own": "your own model"}
+OWN_FORMATS = {"torchscript": "TorchScript file", "state_dict": "state dict + architecture"}
+REDUCTION_LABELS = {"energy": "most moving channels", "pca": "principal components", "none": "first channels"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,8 @@ class Candidate:
     kind: str  # "upload" or "bundled"
     path: str
     name: str
+    loader: str = "checkpoint"  # how to load it: a ModelSource kind
+    architecture: tuple[tuple[str, object], ...] = ()  # for loader "state_dict"
 
 
 @dataclass(frozen=True)
@@ -60,15 +70,19 @@ def apply_pending(key: str) -> None:
 
 
 def model_candidates() -> list[Candidate]:
-    """The uploaded checkpoint (if any) and the chosen bundled one, in that order of preference."""
+    """The uploaded model (a repflow checkpoint or your own model, if any) and the chosen bundled one, in that
+    order of preference."""
     st.sidebar.header("Model")
     folder = models_dir()
     files = find_models(folder)
-    candidates = []
-    upload = st.sidebar.file_uploader(
-        "Upload a checkpoint (.pt)", type=["pt", "pth"], key="model_upload", max_upload_size=MAX_UPLOAD_MB,
-        help="A repflow checkpoint (a dict with 'model_config' and 'model'), read with torch.load(weights_only=True).",
-    )
+    source = st.sidebar.radio("Model source", list(MODEL_SOURCES), format_func=MODEL_SOURCES.get, key="model_source", horizontal=True)
+    candidates = [] if source == "checkpoint" else own_model_candidates()
+    upload = None
+    if source == "checkpoint":
+        upload = st.sidebar.file_uploader(
+            "Upload a checkpoint (.pt)", type=["pt", "pth"], key="model_upload", max_upload_size=MAX_UPLOAD_MB,
+            help="A repflow checkpoint (a dict with 'model_config' and 'model'), read with torch.load(weights_only=True).",
+        )
     if upload is not None:
         try:
             candidates.append(Candidate("upload", str(store_upload(upload.name, upload.getvalue(), kind="models")), upload.name))
@@ -85,9 +99,45 @@ def model_candidates() -> list[Candidate]:
     return candidates
 
 
+def own_model_candidates() -> list[Candidate]:
+    """Your own model: a TorchScript file, or a state dict with the repflow architecture it fits."""
+    fmt = st.sidebar.radio("Format", list(OWN_FORMATS), format_func=OWN_FORMATS.get, key="own_format", horizontal=True)
+    architecture: tuple[tuple[str, object], ...] = ()
+    if fmt == "torchscript":
+        st.sidebar.warning("A TorchScript file runs the model's own code: load only files you trust.", icon="⚠️")
+        label, help_text = "Upload a TorchScript file", "Written by torch.jit.save of a scripted or traced model."
+    else:
+        architecture = architecture_controls()
+        label = "Upload a state dict"
+        help_text = "Parameter name -> tensor (or a dict holding one under 'model' / 'state_dict'), read with torch.load(weights_only=True)."
+    upload = st.sidebar.file_uploader(label, type=["pt", "pth", "ts"], key="own_upload", max_upload_size=MAX_UPLOAD_MB, help=help_text)
+    if upload is None:
+        st.sidebar.caption("Until you upload a file, the bundled model below is shown.")
+        return []
+    try:
+        path = store_upload(upload.name, upload.getvalue(), kind="models")
+    except ValueError as error:
+        st.error(f"Model upload refused: {error}")
+        return []
+    return [Candidate("upload", str(path), upload.name, loader=fmt, architecture=architecture)]
+
+
+def architecture_controls() -> tuple[tuple[str, object], ...]:
+    """The repflow architecture a state dict is for (its number of classes is read from the weights)."""
+    left, right = st.sidebar.columns(2)
+    depth = left.selectbox("Depth", list(DEPTHS), format_func=lambda d: f"R(2+1)D-{d}", key="own_depth")
+    flow = right.selectbox("Flow", FLOW_KINDS, format_func=FLOW_LABELS.get, key="own_flow")
+    flow_after = left.selectbox("Flow after", STAGES, index=1, key="own_flow_after", disabled=flow == "none")
+    width = right.number_input("Base width", 1, 256, 64, key="own_width", help="64 = standard; stage widths are 1, 2, 4, 8 times it.")
+    flow_channels = left.number_input("Flow channels", 1, 512, 32, key="own_flow_channels", disabled=flow == "none")
+    n_iter = right.number_input("TV-L1 iterations", 1, 200, 10, key="own_n_iter", disabled=flow == "none")
+    config = {"depth": depth, "flow": flow, "flow_after": flow_after, "width": int(width), "flow_channels": int(flow_channels), "n_iter": int(n_iter)}
+    return tuple(sorted(config.items()))
+
+
 def summary_config(path: Path) -> dict | None:
     try:
-        return compute.summary_for(ModelFile.of(path)).config
+        return compute.summary_for(ModelSource(ModelFile.of(path))).config
     except Exception:  # an unreadable file is labelled as such in the list, and refused when chosen
         return None
 
@@ -135,19 +185,54 @@ def window_controls(clip: compute.ClipSource, summary: compute.CheckpointSummary
     return ClipWindow(start=int(start), frames=int(frames), size=int(size))
 
 
-def layer_controls(analysis: ClipAnalysis) -> tuple[str, int, int]:
-    """Flow layer, channel (with a one-click ranking by motion energy) and time step (with play)."""
+def layer_picker(flow_layers: dict[str, str], points: list[ProbePoint]) -> str | None:
+    """The model's flow layers and the probe points (``probe_key(name)``) in one list; deep probe points
+    (more than one dot in the name) only behind "Show all probe points". None if there is nothing to show."""
     st.sidebar.header("Flow")
-    names = list(analysis.flows)
-    if st.session_state.get("layer") not in names:
-        st.session_state["layer"] = names[-1]
-    layer = st.sidebar.selectbox("Flow layer", names, format_func=analysis.layer_labels.get, key="layer")
+    show_all = st.sidebar.toggle(
+        "Show all probe points", key="all_probes", help=f"{len(points)} points; by default only names with at most one dot."
+    )
+    shown = [point for point in points if show_all or point.name.count(".") <= 1]
+    labels = {**flow_layers, **{probe_key(point.name): f"probe · {point.label}" for point in shown}}
+    if not labels:
+        return None
+    if st.session_state.get("layer") not in labels:
+        st.session_state["layer"] = list(flow_layers)[-1] if flow_layers else next(iter(labels))
+    return st.sidebar.selectbox(
+        "Flow layer or probe point", list(labels), format_func=labels.get, key="layer",
+        help="A probe computes frozen TV-L1 flow (initial θ, λ, τ; no training) on that layer's output.",
+    )
+
+
+def probe_point(layer: str) -> str | None:
+    """The probe point of a layer-picker choice, or None for a built-in flow layer."""
+    return layer.removeprefix(PROBE_PREFIX) if layer.startswith(PROBE_PREFIX) else None
+
+
+def probe_controls(point: str) -> ProbeOptions:
+    """Settings of the flow probe at ``point``. The "input" probe computes flow on the clip's first principal
+    component (its brightness), so it is classical single-scale TV-L1 of the frames."""
+    with st.sidebar.expander("Probe settings"):
+        if point == INPUT:
+            st.caption("Input probe: TV-L1 of the frames' brightness (first principal component), to compare with OpenCV.")
+            n_iter = st.number_input("TV-L1 iterations", 1, 500, INPUT_N_ITER, key="probe_input_iter")
+            return ProbeOptions(channels=1, reduce="pca", n_iter=int(n_iter))
+        reduce = st.radio("Channels", REDUCTIONS, format_func=REDUCTION_LABELS.get, key="probe_reduce")
+        channels = st.number_input("How many channels", 1, 64, 8, key="probe_channels")
+        n_iter = st.number_input("TV-L1 iterations", 1, 500, FEATURE_N_ITER, key="probe_iter")
+        return ProbeOptions(channels=int(channels), reduce=reduce, n_iter=int(n_iter))
+
+
+def channel_controls(analysis: ClipAnalysis, layer: str) -> tuple[int, int]:
+    """Channel of ``layer`` (with a one-click ranking by motion energy) and time step (with play)."""
     flows = analysis.flows[layer]
     n_channels, n_steps = flows.shape[:2]
 
     apply_pending("channel")
     st.session_state["channel"] = int(np.clip(st.session_state.get("channel", 0), 0, n_channels - 1))
     channel = st.sidebar.number_input(f"Channel (0–{n_channels - 1})", 0, n_channels - 1, key="channel")
+    if layer in analysis.channel_labels:
+        st.sidebar.caption(f"Flow channel {channel} is {analysis.channel_label(layer, int(channel))} of the probed output.")
     ranked = flowviz.rank_by_energy(flows)[:RANKED_SHOWN]
     energy = flowviz.motion_energy(flows)
     st.sidebar.caption("Most moving channels (motion energy over the clip):")
@@ -155,7 +240,7 @@ def layer_controls(analysis: ClipAnalysis) -> tuple[str, int, int]:
     for position, index in enumerate(ranked):
         columns[position % 4].button(
             f"{index}", key=f"rank_{position}", on_click=queue, args=("channel", int(index)),
-            help=f"channel {index}: energy {energy[index]:.3g}", type="primary" if index == channel else "secondary",
+            help=f"{analysis.channel_label(layer, int(index))}: energy {energy[index]:.3g}", type="primary" if index == channel else "secondary",
         )
 
     apply_pending("step")
@@ -169,7 +254,7 @@ def layer_controls(analysis: ClipAnalysis) -> tuple[str, int, int]:
     else:
         step = 0
         st.sidebar.caption("This layer has a single time step.")
-    return layer, int(channel), int(step)
+    return int(channel), int(step)
 
 
 def rewind_if_at_end(n_steps: int) -> None:

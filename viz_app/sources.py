@@ -45,6 +45,19 @@ class ModelFile:
 
 
 @dataclass(frozen=True)
+class ModelSource:
+    """What to load and how, and the cache key of the loaded model.
+
+    ``kind``: "checkpoint" (a repflow checkpoint), "torchscript" (a ``torch.jit.save`` file) or "state_dict"
+    (a state dict for the repflow architecture ``architecture``: sorted ``ModelConfig`` field items).
+    """
+
+    file: ModelFile
+    kind: str = "checkpoint"
+    architecture: tuple[tuple[str, object], ...] = ()
+
+
+@dataclass(frozen=True)
 class ClipWindow:
     """Which frames of a clip go through the model, and at what square input size."""
 

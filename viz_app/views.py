@@ -1,5 +1,6 @@
-"""The main page: frame | flow layers | classical TV-L1 side by side, the channel grid, top-5 predictions
-and the learned TV-L1 parameters. Only draws: everything it shows is computed (and cached) elsewhere."""
+"""The main page: frame | flow layers (and the chosen flow probe) | classical TV-L1 side by side, the channel
+grid, top-5 predictions and the learned TV-L1 parameters. Only draws: everything it shows is computed (and
+cached) elsewhere."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import streamlit as st
 from PIL import Image
 
 from repflow import flowviz
-from repflow.figure import ClipAnalysis, mosaic
+from repflow.figure import ClipAnalysis, mosaic, probe_key
+from repflow.probe import INPUT, ProbeOptions
 from viz_app import compute
 from viz_app.sidebar import ViewOptions, queue
 
@@ -51,9 +53,16 @@ def main_view(
             column.info(f"{label}: no step {step} (it compares {analysis.frames.shape[0] - flows.shape[1] + 1} frames)")
             continue
         image, peak = draw_flow(flows, shown_channel, step, options, frame, size=size)
-        column.image(image, caption=f"{marker}{label} · ch {shown_channel} · t {step} · max {peak:.3g}", width="stretch")
-    if len(names) == 1:
+        channel_name = analysis.channel_label(name, shown_channel)
+        column.image(image, caption=f"{marker}{label} · {channel_name} · t {step} · max {peak:.3g}", width="stretch")
+    if list(analysis.layer_kinds.values()) == ["rep"]:
         columns[2].info("This model has no flow-of-flow layer (its config has flow='rep').")
+    elif len(names) == 1:
+        defaults = ProbeOptions()
+        columns[2].info(
+            f"A probe is a frozen TV-L1 layer (θ {defaults.theta}, λ {defaults.lam}, τ {defaults.tau}, no training) "
+            "on the output of the chosen layer; at 'input' it is classical single-scale TV-L1 of the frames."
+        )
     classical_view(columns[-1], analysis, step, options, classical_key)
 
 
@@ -72,6 +81,10 @@ def classical_view(column, analysis: ClipAnalysis, step: int, options: ViewOptio
     size = options.panel_px
     image = flowviz.render_flow(flow, max_magnitude=peak, size=(size, size), style=options.style, frame=analysis.frames[step])
     column.image(image, caption=f"classical TV-L1 (OpenCV) · t {step} · max {peak:.3g} px (per frame)", width="stretch")
+    probe = analysis.flows.get(probe_key(INPUT))
+    if probe is not None and step < probe.shape[1]:
+        difference = float(np.linalg.norm(probe[0, step] - flow, axis=-1).mean())
+        column.caption(f"Mean end-point difference to the input probe: {difference:.3g} px (sanity check: small)")
 
 
 def channel_grid(analysis: ClipAnalysis, layer: str, channel: int, step: int, options: ViewOptions, *, key: tuple) -> None:
@@ -80,26 +93,27 @@ def channel_grid(analysis: ClipAnalysis, layer: str, channel: int, step: int, op
     flows = analysis.flows[layer]
     st.subheader(f"All {len(flows)} channels of {analysis.layer_labels[layer]} at step {step}")
     order = st.radio("Sort", list(GRID_ORDERS), horizontal=True, key="grid_sort")
-    channels, png = grid_image(key, layer, step, options, order, analysis.flows[layer], analysis.frames[step])
+    labels = [analysis.channel_label(layer, index) for index in range(len(flows))]
+    channels, png = grid_image(key, layer, step, options, order, analysis.flows[layer], analysis.frames[step], labels)
     st.image(png, caption="channel · motion energy E at this step", width="content")
     st.pills(
-        f"Select a channel (now {channel})", channels, key="grid_pick", on_change=pick_from_grid, format_func=lambda c: f"ch {c}",
+        f"Select a channel (now {channel})", channels, key="grid_pick", on_change=pick_from_grid, format_func=labels.__getitem__,
     )
-
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def grid_image(
-    key: tuple, layer: str, step: int, options: ViewOptions, order: str, _flows: np.ndarray, _frame: np.ndarray
+    key: tuple, layer: str, step: int, options: ViewOptions, order: str, _flows: np.ndarray, _frame: np.ndarray, _labels: list[str]
 ) -> tuple[list[int], bytes]:
     """(channel order, PNG of the mosaic) of every channel at ``step``; cached, as it does not depend on the
-    selected channel (``_flows`` and ``_frame`` are identified by ``key``, ``layer`` and ``step``)."""
+    selected channel (``_flows``, ``_frame`` and the channel ``_labels`` are identified by ``key``, ``layer``
+    and ``step``)."""
     channels = list(range(len(_flows)))
     if order == GRID_ORDERS[1]:
         channels = [int(c) for c in flowviz.rank_by_energy(_flows[:, step])]
     energy = flowviz.motion_energy(_flows[:, step])
     tiles = [draw_flow(_flows, index, step, options, _frame, size=GRID_TILE_PX, legend=False)[0] for index in channels]
-    image = mosaic(tiles, [f"ch {index} E {energy[index]:.2g}" for index in channels], columns=GRID_COLUMNS)
+    image = mosaic(tiles, [f"{_labels[index]} E {energy[index]:.2g}" for index in channels], columns=GRID_COLUMNS)
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
     return channels, buffer.getvalue()
@@ -117,6 +131,9 @@ def pick_from_grid() -> None:
 def predictions(analysis: ClipAnalysis, names: list[str]) -> None:
     """The model's five most probable classes."""
     st.subheader("Top-5 predictions")
+    if analysis.probabilities is None:
+        st.info("Not a classifier output: the model does not return (1, classes) logits, so there are no predictions.")
+        return
     top = np.argsort(-analysis.probabilities)[:5]
     st.dataframe(
         [{"class": names[i] if i < len(names) else f"class {i}", "probability": float(analysis.probabilities[i])} for i in top],
@@ -134,4 +151,7 @@ def learned_parameters(model, labels: dict[str, str]) -> None:
         {"layer": labels.get(name, name), "θ (theta)": values["theta"], "λ (lambda)": values["lam"], "τ (tau)": values["tau"]}
         for name, values in read(model).items()
     ]
-    st.dataframe(rows, hide_index=True)
+    if rows:
+        st.dataframe(rows, hide_index=True)
+    else:
+        st.caption("This model has no repflow flow layer, so no learned θ, λ, τ (a probe uses the initial values).")

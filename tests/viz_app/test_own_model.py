@@ -1,0 +1,178 @@
+""""Your own model" in the viewer: TorchScript and state-dict uploads, flow probes in the layer picker,
+clear errors for files that do not fit (AppTest), and the loaders of viz_app.own_model."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+from torch import nn
+
+from viz_app import compute
+from viz_app.own_model import infer_num_classes, load_torchscript, mismatch_report, read_state_dict
+from viz_app.sources import SourceError
+
+TIMEOUT = 60
+APP = str(Path(__file__).resolve().parents[2] / "viz_app" / "main.py")
+
+
+def run_app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def panel(at: AppTest, label: str):
+    """(url, caption) of the image whose caption contains ``label``."""
+    for image in at.image:
+        caption = image.captions[0] if image.captions else ""
+        if label in caption:
+            return image.value[0], caption
+    raise AssertionError(f"no image captioned {label!r}; captions: {[i.captions for i in at.image]}")
+
+
+def features_net() -> nn.Module:
+    """A foreign video network whose output is a (B, 4, T, H/2, W/2) feature map, not class scores."""
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv3d(3, 4, (1, 3, 3), padding=(0, 1, 1)), nn.ReLU(), nn.AvgPool3d((1, 2, 2))).eval()
+
+
+@pytest.fixture
+def scripted_file(tmp_path) -> Path:
+    path = tmp_path / "features.pt"
+    torch.jit.save(torch.jit.script(features_net()), str(path))
+    return path
+
+
+def use_own_model(at: AppTest, fmt: str) -> AppTest:
+    at.radio(key="model_source").set_value("own").run()
+    return at.radio(key="own_format").set_value(fmt).run()
+
+
+def upload(at: AppTest, path: Path, name: str | None = None) -> AppTest:
+    return at.file_uploader(key="own_upload").upload(name or path.name, path.read_bytes()).run()
+
+
+# --- AppTest ---------------------------------------------------------------------------------------------
+
+
+def test_torchscript_upload_shows_the_input_probe_beside_opencv_and_switches_channels(app_env, scripted_file):
+    at = use_own_model(run_app(), "torchscript")
+    assert any("runs the model's own code" in w.value for w in at.warning), "the UI says TorchScript runs code"
+    upload(at, scripted_file)
+    assert_clean(at)
+    assert "**features.pt**" in at.caption[0].value
+    assert at.session_state["layer"] == "probe:input", "a model without flow layers opens on the input probe"
+    assert set(at.selectbox(key="layer").options) >= {"probe · input (model input, 3 ch, 8x64x64)"}
+    _, caption = panel(at, "▶ probe input")
+    assert "PC1" in caption, "the input probe runs on the frames' first principal component"
+    panel(at, "classical TV-L1")
+    sanity = [c.value for c in at.caption if "end-point difference to the input probe" in c.value]
+    assert sanity, "the input probe is compared with OpenCV's TV-L1"
+    assert any("Not a classifier output" in i.value for i in at.info)
+
+    at.selectbox(key="layer").set_value("probe:output").run()
+    assert_clean(at)
+    first, caption = panel(at, "▶ probe output")
+    assert at.number_input(key="channel").max == 3, "four feature channels kept by motion energy"
+    at.number_input(key="channel").set_value(2).run()
+    second, caption = panel(at, "▶ probe output")
+    assert second != first and "· ch " in caption and "t 0" in caption
+    assert_clean(at)
+
+
+def test_state_dict_with_its_architecture_renders_flow_layer_and_probe(app_env, tmp_path, tiny_model):
+    path = tmp_path / "weights.pth"
+    torch.save({"state_dict": tiny_model("rep", seed=2).state_dict()}, path)
+    at = use_own_model(run_app(), "state_dict")
+    at.selectbox(key="own_flow").set_value("rep").run()
+    at.number_input(key="own_width").set_value(8)
+    at.number_input(key="own_flow_channels").set_value(8)
+    upload(at.run(), path)
+    assert_clean(at)
+    assert "**weights.pth**" in at.caption[0].value
+    panel(at, "▶ Rep-Flow")
+    predictions = at.dataframe[0].value
+    assert len(predictions) == 5 and predictions["class"].str.startswith("class ").all(), "10 classes read from fc.weight"
+
+    options = at.selectbox(key="layer").options
+    shallow = len(options)
+    assert any(o.startswith("probe · layer1 (") for o in options)
+    assert not any(o.startswith("probe · layer1.0.") for o in options), "deep points wait for the toggle"
+    at.toggle(key="all_probes").set_value(True).run()
+    assert len(at.selectbox(key="layer").options) > shallow
+    at.selectbox(key="layer").set_value("probe:layer2").run()
+    assert_clean(at)
+    _, caption = panel(at, "▶ probe layer2")
+    panel(at, "Rep-Flow ·")  # the built-in flow layer stays beside the probe
+    assert any("of the probed output" in c.value for c in at.sidebar.caption), "kept channel numbers are explained"
+
+
+def test_a_file_that_is_not_torchscript_gives_a_clear_error_and_the_bundled_model_stays(app_env, tmp_path, tiny_model):
+    path = tmp_path / "weights.pt"
+    torch.save(tiny_model("rep").state_dict(), path)
+    at = use_own_model(run_app(), "torchscript")
+    upload(at, path)
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("Cannot use the model weights.pt" in e and "is not a TorchScript file" in e for e in errors), errors
+    panel(at, "▶ flow-of-flow 2/2")
+    at.number_input(key="channel").set_value(1).run()
+    assert not at.exception and "ch 1" in panel(at, "▶ flow-of-flow 2/2")[1], "the app keeps working"
+
+
+def test_a_state_dict_that_does_not_fit_the_architecture_says_where(app_env, tmp_path, tiny_model):
+    path = tmp_path / "small.pt"
+    torch.save(tiny_model("rep").state_dict(), path)
+    at = use_own_model(run_app(), "state_dict")  # default architecture: R(2+1)D-18, width 64, no flow layer
+    upload(at, path)
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("small.pt does not fit R(2+1)D-18" in e and "wrong shape" in e and "unexpected" in e for e in errors), errors
+    panel(at, "▶ flow-of-flow 2/2")
+
+
+def test_bundled_model_offers_probe_points_and_probing_runs_under_the_model_lock(app_env, monkeypatch):
+    held = []
+    real = compute.analyse_clip
+    monkeypatch.setattr(compute, "analyse_clip", lambda *a, **k: held.append(compute.MODEL_LOCK.locked()) or real(*a, **k))
+    compute.st.cache_data.clear()
+    at = run_app()
+    assert at.session_state["layer"] == "flow_block.flow2", "the bundled model still opens on its last flow layer"
+    at.selectbox(key="layer").set_value("probe:stem").run()
+    assert_clean(at)
+    panel(at, "▶ probe stem")
+    panel(at, "flow-of-flow 2/2 ·")
+    at.selectbox(key="layer").set_value("flow_block.flow2").run()  # back: the cached analysis, no new run
+    assert held == [True, True], held
+
+
+# --- own_model (no Streamlit) ----------------------------------------------------------------------------
+
+
+def test_load_torchscript_names_the_file_for_junk(tmp_path):
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a zip archive")
+    with pytest.raises(SourceError, match=r"mine\.pt is not a TorchScript file"):
+        load_torchscript(str(junk), "mine.pt")
+
+
+def test_read_state_dict_takes_the_model_entry_and_refuses_tensorless_files(tmp_path):
+    torch.save({"model": {"fc.weight": torch.zeros(7, 4)}, "epoch": 3}, tmp_path / "ckpt.pt")
+    state = read_state_dict(str(tmp_path / "ckpt.pt"), "ckpt.pt")
+    assert list(state) == ["fc.weight"] and infer_num_classes(state, "ckpt.pt") == 7
+    torch.save({"epoch": 3}, tmp_path / "empty.pt")
+    with pytest.raises(SourceError, match="empty.pt holds no tensors"):
+        read_state_dict(str(tmp_path / "empty.pt"), "empty.pt")
+    with pytest.raises(SourceError, match="classifier weight 'fc.weight'"):
+        infer_num_classes({"head.weight": torch.zeros(3, 2)}, "x.pt")
+
+
+def test_mismatch_report_lists_missing_unexpected_and_misshapen_entries():
+    expected = {"a": torch.zeros(2), "b": torch.zeros(3), "c": torch.zeros(1)}
+    given = {"a": torch.zeros(2), "b": torch.zeros(4), "d": torch.zeros(1)}
+    assert mismatch_report(expected, given) == ["1 missing: c", "1 unexpected: d", "1 wrong shape: b (4,) (expected (3,))"]
+    assert mismatch_report(expected, dict(expected)) == []
