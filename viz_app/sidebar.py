@@ -75,7 +75,9 @@ def model_candidates() -> list[Candidate]:
     st.sidebar.header("Model")
     folder = models_dir()
     files = find_models(folder)
-    source = st.sidebar.radio("Model source", list(MODEL_SOURCES), format_func=MODEL_SOURCES.get, key="model_source", horizontal=True)
+    source = st.sidebar.radio(
+        "Model source", list(MODEL_SOURCES), format_func=MODEL_SOURCES.get, key="model_source", horizontal=True
+    )
     candidates = [] if source == "checkpoint" else own_model_candidates()
     upload = None
     if source == "checkpoint":
@@ -109,8 +111,13 @@ def own_model_candidates() -> list[Candidate]:
     else:
         architecture = architecture_controls()
         label = "Upload a state dict"
-        help_text = "Parameter name -> tensor (or a dict holding one under 'model' / 'state_dict'), read with torch.load(weights_only=True)."
-    upload = st.sidebar.file_uploader(label, type=["pt", "pth", "ts"], key="own_upload", max_upload_size=MAX_UPLOAD_MB, help=help_text)
+        help_text = (
+            "Parameter name -> tensor (or a dict holding one under 'model' / 'state_dict'), "
+            "read with torch.load(weights_only=True)."
+        )
+    upload = st.sidebar.file_uploader(
+        label, type=["pt", "pth", "ts"], key="own_upload", max_upload_size=MAX_UPLOAD_MB, help=help_text
+    )
     if upload is None:
         st.sidebar.caption("Until you upload a file, the bundled model below is shown.")
         return []
@@ -128,10 +135,11 @@ def architecture_controls() -> tuple[tuple[str, object], ...]:
     depth = left.selectbox("Depth", list(DEPTHS), format_func=lambda d: f"R(2+1)D-{d}", key="own_depth")
     flow = right.selectbox("Flow", FLOW_KINDS, format_func=FLOW_LABELS.get, key="own_flow")
     flow_after = left.selectbox("Flow after", STAGES, index=1, key="own_flow_after", disabled=flow == "none")
-    width = right.number_input("Base width", 1, 256, 64, key="own_width", help="64 = standard; stage widths are 1, 2, 4, 8 times it.")
+    width = right.number_input("Base width", 1, 256, 64, key="own_width", help="64 = standard (stage widths: 1, 2, 4, 8 x it).")
     flow_channels = left.number_input("Flow channels", 1, 512, 32, key="own_flow_channels", disabled=flow == "none")
     n_iter = right.number_input("TV-L1 iterations", 1, 200, 10, key="own_n_iter", disabled=flow == "none")
-    config = {"depth": depth, "flow": flow, "flow_after": flow_after, "width": int(width), "flow_channels": int(flow_channels), "n_iter": int(n_iter)}
+    config = {"depth": depth, "flow": flow, "flow_after": flow_after, "width": int(width)}
+    config.update(flow_channels=int(flow_channels), n_iter=int(n_iter))
     return tuple(sorted(config.items()))
 
 

@@ -83,8 +83,20 @@ def classical_view(column, analysis: ClipAnalysis, step: int, options: ViewOptio
     column.image(image, caption=f"classical TV-L1 (OpenCV) · t {step} · max {peak:.3g} px (per frame)", width="stretch")
     probe = analysis.flows.get(probe_key(INPUT))
     if probe is not None and step < probe.shape[1]:
-        difference = float(np.linalg.norm(probe[0, step] - flow, axis=-1).mean())
-        column.caption(f"Mean end-point difference to the input probe: {difference:.3g} px (sanity check: small)")
+        difference, reference, cosine = agreement(probe[0, step], flow)
+        column.caption(
+            f"Input probe vs OpenCV: mean end-point difference {difference:.3g} px (zero flow would be {reference:.3g} px), "
+            f"direction agreement (cosine) {cosine:.2f}. A working probe is well under the zero-flow figure."
+        )
+
+
+def agreement(flow: np.ndarray, reference: np.ndarray) -> tuple[float, float, float]:
+    """How close ``flow`` (H, W, 2) is to ``reference``: the mean end-point difference, the same for a zero
+    field (the scale to judge it by), and the cosine between the two fields as vectors (1 = same directions)."""
+    difference = float(np.linalg.norm(flow - reference, axis=-1).mean())
+    zero = float(np.linalg.norm(reference, axis=-1).mean())
+    norms = float(np.linalg.norm(flow) * np.linalg.norm(reference))
+    return difference, zero, float((flow * reference).sum() / norms) if norms > 0 else 0.0
 
 
 def channel_grid(analysis: ClipAnalysis, layer: str, channel: int, step: int, options: ViewOptions, *, key: tuple) -> None:
@@ -103,7 +115,14 @@ def channel_grid(analysis: ClipAnalysis, layer: str, channel: int, step: int, op
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def grid_image(
-    key: tuple, layer: str, step: int, options: ViewOptions, order: str, _flows: np.ndarray, _frame: np.ndarray, _labels: list[str]
+    key: tuple,
+    layer: str,
+    step: int,
+    options: ViewOptions,
+    order: str,
+    _flows: np.ndarray,
+    _frame: np.ndarray,
+    _labels: list[str],
 ) -> tuple[list[int], bytes]:
     """(channel order, PNG of the mosaic) of every channel at ``step``; cached, as it does not depend on the
     selected channel (``_flows``, ``_frame`` and the channel ``_labels`` are identified by ``key``, ``layer``

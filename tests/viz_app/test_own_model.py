@@ -1,13 +1,17 @@
 """"Your own model" in the viewer: TorchScript and state-dict uploads, flow probes in the layer picker,
 clear errors for files that do not fit (AppTest), and the loaders of viz_app.own_model."""
 
+import re
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 from torch import nn
 
+from repflow.video import write_video
 from viz_app import compute
 from viz_app.own_model import infer_num_classes, load_torchscript, mismatch_report, read_state_dict
 from viz_app.sources import SourceError
@@ -47,6 +51,16 @@ def scripted_file(tmp_path) -> Path:
     return path
 
 
+def smooth_pan(tmp_path) -> bytes:
+    """An MP4 of a smooth (blurred) random texture panning right by 1 px per frame: motion that single-scale
+    TV-L1 (the input probe) and OpenCV's multi-scale TV-L1 both recover."""
+    rng = np.random.default_rng(0)
+    texture = cv2.GaussianBlur(rng.integers(0, 255, (96, 128)).astype(np.float32), (0, 0), 3)
+    texture = (texture - texture.min()) / (texture.max() - texture.min()) * 255
+    frames = np.stack([np.repeat(texture[8:72, 40 - t : 120 - t, None], 3, axis=-1) for t in range(8)]).astype(np.uint8)
+    return write_video(tmp_path / "pan.mp4", frames).read_bytes()
+
+
 def use_own_model(at: AppTest, fmt: str) -> AppTest:
     at.radio(key="model_source").set_value("own").run()
     return at.radio(key="own_format").set_value(fmt).run()
@@ -59,19 +73,22 @@ def upload(at: AppTest, path: Path, name: str | None = None) -> AppTest:
 # --- AppTest ---------------------------------------------------------------------------------------------
 
 
-def test_torchscript_upload_shows_the_input_probe_beside_opencv_and_switches_channels(app_env, scripted_file):
+def test_torchscript_upload_shows_the_input_probe_beside_opencv_and_switches_channels(app_env, scripted_file, tmp_path):
     at = use_own_model(run_app(), "torchscript")
     assert any("runs the model's own code" in w.value for w in at.warning), "the UI says TorchScript runs code"
+    at.file_uploader(key="clip_upload").upload("pan.mp4", smooth_pan(tmp_path), "video/mp4")
     upload(at, scripted_file)
     assert_clean(at)
-    assert "**features.pt**" in at.caption[0].value
+    assert "**features.pt** on **pan.mp4**" in at.caption[0].value
     assert at.session_state["layer"] == "probe:input", "a model without flow layers opens on the input probe"
     assert set(at.selectbox(key="layer").options) >= {"probe · input (model input, 3 ch, 8x64x64)"}
     _, caption = panel(at, "▶ probe input")
     assert "PC1" in caption, "the input probe runs on the frames' first principal component"
     panel(at, "classical TV-L1")
-    sanity = [c.value for c in at.caption if "end-point difference to the input probe" in c.value]
-    assert sanity, "the input probe is compared with OpenCV's TV-L1"
+    sanity = next(c.value for c in at.caption if c.value.startswith("Input probe vs OpenCV"))
+    numbers = r"difference ([\d.e-]+) px \(zero flow would be ([\d.e-]+) px\).*cosine\) (-?\d+\.\d+)"
+    difference, zero, cosine = map(float, re.findall(numbers, sanity)[0])
+    assert difference < 0.2 * zero and cosine > 0.9, f"the input probe should look like OpenCV's TV-L1: {sanity}"
     assert any("Not a classifier output" in i.value for i in at.info)
 
     at.selectbox(key="layer").set_value("probe:output").run()
