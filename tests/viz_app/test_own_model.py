@@ -11,6 +11,9 @@ import torch
 from streamlit.testing.v1 import AppTest
 from torch import nn
 
+from repflow import figure
+from repflow.figure import analyse_clip, probe_key
+from repflow.probe import ProbeOptions
 from repflow.video import write_video
 from viz_app import compute
 from viz_app.own_model import infer_num_classes, load_torchscript, mismatch_report, read_state_dict
@@ -193,3 +196,17 @@ def test_mismatch_report_lists_missing_unexpected_and_misshapen_entries():
     given = {"a": torch.zeros(2), "b": torch.zeros(4), "d": torch.zeros(1)}
     assert mismatch_report(expected, given) == ["1 missing: c", "1 unexpected: d", "1 wrong shape: b (4,) (expected (3,))"]
     assert mismatch_report(expected, dict(expected)) == []
+
+
+@pytest.mark.parametrize("reduce, expected", [("energy", "ch "), ("pca", "PC")])
+def test_exported_figure_of_a_probe_labels_rows_with_the_probed_channels(moving_square, reduce, expected):
+    options = ProbeOptions(channels=2, reduce=reduce, n_iter=5)
+    analysis = analyse_clip(features_net(), moving_square(5, 40, 40), size=32, probe="output", probe_options=options)
+    key = probe_key("output")
+    labels = analysis.channel_labels[key]
+    assert len(labels) == 2 and all(label.startswith(expected) for label in labels), labels
+    assert analysis.probabilities is None, "feature maps are not class scores"
+    grid = figure.paper_figure([("clip", analysis)], layer=key, channels=[1, 0], steps=[0, 2], show_frames=False, cell_px=32)
+    row_labels = [axes.get_ylabel().split("\n")[0] for axes in grid.axes if axes.get_ylabel()]
+    assert row_labels == [labels[1], labels[0]], "rows in the order asked for, named by the probed channel"
+    assert len(figure.animation_panels(analysis, channel=1, cell_px=32)) == 4, "one image per flow step"
