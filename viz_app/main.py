@@ -72,11 +72,12 @@ def resolve_clip() -> compute.ClipSource | None:
 
 def choose_layer(source: ModelSource, model_name: str, window: ClipWindow) -> tuple[str, str | None, ProbeOptions | None] | None:
     """The flow layer or probe point to show, and the probe's point and options (None for a flow layer)."""
-    try:
-        points = compute.probe_points(source, window.frames, window.size)
-    except Exception as error:
-        st.error(f"Cannot list the probe points of {model_name}: {error}")
-        points = []
+    points = []
+    if sidebar.probes_wanted(always=source.kind != "checkpoint"):
+        try:
+            points = compute.probe_points(source, window.frames, window.size)
+        except Exception as error:
+            st.error(f"Cannot list the probe points of {model_name}: {error}")
     layer = sidebar.layer_picker(compute.flow_layers(source), points)
     if layer is None:
         st.error(f"{model_name} has no flow layer and no probe point to show.")

@@ -193,11 +193,22 @@ def window_controls(clip: compute.ClipSource, summary: compute.CheckpointSummary
     return ClipWindow(start=int(start), frames=int(frames), size=int(size))
 
 
+def probes_wanted(*, always: bool) -> bool:
+    """Whether the layer list offers probe points: always for your own model; for a repflow checkpoint when
+    asked (listing them costs one forward pass, so the first view of a checkpoint does not wait for it)."""
+    st.sidebar.header("Flow")
+    if always:
+        return True
+    return st.sidebar.toggle(
+        "Flow probes on any layer", key="probes",
+        help="Add every layer's output to the list below: a frozen TV-L1 probe shows the motion of its features.",
+    )
+
+
 def layer_picker(flow_layers: dict[str, str], points: list[ProbePoint]) -> str | None:
     """The model's flow layers and the probe points (``probe_key(name)``) in one list; deep probe points
     (more than one dot in the name) only behind "Show all probe points". None if there is nothing to show."""
-    st.sidebar.header("Flow")
-    show_all = st.sidebar.toggle(
+    show_all = bool(points) and st.sidebar.toggle(
         "Show all probe points", key="all_probes", help=f"{len(points)} points; by default only names with at most one dot."
     )
     shown = [point for point in points if show_all or point.name.count(".") <= 1]

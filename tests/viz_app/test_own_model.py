@@ -162,6 +162,8 @@ def test_bundled_model_offers_probe_points_and_probing_runs_under_the_model_lock
     compute.st.cache_data.clear()
     at = run_app()
     assert at.session_state["layer"] == "flow_block.flow2", "the bundled model still opens on its last flow layer"
+    assert not any(option.startswith("probe") for option in at.selectbox(key="layer").options), "probes on request"
+    at.toggle(key="probes").set_value(True).run()
     at.selectbox(key="layer").set_value("probe:stem").run()
     assert_clean(at)
     panel(at, "▶ probe stem")
