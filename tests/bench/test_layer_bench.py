@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from repflow.bench.layer import saved_for_backward_mib
+from repflow.bench.layer import peak_memory_mib
 from repflow.cli import main
 from repflow.flow import TVL1Flow
 
@@ -15,11 +15,28 @@ def test_bench_layer_prints_a_row_per_shape(capsys):
     assert "| 2, 3, 8x8, 2 | eager |" in out and "| 3, 2, 6x6, 3 | eager |" in out
 
 
-def test_saved_memory_grows_with_iterations():
-    f1, f2 = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8, requires_grad=True)
-    few = saved_for_backward_mib(TVL1Flow(3, n_iter=2), f1, f2)
-    many = saved_for_backward_mib(TVL1Flow(3, n_iter=8), f1, f2)
-    assert 0 < few < many
+def test_peak_memory_counts_what_autograd_keeps():
+    """fwd+bwd keeps every iteration's intermediates: more iterations, more peak memory; no-grad forward far less."""
+    f1, f2 = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16, requires_grad=True)
+    cpu = torch.device("cpu")
+
+    def train_step(n_iter):
+        layer = TVL1Flow(3, n_iter=n_iter)
+        return lambda: sum(u.sum() for u in layer(f1, f2)).backward()
+
+    def forward(n_iter):
+        layer = TVL1Flow(3, n_iter=n_iter)
+
+        def run():
+            with torch.no_grad():
+                layer(f1, f2)
+
+        return run
+
+    few, many = peak_memory_mib(train_step(2), cpu), peak_memory_mib(train_step(8), cpu)
+    one_tensor = f1.numel() * 4 / 2**20
+    assert one_tensor < few < many
+    assert peak_memory_mib(forward(8), cpu) < many / 2
 
 
 def test_bad_shape_is_a_usage_error(capsys):
