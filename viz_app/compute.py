@@ -46,6 +46,7 @@ class CheckpointSummary:
     config: dict
     frames: int
     size: int
+    stride: int
     class_names: list[str]
 
 
@@ -68,8 +69,8 @@ def summarise_checkpoint(path: str, mtime_ns: int, size: int) -> CheckpointSumma
     config = payload.get("model_config")
     if not isinstance(config, dict) or "model" not in payload:
         raise SourceError(f"{path}: not a repflow model checkpoint (no 'model_config' and 'model' entries)")
-    frames, clip_size = clip_settings(payload)
-    return CheckpointSummary(config, frames, clip_size, class_names(payload, int(config.get("num_classes", 0))))
+    frames, clip_size, stride = clip_settings(payload)
+    return CheckpointSummary(config, frames, clip_size, stride, class_names(payload, int(config.get("num_classes", 0))))
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
@@ -94,7 +95,7 @@ def summary_for(source: ModelSource) -> CheckpointSummary:
     if source.kind == "checkpoint":
         file = source.file
         return summarise_checkpoint(file.path, file.mtime_ns, file.size)
-    return CheckpointSummary(dict(source.architecture), DEFAULT_FRAMES, DEFAULT_SIZE, [])
+    return CheckpointSummary(dict(source.architecture), DEFAULT_FRAMES, DEFAULT_SIZE, 1, [])
 
 
 def flow_layers(source: ModelSource) -> dict[str, str]:
@@ -142,9 +143,9 @@ def analyse(
 
 
 @st.cache_data(show_spinner="Classical TV-L1 optical flow of this step…", max_entries=512)
-def classical_flow(clip_digest: str, start: int, size: int, step: int, _pair: np.ndarray) -> np.ndarray:
-    """OpenCV Dual TV-L1 flow (H, W, 2), in pixels, from frame ``start + step`` of the clip to the next
-    (``_pair`` holds the two input-crop frames; the other arguments are the cache key)."""
+def classical_flow(clip_digest: str, start: int, stride: int, size: int, step: int, _pair: np.ndarray) -> np.ndarray:
+    """OpenCV Dual TV-L1 flow (H, W, 2), in pixels, from window frame ``step`` (clip frame ``start + step * stride``)
+    to the next window frame (``_pair`` holds the two input-crop frames; the other arguments are the cache key)."""
     from repflow.classical import tvl1
 
     return tvl1(_pair)[0]

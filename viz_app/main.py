@@ -145,12 +145,12 @@ def main() -> None:
     channel, step = sidebar.channel_controls(analysis, layer)
     options = sidebar.view_controls()
     st.caption(
-        f"**{model_name}** on **{clip.name}**: frames {window.start}–{window.start + window.frames - 1} "
-        f"of {clip.num_frames}, centre crop {window.size}×{window.size}. Colours: hue = direction, "
+        f"**{model_name}** on **{clip.name}**: frames {window.start}–{window.indices()[-1]}"
+        f"{f' (every {window.stride})' if window.stride > 1 else ''} of {clip.num_frames}, centre crop {window.size}×{window.size}. Colours: hue = direction, "
         "saturation = magnitude (white = still); positive flow moves right / down."
     )
-    classical_key = (clip.digest, window.start, window.size)
-    views.main_view(analysis, layer, channel, step, options, start=window.start, classical_key=classical_key)
+    classical_key = (clip.digest, window.start, window.stride, window.size)
+    views.main_view(analysis, layer, channel, step, options, frame_numbers=window.indices(), classical_key=classical_key)
     analysis_key = (source, clip.digest, window, probe, probe_options)
     views.channel_grid(analysis, layer, channel, step, options, key=analysis_key)
     left, right = st.columns(2)

@@ -18,9 +18,11 @@ from viz_app import compute
 from viz_app.sources import (
     FLOW_LABELS,
     MAX_FRAMES,
+    MAX_STRIDE,
     MAX_UPLOAD_MB,
     MIN_FRAMES,
     VIDEO_SUFFIXES,
+    DEFAULT_CLIP,
     ClipWindow,
     ModelFile,
     ModelSource,
@@ -171,14 +173,25 @@ def clip_candidates() -> list[Candidate]:
         except ValueError as error:
             st.error(f"Video upload refused: {error}")
     if clips:
-        chosen = st.sidebar.selectbox(f"Sample clip ({folder})", [str(p) for p in clips], format_func=lambda p: Path(p).name, key="clip_choice")
+        names = [p.name for p in clips]
+        chosen = st.sidebar.selectbox(
+            f"Sample clip ({folder})", [str(p) for p in clips], format_func=lambda p: Path(p).name, key="clip_choice",
+            index=names.index(DEFAULT_CLIP) if DEFAULT_CLIP in names else 0,
+        )
         candidates.append(Candidate("bundled", chosen, Path(chosen).name))
     return candidates
 
 
 def window_controls(clip: compute.ClipSource, summary: compute.CheckpointSummary) -> ClipWindow:
     """Frame window and input size; defaults come from the checkpoint's training clip."""
-    longest = min(MAX_FRAMES, clip.num_frames)
+    largest_stride = max(1, min(MAX_STRIDE, (clip.num_frames - 1) // (MIN_FRAMES - 1)))
+    st.session_state.setdefault("stride", min(summary.stride, largest_stride))
+    st.session_state["stride"] = int(np.clip(st.session_state["stride"], 1, largest_stride))
+    stride = st.sidebar.number_input(
+        "Frame stride", 1, largest_stride, key="stride",
+        help="Every n-th frame goes through the model; the default is the stride the checkpoint was trained with.",
+    )
+    longest = min(MAX_FRAMES, (clip.num_frames - 1) // stride + 1)
     st.session_state.setdefault("frames", min(summary.frames, longest))
     st.session_state.setdefault("size", summary.size)
     st.session_state["frames"] = int(np.clip(st.session_state["frames"], MIN_FRAMES, longest))
@@ -186,11 +199,11 @@ def window_controls(clip: compute.ClipSource, summary: compute.CheckpointSummary
         "Frames through the model", MIN_FRAMES, longest, key="frames",
         help=f"At most {MAX_FRAMES}; the clip has {clip.num_frames}.",
     )
-    last_start = clip.num_frames - frames
+    last_start = clip.num_frames - ClipWindow(frames=int(frames), stride=int(stride)).span
     st.session_state["start"] = int(np.clip(st.session_state.get("start", 0), 0, last_start))
     start = st.sidebar.number_input("First frame", 0, last_start, key="start", disabled=last_start == 0)
     size = st.sidebar.number_input("Input size (pixels)", 32, 448, step=16, key="size", help="Short side resize, centre crop.")
-    return ClipWindow(start=int(start), frames=int(frames), size=int(size))
+    return ClipWindow(start=int(start), frames=int(frames), size=int(size), stride=int(stride))
 
 
 def probes_wanted(*, always: bool) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -17,6 +17,9 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpe
 MAX_UPLOAD_MB = 200
 MIN_FRAMES = 3  # the model needs T >= 3 (flow-of-flow removes two steps)
 MAX_FRAMES = 64  # longer clips are cut to a window of at most this many frames
+# The clip the app opens with: an action the bundled demo models were trained on, with large motion.
+DEFAULT_CLIP = "synthetic_jumping_jacks.mp4"
+MAX_STRIDE = 8  # temporal subsampling of the window (models trained at stride s want clips read at stride s)
 DEFAULT_FRAMES = 16
 DEFAULT_SIZE = 112
 FLOW_LABELS = {"fcf": "flow-of-flow", "rep": "Rep-Flow", "none": "no flow layer"}
@@ -59,14 +62,21 @@ class ModelSource:
 
 @dataclass(frozen=True)
 class ClipWindow:
-    """Which frames of a clip go through the model, and at what square input size."""
+    """Which frames of a clip go through the model (``frames`` of them, every ``stride``-th from ``start``),
+    and at what square input size."""
 
     start: int = 0
     frames: int = DEFAULT_FRAMES
     size: int = DEFAULT_SIZE
+    stride: int = 1
 
     def indices(self) -> list[int]:
-        return list(range(self.start, self.start + self.frames))
+        return [self.start + step * self.stride for step in range(self.frames)]
+
+    @property
+    def span(self) -> int:
+        """How many consecutive clip frames the window covers."""
+        return (self.frames - 1) * self.stride + 1
 
 
 def models_dir() -> Path:
@@ -108,14 +118,16 @@ def default_model_index(configs: list[dict | None]) -> int:
     return 0
 
 
-def clip_settings(payload: dict) -> tuple[int, int]:
-    """(frames, size) a checkpoint was trained with, from its optional ``"clip"`` entry, else defaults."""
+def clip_settings(payload: dict) -> tuple[int, int, int]:
+    """(frames, size, stride) a checkpoint was trained with, from its optional ``"clip"`` entry, else defaults."""
     clip = payload.get("clip") if isinstance(payload.get("clip"), dict) else {}
     frames = clip.get("frames", DEFAULT_FRAMES)
     size = clip.get("size", DEFAULT_SIZE)
+    stride = clip.get("stride", 1)
     frames = int(frames) if isinstance(frames, int) and MIN_FRAMES <= frames <= MAX_FRAMES else DEFAULT_FRAMES
     size = int(size) if isinstance(size, int) and 32 <= size <= 448 else DEFAULT_SIZE
-    return frames, size
+    stride = int(stride) if isinstance(stride, int) and 1 <= stride <= MAX_STRIDE else 1
+    return frames, size, stride
 
 
 def class_names(payload: dict, num_classes: int) -> list[str]:
@@ -166,6 +178,8 @@ def fit_window(window: ClipWindow, num_frames: int, name: str) -> ClipWindow:
             f"{name}: the video has {num_frames} frame{'s' if num_frames != 1 else ''}; "
             f"the model needs at least {MIN_FRAMES} (flow-of-flow compares three frames)"
         )
-    frames = max(MIN_FRAMES, min(window.frames, num_frames, MAX_FRAMES))
-    start = min(max(window.start, 0), num_frames - frames)
-    return ClipWindow(start=start, frames=frames, size=window.size)
+    # A clip too short for the stride gets the largest stride that still fits MIN_FRAMES frames.
+    stride = max(1, min(window.stride, (num_frames - 1) // (MIN_FRAMES - 1)))
+    frames = max(MIN_FRAMES, min(window.frames, (num_frames - 1) // stride + 1, MAX_FRAMES))
+    fitted = ClipWindow(start=0, frames=frames, size=window.size, stride=stride)
+    return replace(fitted, start=min(max(window.start, 0), num_frames - fitted.span))

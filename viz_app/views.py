@@ -33,17 +33,17 @@ def draw_flow(flows: np.ndarray, channel: int, step: int, options: ViewOptions, 
 
 
 def main_view(
-    analysis: ClipAnalysis, layer: str, channel: int, step: int, options: ViewOptions, *, start: int, classical_key: tuple
+    analysis: ClipAnalysis, layer: str, channel: int, step: int, options: ViewOptions, *, frame_numbers: list[int], classical_key: tuple
 ) -> None:
     """Input frame, every flow layer at (channel, step) and classical TV-L1, aligned in one row.
 
-    ``start`` is the clip frame of the window's first frame; ``classical_key`` identifies the clip window
+    ``frame_numbers`` are the clip's frame numbers of the window's frames; ``classical_key`` identifies the clip window
     in the TV-L1 cache."""
     size = options.panel_px
     frame = analysis.frames[step]
     names = list(analysis.flows)
     columns = st.columns(2 + max(len(names), 2))
-    columns[0].image(flowviz.resize_image(frame, (size, size)), caption=f"frame {start + step} (input crop)", width="stretch")
+    columns[0].image(flowviz.resize_image(frame, (size, size)), caption=f"frame {frame_numbers[step]} (input crop)", width="stretch")
     for column, name in zip(columns[1:], names):
         flows = analysis.flows[name]
         label = analysis.layer_labels[name]

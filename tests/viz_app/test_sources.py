@@ -27,9 +27,11 @@ def test_default_model_prefers_flow_of_flow_then_rep():
 
 
 def test_clip_settings_and_class_names_from_checkpoint():
-    assert sources.clip_settings({"clip": {"frames": 8, "size": 96}}) == (8, 96)
-    assert sources.clip_settings({"clip": {"frames": 1000, "size": "big"}}) == (sources.DEFAULT_FRAMES, sources.DEFAULT_SIZE)
-    assert sources.clip_settings({}) == (sources.DEFAULT_FRAMES, sources.DEFAULT_SIZE)
+    assert sources.clip_settings({"clip": {"frames": 8, "size": 96}}) == (8, 96, 1)
+    assert sources.clip_settings({"clip": {"frames": 8, "size": 96, "stride": 2}}) == (8, 96, 2)
+    defaults = (sources.DEFAULT_FRAMES, sources.DEFAULT_SIZE, 1)
+    assert sources.clip_settings({"clip": {"frames": 1000, "size": "big", "stride": 0}}) == defaults
+    assert sources.clip_settings({}) == defaults
     assert sources.class_names({"class_names": ["a", "b"]}, 2) == ["a", "b"]
     assert sources.class_names({"classes": ["a"]}, 2) == ["class 0", "class 1"], "wrong length is ignored"
 
@@ -55,5 +57,15 @@ def test_fit_window_clamps_and_refuses_short_clips():
     assert sources.fit_window(window, 40, "a.mp4") == sources.ClipWindow(start=24, frames=16, size=112)
     assert sources.fit_window(window, 5, "a.mp4") == sources.ClipWindow(start=0, frames=5, size=112)
     assert sources.fit_window(sources.ClipWindow(frames=500), 1000, "a.mp4").frames == sources.MAX_FRAMES
+
+
+def test_strided_window_reads_every_nth_frame_and_fits_the_clip():
+    window = sources.ClipWindow(start=30, frames=8, size=56, stride=2)
+    assert window.indices() == [30, 32, 34, 36, 38, 40, 42, 44] and window.span == 15
+    fitted = sources.fit_window(window, 38, "a.mp4")
+    assert fitted == sources.ClipWindow(start=23, frames=8, size=56, stride=2)
+    assert fitted.indices()[-1] == 37
+    short = sources.fit_window(sources.ClipWindow(frames=8, stride=4), 7, "b.mp4")
+    assert short.stride == 3 and short.frames == 3 and short.indices() == [0, 3, 6]
     with pytest.raises(sources.SourceError, match="a.mp4: the video has 2 frames; the model needs at least 3"):
         sources.fit_window(window, 2, "a.mp4")
