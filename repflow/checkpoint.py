@@ -68,6 +68,15 @@ def model_payload(model: nn.Module) -> dict[str, Any]:
     return {"model_config": config.to_dict(), "model": model.state_dict()}
 
 
+def training_clip(payload: dict[str, Any]) -> dict[str, int]:
+    """``frames``, ``size`` and ``stride`` a checkpoint was trained with, from its optional ``"clip"`` entry.
+
+    Entries that are missing or not positive integers are left out, so callers apply their own defaults.
+    """
+    clip = payload.get("clip") if isinstance(payload.get("clip"), dict) else {}
+    return {key: clip[key] for key in ("frames", "size", "stride") if type(clip.get(key)) is int and clip[key] > 0}
+
+
 def model_from_payload(payload: dict[str, Any], *, name: str = "checkpoint") -> nn.Module:
     """Rebuild the model a checkpoint dict describes; mismatches raise :class:`CheckpointError`."""
     if "model_config" not in payload or "model" not in payload:

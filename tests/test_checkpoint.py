@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from repflow.checkpoint import CheckpointError, load_checkpoint, load_model, model_payload, save_checkpoint
+from repflow.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    load_model,
+    model_payload,
+    save_checkpoint,
+    training_clip,
+)
 from repflow.models import ModelConfig, build_model
 
 MARKER = {}
@@ -75,3 +82,9 @@ def test_state_dict_of_another_architecture_is_reported(tmp_path):
     path = save_checkpoint(tmp_path / "mismatch.pt", payload)
     with pytest.raises(CheckpointError, match="does not match its repflow architecture"):
         load_model(path)
+
+
+def test_training_clip_keeps_only_positive_integer_settings():
+    assert training_clip({"clip": {"frames": 8, "size": 56, "stride": 2, "stream": "rgb"}}) == {"frames": 8, "size": 56, "stride": 2}
+    assert training_clip({"clip": {"frames": 0, "size": "big", "stride": True}}) == {}
+    assert training_clip({"clip": "8 frames"}) == {} and training_clip({}) == {}

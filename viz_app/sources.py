@@ -12,6 +12,8 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from repflow.checkpoint import training_clip
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".gif")
 MAX_UPLOAD_MB = 200
@@ -120,13 +122,13 @@ def default_model_index(configs: list[dict | None]) -> int:
 
 def clip_settings(payload: dict) -> tuple[int, int, int]:
     """(frames, size, stride) a checkpoint was trained with, from its optional ``"clip"`` entry, else defaults."""
-    clip = payload.get("clip") if isinstance(payload.get("clip"), dict) else {}
+    clip = training_clip(payload)
     frames = clip.get("frames", DEFAULT_FRAMES)
     size = clip.get("size", DEFAULT_SIZE)
     stride = clip.get("stride", 1)
-    frames = int(frames) if isinstance(frames, int) and MIN_FRAMES <= frames <= MAX_FRAMES else DEFAULT_FRAMES
-    size = int(size) if isinstance(size, int) and 32 <= size <= 448 else DEFAULT_SIZE
-    stride = int(stride) if isinstance(stride, int) and 1 <= stride <= MAX_STRIDE else 1
+    frames = frames if MIN_FRAMES <= frames <= MAX_FRAMES else DEFAULT_FRAMES
+    size = size if 32 <= size <= 448 else DEFAULT_SIZE
+    stride = stride if stride <= MAX_STRIDE else 1
     return frames, size, stride
 
 

@@ -20,8 +20,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--channels", default="top4", help="comma-separated channels, or topN (N most moving, first clip); default top4")
     parser.add_argument("--steps", default="all", help="comma-separated time steps, or 'all'; default all")
     parser.add_argument("--start", type=int, default=0, help="first frame of the window read from each clip")
-    parser.add_argument("--frames", type=int, default=16, help="frames through the model (>= 3)")
-    parser.add_argument("--size", type=int, default=112, help="model input size (short side resize + centre crop)")
+    parser.add_argument("--frames", type=int, help="frames through the model (>= 3); default: as trained, else 16")
+    parser.add_argument("--size", type=int, help="model input size (short side resize + centre crop); default: as trained, else 112")
+    parser.add_argument("--stride", type=int, help="read every n-th frame; default: the stride the model was trained with, else 1")
     parser.add_argument("--normalisation", choices=flowviz.NORMALISATIONS, default="clip")
     parser.add_argument("--fixed-max", type=float, default=None, help="magnitude at full saturation for --normalisation fixed")
     parser.add_argument("--colouring", choices=["direction", "magnitude"], default="direction")
@@ -56,19 +57,27 @@ def parse_indices(spec: str, *, count: int, what: str, energy_order: list[int] |
 
 
 def run(args: argparse.Namespace) -> int:
-    from repflow.checkpoint import load_model
+    from repflow.checkpoint import load_checkpoint, model_from_payload, training_clip
     from repflow.video import read_frames
 
     fmt = args.out.suffix.lower().lstrip(".")
     if fmt not in figure.FIGURE_FORMATS + figure.ANIMATION_FORMATS:
         raise ValueError(f"{args.out}: unknown output type; use one of {', '.join(figure.FIGURE_FORMATS + figure.ANIMATION_FORMATS)}")
-    if args.frames < 3:
-        raise ValueError(f"--frames must be >= 3 (flow-of-flow compares three frames), got {args.frames}")
-    model = load_model(args.model, map_location="cpu").eval()
+    payload = load_checkpoint(args.model)
+    trained = training_clip(payload)
+    num_frames = args.frames if args.frames is not None else trained.get("frames", 16)
+    size = args.size if args.size is not None else trained.get("size", 112)
+    stride = args.stride if args.stride is not None else trained.get("stride", 1)
+    if num_frames < 3:
+        raise ValueError(f"--frames must be >= 3 (flow-of-flow compares three frames), got {num_frames}")
+    if stride < 1:
+        raise ValueError(f"--stride must be >= 1, got {stride}")
+    model = model_from_payload(payload, name=args.model.name)
+    indices = [args.start + step * stride for step in range(num_frames)]
     analyses = []
     for clip in args.clip:
-        frames = read_frames(clip, list(range(args.start, args.start + args.frames)), short_side=args.size)
-        analyses.append((clip.name, figure.analyse_clip(model, frames, size=args.size)))
+        frames = read_frames(clip, indices, short_side=size)
+        analyses.append((clip.name, figure.analyse_clip(model, frames, size=size)))
     first = analyses[0][1]
     layer = first.find_layer(args.layer) if args.layer else list(first.flows)[-1]
     flows = first.flows[layer]
