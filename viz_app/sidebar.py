@@ -260,13 +260,14 @@ def channel_controls(analysis: ClipAnalysis, layer: str) -> tuple[int, int]:
     flows = analysis.flows[layer]
     n_channels, n_steps = flows.shape[:2]
 
+    ranked = flowviz.rank_by_energy(flows)[:RANKED_SHOWN]
+    energy = flowviz.motion_energy(flows)
     apply_pending("channel")
-    st.session_state["channel"] = int(np.clip(st.session_state.get("channel", 0), 0, n_channels - 1))
+    # The app opens on the most moving channel; afterwards the user's choice stays.
+    st.session_state["channel"] = int(np.clip(st.session_state.get("channel", ranked[0]), 0, n_channels - 1))
     channel = st.sidebar.number_input(f"Channel (0–{n_channels - 1})", 0, n_channels - 1, key="channel")
     if layer in analysis.channel_labels:
         st.sidebar.caption(f"Flow channel {channel} is {analysis.channel_label(layer, int(channel))} of the probed output.")
-    ranked = flowviz.rank_by_energy(flows)[:RANKED_SHOWN]
-    energy = flowviz.motion_energy(flows)
     st.sidebar.caption("Most moving channels (motion energy over the clip):")
     columns = st.sidebar.columns(4)
     for position, index in enumerate(ranked):

@@ -50,6 +50,7 @@ def test_default_page_renders_frames_flows_classical_grid_predictions(app_env):
     assert any("classical TV-L1" in c for c in captions)
     assert len(at.pills(key="grid_pick").options) == 8, "one grid choice per channel"
     assert at.session_state["frames"] == 8 and at.session_state["size"] == 64, "defaults from the checkpoint's clip entry"
+    assert at.session_state["channel"] == int(at.button(key="rank_0").label), "opens on the most moving channel"
     predictions, parameters = at.dataframe[0].value, at.dataframe[1].value
     assert len(predictions) == 5 and predictions["class"].str.startswith("action").all()
     assert predictions["probability"].is_monotonic_decreasing
