@@ -69,12 +69,27 @@ def model_payload(model: nn.Module) -> dict[str, Any]:
 
 
 def training_clip(payload: dict[str, Any]) -> dict[str, int]:
-    """``frames``, ``size`` and ``stride`` a checkpoint was trained with, from its optional ``"clip"`` entry.
+    """``frames``, ``size`` (crop), ``stride`` and ``short_side`` a checkpoint was trained with, from its
+    optional ``"clip"`` entry.
 
     Entries that are missing or not positive integers are left out, so callers apply their own defaults.
     """
     clip = payload.get("clip") if isinstance(payload.get("clip"), dict) else {}
-    return {key: clip[key] for key in ("frames", "size", "stride") if type(clip.get(key)) is int and clip[key] > 0}
+    keys = ("frames", "size", "stride", "short_side")
+    return {key: clip[key] for key in keys if type(clip.get(key)) is int and clip[key] > 0}
+
+
+def crop_fraction(clip: dict[str, int]) -> float:
+    """The share of the short side a :func:`training_clip`'s centre crop covers (``size / short_side``), 1.0
+    when unknown; :func:`short_side_for` scales it to another input size."""
+    if "size" in clip and "short_side" in clip and clip["short_side"] >= clip["size"]:
+        return clip["size"] / clip["short_side"]
+    return 1.0
+
+
+def short_side_for(size: int, fraction: float) -> int:
+    """The short side to resize frames to so that a centre ``size`` crop covers ``fraction`` of it."""
+    return max(size, round(size / fraction))
 
 
 def model_from_payload(payload: dict[str, Any], *, name: str = "checkpoint") -> nn.Module:

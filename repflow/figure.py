@@ -76,8 +76,11 @@ def probe_key(point: str) -> str:
     return f"{PROBE_PREFIX}{point}"
 
 
-def analyse_clip(model, frames: np.ndarray, *, size: int, probe: str | None = None, probe_options=None) -> ClipAnalysis:
-    """Run ``model`` once on ``frames`` (T, H, W, 3) uint8 RGB, resized and cropped to ``size``,
+def analyse_clip(
+    model, frames: np.ndarray, *, size: int, short_side: int | None = None, probe: str | None = None, probe_options=None
+) -> ClipAnalysis:
+    """Run ``model`` once on ``frames`` (T, H, W, 3) uint8 RGB, short side resized to ``short_side`` (default
+    ``size``) and centre-cropped to ``size`` (:func:`repflow.data.transforms.to_model_input`),
     capturing every flow layer through :mod:`repflow.inspect` and, when ``probe`` names a probe point,
     the flow a frozen TV-L1 probe computes there (:func:`repflow.probe.attach_probes` with
     ``probe_options``). A model without flow layers (any foreign model) needs a probe."""
@@ -96,7 +99,7 @@ def analyse_clip(model, frames: np.ndarray, *, size: int, probe: str | None = No
     in_channels = getattr(getattr(model, "config", None), "in_channels", 3)
     if in_channels != 3:
         raise ValueError(f"this model takes {in_channels}-channel input (a flow stream); the viewer needs an RGB model")
-    clip = to_model_input(frames, size)
+    clip = to_model_input(frames, size, short_side=short_side)
     with ExitStack() as stack:
         stack.enter_context(torch.inference_mode())
         captured = stack.enter_context(capture_flows(model)) if layers else {}

@@ -7,10 +7,12 @@ import torch
 
 from repflow.checkpoint import (
     CheckpointError,
+    crop_fraction,
     load_checkpoint,
     load_model,
     model_payload,
     save_checkpoint,
+    short_side_for,
     training_clip,
 )
 from repflow.models import ModelConfig, build_model
@@ -85,6 +87,14 @@ def test_state_dict_of_another_architecture_is_reported(tmp_path):
 
 
 def test_training_clip_keeps_only_positive_integer_settings():
-    assert training_clip({"clip": {"frames": 8, "size": 56, "stride": 2, "stream": "rgb"}}) == {"frames": 8, "size": 56, "stride": 2}
+    clip = {"frames": 8, "size": 56, "stride": 2, "short_side": 64, "stream": "rgb"}
+    assert training_clip({"clip": clip}) == {"frames": 8, "size": 56, "stride": 2, "short_side": 64}
     assert training_clip({"clip": {"frames": 0, "size": "big", "stride": True}}) == {}
     assert training_clip({"clip": "8 frames"}) == {} and training_clip({}) == {}
+
+
+def test_crop_fraction_carries_the_training_view_to_other_sizes():
+    assert crop_fraction({"size": 56, "short_side": 64}) == 0.875
+    assert crop_fraction({"size": 56}) == crop_fraction({"size": 64, "short_side": 56}) == 1.0
+    assert short_side_for(56, 0.875) == 64 and short_side_for(112, 0.875) == 128
+    assert short_side_for(112, 1.0) == 112

@@ -47,6 +47,7 @@ class CheckpointSummary:
     frames: int
     size: int
     stride: int
+    crop: float
     class_names: list[str]
 
 
@@ -69,8 +70,8 @@ def summarise_checkpoint(path: str, mtime_ns: int, size: int) -> CheckpointSumma
     config = payload.get("model_config")
     if not isinstance(config, dict) or "model" not in payload:
         raise SourceError(f"{path}: not a repflow model checkpoint (no 'model_config' and 'model' entries)")
-    frames, clip_size, stride = clip_settings(payload)
-    return CheckpointSummary(config, frames, clip_size, stride, class_names(payload, int(config.get("num_classes", 0))))
+    frames, clip_size, stride, crop = clip_settings(payload)
+    return CheckpointSummary(config, frames, clip_size, stride, crop, class_names(payload, int(config.get("num_classes", 0))))
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
@@ -95,7 +96,7 @@ def summary_for(source: ModelSource) -> CheckpointSummary:
     if source.kind == "checkpoint":
         file = source.file
         return summarise_checkpoint(file.path, file.mtime_ns, file.size)
-    return CheckpointSummary(dict(source.architecture), DEFAULT_FRAMES, DEFAULT_SIZE, 1, [])
+    return CheckpointSummary(dict(source.architecture), DEFAULT_FRAMES, DEFAULT_SIZE, 1, 1.0, [])
 
 
 def flow_layers(source: ModelSource) -> dict[str, str]:
@@ -130,9 +131,9 @@ def _analyse(
     from repflow.video import read_frames
 
     model = model_for(source)
-    video = read_frames(clip_path, window.indices(), short_side=window.size)
+    video = read_frames(clip_path, window.indices(), short_side=window.short_side)
     with MODEL_LOCK:
-        return analyse_clip(model, video, size=window.size, probe=probe, probe_options=options)
+        return analyse_clip(model, video, size=window.size, short_side=window.short_side, probe=probe, probe_options=options)
 
 
 def analyse(

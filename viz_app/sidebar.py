@@ -202,8 +202,11 @@ def window_controls(clip: compute.ClipSource, summary: compute.CheckpointSummary
     last_start = clip.num_frames - ClipWindow(frames=int(frames), stride=int(stride)).span
     st.session_state["start"] = int(np.clip(st.session_state.get("start", 0), 0, last_start))
     start = st.sidebar.number_input("First frame", 0, last_start, key="start", disabled=last_start == 0)
-    size = st.sidebar.number_input("Input size (pixels)", 32, 448, step=16, key="size", help="Short side resize, centre crop.")
-    return ClipWindow(start=int(start), frames=int(frames), size=int(size), stride=int(stride))
+    size = st.sidebar.number_input(
+        "Input size (pixels)", 32, 448, step=16, key="size",
+        help=f"Centre crop of the resized frames; it covers {summary.crop:.0%} of the short side, as in training.",
+    )
+    return ClipWindow(start=int(start), frames=int(frames), size=int(size), stride=int(stride), crop=summary.crop)
 
 
 def probes_wanted(*, always: bool) -> bool:

@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from repflow.checkpoint import training_clip
+from repflow.checkpoint import crop_fraction, short_side_for, training_clip
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".gif")
@@ -65,12 +65,13 @@ class ModelSource:
 @dataclass(frozen=True)
 class ClipWindow:
     """Which frames of a clip go through the model (``frames`` of them, every ``stride``-th from ``start``),
-    and at what square input size."""
+    at what square input size, and what share ``crop`` of the short side that centre crop covers."""
 
     start: int = 0
     frames: int = DEFAULT_FRAMES
     size: int = DEFAULT_SIZE
     stride: int = 1
+    crop: float = 1.0
 
     def indices(self) -> list[int]:
         return [self.start + step * self.stride for step in range(self.frames)]
@@ -79,6 +80,11 @@ class ClipWindow:
     def span(self) -> int:
         """How many consecutive clip frames the window covers."""
         return (self.frames - 1) * self.stride + 1
+
+    @property
+    def short_side(self) -> int:
+        """The short side frames are resized to before the centre ``size`` crop."""
+        return short_side_for(self.size, self.crop)
 
 
 def models_dir() -> Path:
@@ -120,8 +126,9 @@ def default_model_index(configs: list[dict | None]) -> int:
     return 0
 
 
-def clip_settings(payload: dict) -> tuple[int, int, int]:
-    """(frames, size, stride) a checkpoint was trained with, from its optional ``"clip"`` entry, else defaults."""
+def clip_settings(payload: dict) -> tuple[int, int, int, float]:
+    """(frames, size, stride, crop fraction) a checkpoint was trained with, from its optional ``"clip"`` entry,
+    else defaults."""
     clip = training_clip(payload)
     frames = clip.get("frames", DEFAULT_FRAMES)
     size = clip.get("size", DEFAULT_SIZE)
@@ -129,7 +136,7 @@ def clip_settings(payload: dict) -> tuple[int, int, int]:
     frames = frames if MIN_FRAMES <= frames <= MAX_FRAMES else DEFAULT_FRAMES
     size = size if 32 <= size <= 448 else DEFAULT_SIZE
     stride = stride if stride <= MAX_STRIDE else 1
-    return frames, size, stride
+    return frames, size, stride, crop_fraction(clip)
 
 
 def class_names(payload: dict, num_classes: int) -> list[str]:

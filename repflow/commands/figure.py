@@ -21,7 +21,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", default="all", help="comma-separated time steps, or 'all'; default all")
     parser.add_argument("--start", type=int, default=0, help="first frame of the window read from each clip")
     parser.add_argument("--frames", type=int, help="frames through the model (>= 3); default: as trained, else 16")
-    parser.add_argument("--size", type=int, help="model input size (short side resize + centre crop); default: as trained, else 112")
+    parser.add_argument("--size", type=int, help="model input size (centre crop of the resized frames, covering the same share of the short side as in "
+                        "training); default: as trained, else 112")
     parser.add_argument("--stride", type=int, help="read every n-th frame; default: the stride the model was trained with, else 1")
     parser.add_argument("--normalisation", choices=flowviz.NORMALISATIONS, default="clip")
     parser.add_argument("--fixed-max", type=float, default=None, help="magnitude at full saturation for --normalisation fixed")
@@ -57,7 +58,7 @@ def parse_indices(spec: str, *, count: int, what: str, energy_order: list[int] |
 
 
 def run(args: argparse.Namespace) -> int:
-    from repflow.checkpoint import load_checkpoint, model_from_payload, training_clip
+    from repflow.checkpoint import crop_fraction, load_checkpoint, model_from_payload, short_side_for, training_clip
     from repflow.video import read_frames
 
     fmt = args.out.suffix.lower().lstrip(".")
@@ -67,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     trained = training_clip(payload)
     num_frames = args.frames if args.frames is not None else trained.get("frames", 16)
     size = args.size if args.size is not None else trained.get("size", 112)
+    short_side = short_side_for(size, crop_fraction(trained))
     stride = args.stride if args.stride is not None else trained.get("stride", 1)
     if num_frames < 3:
         raise ValueError(f"--frames must be >= 3 (flow-of-flow compares three frames), got {num_frames}")
@@ -76,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
     indices = [args.start + step * stride for step in range(num_frames)]
     analyses = []
     for clip in args.clip:
-        frames = read_frames(clip, indices, short_side=size)
-        analyses.append((clip.name, figure.analyse_clip(model, frames, size=size)))
+        frames = read_frames(clip, indices, short_side=short_side)
+        analyses.append((clip.name, figure.analyse_clip(model, frames, size=size, short_side=short_side)))
     first = analyses[0][1]
     layer = first.find_layer(args.layer) if args.layer else list(first.flows)[-1]
     flows = first.flows[layer]

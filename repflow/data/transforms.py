@@ -107,12 +107,16 @@ def normalize_flow(flow: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(clipped)).permute(3, 0, 1, 2)
 
 
-def to_model_input(frames: np.ndarray, size: int) -> torch.Tensor:
+def to_model_input(frames: np.ndarray, size: int, *, short_side: int | None = None) -> torch.Tensor:
     """uint8 (T, H, W, 3) RGB or (T, H, W) gray -> float32 (3, T, size, size) ready for a repflow model.
 
-    Resizes the short side to ``size``, takes the centre crop, scales to [0, 1] and normalises with MEAN/STD.
+    Resizes the short side to ``short_side`` (default ``size``), takes the centre ``size`` crop, scales to
+    [0, 1] and normalises with MEAN/STD: with the training run's ``short_side`` this is its test view.
     """
-    frames = resize_short_side(as_rgb(frames), size)
+    short_side = size if short_side is None else short_side
+    if short_side < size:
+        raise ValueError(f"short_side ({short_side}) cannot be smaller than the crop size ({size})")
+    frames = resize_short_side(as_rgb(frames), short_side)
     return normalize(apply_view(frames, center_view(*frames.shape[1:3], size)))
 
 

@@ -46,6 +46,16 @@ def test_to_model_input_takes_the_centre():
     assert torch.allclose(clip, torch.tensor((1.0 - MEAN[0]) / STD[0]))
 
 
+def test_to_model_input_with_short_side_is_the_eval_centre_view():
+    frames = np.random.default_rng(1).integers(0, 256, (4, 64, 80, 3), dtype=np.uint8)
+    resized = resize_short_side(frames, 40)
+    expected = normalize(apply_view(resized, eval_views(*resized.shape[1:3], 32, 1)[0]))
+    assert torch.equal(to_model_input(frames, 32, short_side=40), expected)
+    assert not torch.equal(to_model_input(frames, 32), expected), "without short_side the crop covers the short side"
+    with pytest.raises(ValueError, match="short_side"):
+        to_model_input(frames, 32, short_side=24)
+
+
 @pytest.mark.parametrize(
     "frames, message",
     [

@@ -27,9 +27,10 @@ def test_default_model_prefers_flow_of_flow_then_rep():
 
 
 def test_clip_settings_and_class_names_from_checkpoint():
-    assert sources.clip_settings({"clip": {"frames": 8, "size": 96}}) == (8, 96, 1)
-    assert sources.clip_settings({"clip": {"frames": 8, "size": 96, "stride": 2}}) == (8, 96, 2)
-    defaults = (sources.DEFAULT_FRAMES, sources.DEFAULT_SIZE, 1)
+    assert sources.clip_settings({"clip": {"frames": 8, "size": 96}}) == (8, 96, 1, 1.0)
+    assert sources.clip_settings({"clip": {"frames": 8, "size": 96, "stride": 2, "short_side": 128}}) == (8, 96, 2, 0.75)
+    assert sources.ClipWindow(size=96, crop=0.75).short_side == 128
+    defaults = (sources.DEFAULT_FRAMES, sources.DEFAULT_SIZE, 1, 1.0)
     assert sources.clip_settings({"clip": {"frames": 1000, "size": "big", "stride": 0}}) == defaults
     assert sources.clip_settings({}) == defaults
     assert sources.class_names({"class_names": ["a", "b"]}, 2) == ["a", "b"]
