@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from viz_app.sources import find_clips, find_models, models_dir, samples_dir  # noqa: E402
+from viz_app.sources import default_clip_index, find_clips, find_models, models_dir, samples_dir  # noqa: E402
 
 APP = Path(__file__).resolve().parent / "main.py"
 CHROMIUM = "/usr/bin/chromium"
@@ -160,7 +160,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         print(ensure_model(Path(folder)))
         clips = find_clips(samples_dir())
-        print(f"default clip: {clips[0].name if clips else 'none'} (from {samples_dir()}); {os.cpu_count()} CPU cores")
+        opened = clips[default_clip_index(clips)].name if clips else "none"
+        print(f"default clip: {opened} (from {samples_dir()}); {os.cpu_count()} CPU cores")
         measure = measure_browser if args.mode == "browser" else measure_apptest
         first_flows, switch_ms = measure(args.switches)
     print(f"[{args.mode}] first flows after launch: {first_flows:.2f} s (target <= 10 s)")

@@ -22,12 +22,12 @@ from viz_app.sources import (
     MAX_UPLOAD_MB,
     MIN_FRAMES,
     VIDEO_SUFFIXES,
-    DEFAULT_CLIP,
     ClipWindow,
     ModelFile,
     ModelSource,
-    describe_config,
+    default_clip_index,
     default_model_index,
+    describe_config,
     find_clips,
     find_models,
     models_dir,
@@ -173,10 +173,9 @@ def clip_candidates() -> list[Candidate]:
         except ValueError as error:
             st.error(f"Video upload refused: {error}")
     if clips:
-        names = [p.name for p in clips]
         chosen = st.sidebar.selectbox(
             f"Sample clip ({folder})", [str(p) for p in clips], format_func=lambda p: Path(p).name, key="clip_choice",
-            index=names.index(DEFAULT_CLIP) if DEFAULT_CLIP in names else 0,
+            index=default_clip_index(clips),
         )
         candidates.append(Candidate("bundled", chosen, Path(chosen).name))
     return candidates

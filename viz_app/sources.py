@@ -111,6 +111,12 @@ def find_clips(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
 
 
+def default_clip_index(clips: list[Path]) -> int:
+    """Which of ``clips`` the app opens with: ``DEFAULT_CLIP`` when it is there, else the first."""
+    names = [clip.name for clip in clips]
+    return names.index(DEFAULT_CLIP) if DEFAULT_CLIP in names else 0
+
+
 def describe_config(config: dict) -> str:
     """A short label for a model config, e.g. "flow-of-flow · R(2+1)D-18 · width 8 · 10 classes"."""
     flow = FLOW_LABELS.get(str(config.get("flow")), str(config.get("flow")))

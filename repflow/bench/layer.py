@@ -7,8 +7,11 @@ Reference: the published implementation, measured on a 2-core CPU of this projec
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 from torch.profiler import ProfilerActivity, profile
@@ -34,6 +37,20 @@ class LayerResult:
     backward_mib: float
 
 
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Silence file descriptor 2 (the profiler's C++ code prints a status line per start and stop there)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def peak_memory_mib(run: Callable[[], object], device: torch.device) -> float:
     """Peak MiB of live tensor memory while ``run()`` executes.
 
@@ -47,7 +64,7 @@ def peak_memory_mib(run: Callable[[], object], device: torch.device) -> float:
         run()
         torch.cuda.synchronize(device)
         return (torch.cuda.max_memory_allocated(device) - baseline) / 2**20
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as recording:
+    with _native_stderr_silenced(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as recording:
         run()
     live = peak = 0
     for event in sorted(recording.events(), key=lambda event: event.time_range.start):

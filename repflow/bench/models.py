@@ -17,6 +17,7 @@ import torch
 
 from repflow.bench.timing import mean_std, time_ms
 from repflow.classical import tvl1
+from repflow.data.transforms import to_model_input
 from repflow.models import ModelConfig, TwoStream, build_model
 
 PAPER_MS = {"Rep-Flow": 622.0, "two-stream": 8623.0}
@@ -38,15 +39,10 @@ def moving_clip(frames: int, size: int, seed: int = 0) -> np.ndarray:
     return np.stack([texture[2 * t : 2 * t + size, t : t + size] for t in range(frames)])
 
 
-def _to_tensor(frames: np.ndarray, device: torch.device) -> torch.Tensor:
-    clip = torch.from_numpy(frames).float().div(255).permute(3, 0, 1, 2)
-    return ((clip - 0.45) / 0.225).unsqueeze(0).to(device)
-
-
 def timed_runs(args: argparse.Namespace, device: torch.device) -> dict[str, Callable[[], object]]:
     """One callable per model, each processing one clip from uint8 frames to logits."""
     frames = moving_clip(args.frames, args.size)
-    clip = _to_tensor(frames, device)
+    clip = to_model_input(frames, args.size).unsqueeze(0).to(device)
     base = dict(depth=args.depth, width=args.width, num_classes=args.classes, flow_after=args.flow_after)
 
     def model(**overrides) -> torch.nn.Module:
@@ -64,6 +60,7 @@ def timed_runs(args: argparse.Namespace, device: torch.device) -> dict[str, Call
         "Rep-Flow": lambda: rep(clip),
         "flow-of-flow": lambda: fcf(clip),
         "two-stream (TV-L1 incl.)": run_two_stream,
+        "TV-L1 extraction alone": lambda: tvl1(frames),
     }
 
 

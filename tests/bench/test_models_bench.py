@@ -21,6 +21,6 @@ def test_bench_models_prints_every_model_and_the_ratio(capsys):
             "--flow-after", "layer2", "--repeats", "1"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    for name in ("RGB only", "Rep-Flow", "flow-of-flow", "two-stream (TV-L1 incl.)"):
+    for name in ("RGB only", "Rep-Flow", "flow-of-flow", "two-stream (TV-L1 incl.)", "TV-L1 extraction alone"):
         assert f"| {name} |" in out
     assert "two-stream / Rep-Flow:" in out

@@ -1,5 +1,7 @@
 """Tests for viz_app.sources: folders, defaults from checkpoints, upload checks, frame windows."""
 
+from pathlib import Path
+
 import pytest
 
 from viz_app import sources
@@ -24,6 +26,8 @@ def test_default_model_prefers_flow_of_flow_then_rep():
     assert sources.default_model_index([{"flow": "none"}, {"flow": "rep"}, {"flow": "fcf"}]) == 2
     assert sources.default_model_index([None, {"flow": "none"}, {"flow": "rep"}]) == 2
     assert sources.default_model_index([{"flow": "none"}]) == 0
+    clips = [Path("a.mp4"), Path(sources.DEFAULT_CLIP), Path("z.mp4")]
+    assert sources.default_clip_index(clips) == 1 and sources.default_clip_index(clips[::2]) == 0
 
 
 def test_clip_settings_and_class_names_from_checkpoint():
