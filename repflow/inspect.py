@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
-import torch
 from torch import Tensor, nn
 
 from repflow.blocks import FlowLayer

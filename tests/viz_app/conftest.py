@@ -15,9 +15,6 @@ from repflow.checkpoint import model_payload, save_checkpoint  # noqa: E402
 from repflow.models import ModelConfig, build_model  # noqa: E402
 from repflow.video import write_video  # noqa: E402
 
-APP = str(REPO_ROOT / "viz_app" / "main.py")
-
-
 def make_moving_square(frames: int = 12, height: int = 64, width: int = 80, *, gray: bool = False) -> np.ndarray:
     """A textured square sliding right over a dark background: (T, H, W, 3) uint8."""
     rng = np.random.default_rng(0)
@@ -74,8 +71,3 @@ def moving_square():
 def tiny_model():
     """make_tiny_model(flow, *, seed, **config) for tests."""
     return make_tiny_model
-
-
-@pytest.fixture
-def app_path():
-    return APP

@@ -2,38 +2,16 @@
 
 import io
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pytest
 import streamlit as st
 from PIL import Image
 from streamlit.runtime.media_file_manager import MediaFileManager
-from streamlit.testing.v1 import AppTest
 
 from repflow.checkpoint import model_payload, save_checkpoint
 from repflow.video import write_video
-
-TIMEOUT = 60
-APP = str(Path(__file__).resolve().parents[2] / "viz_app" / "main.py")
-
-
-def run_app() -> AppTest:
-    return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-
-
-def flow_panel(at: AppTest, label: str):
-    """(url, caption) of the main-view image whose caption contains ``label``."""
-    for image in at.image:
-        caption = image.captions[0] if image.captions else ""
-        if label in caption:
-            return image.value[0], caption
-    raise AssertionError(f"no image captioned {label!r}; captions: {[i.captions for i in at.image]}")
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.message for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+from tests.viz_app.apptest_helpers import assert_clean, image_panel, run_app
 
 
 def video_bytes(tmp_path, frames, name="clip.mp4") -> bytes:
@@ -66,26 +44,26 @@ def test_channel_step_layer_and_options_redraw_without_rerunning_the_network(app
     st.cache_data.clear()
     at = run_app()
     assert_clean(at)
-    first, _ = flow_panel(at, "▶ flow-of-flow 2/2")
+    first, _ = image_panel(at, "▶ flow-of-flow 2/2")
 
     at.number_input(key="channel").set_value(3).run()
-    after_channel, caption = flow_panel(at, "▶ flow-of-flow 2/2")
+    after_channel, caption = image_panel(at, "▶ flow-of-flow 2/2")
     assert "ch 3" in caption and after_channel != first
 
     at.slider(key="step").set_value(4).run()
-    after_step, caption = flow_panel(at, "▶ flow-of-flow 2/2")
+    after_step, caption = image_panel(at, "▶ flow-of-flow 2/2")
     assert "t 4" in caption and after_step != after_channel
 
     at.selectbox(key="layer").select("flow_block.flow1").run()
-    rep_url, caption = flow_panel(at, "▶ flow-of-flow 1/2")
+    rep_url, caption = image_panel(at, "▶ flow-of-flow 1/2")
     assert "ch 3 · t 4" in caption
 
     at.radio(key="colouring").set_value("magnitude").run()
-    assert flow_panel(at, "▶ flow-of-flow 1/2")[0] != rep_url
+    assert image_panel(at, "▶ flow-of-flow 1/2")[0] != rep_url
     at.checkbox(key="arrows").check().run()
     at.slider(key="opacity").set_value(0.5).run()
     at.radio(key="normalisation").set_value("fixed").run()
-    assert "max 1 " in flow_panel(at, "▶ flow-of-flow 1/2")[1] + " ", "fixed max shown"
+    assert "max 1 " in image_panel(at, "▶ flow-of-flow 1/2")[1] + " ", "fixed max shown"
     assert_clean(at)
     assert len(calls) == 1, "the forward pass ran once for all these changes"
 
@@ -95,10 +73,10 @@ def test_ranking_and_grid_buttons_select_a_channel(app_env):
     top = int(at.button(key="rank_0").label)
     at.button(key="rank_0").click().run()
     assert at.session_state["channel"] == top
-    assert f"ch {top}" in flow_panel(at, "▶")[1]
+    assert f"ch {top}" in image_panel(at, "▶")[1]
     at.pills(key="grid_pick").set_value(5).run()
     assert at.session_state["channel"] == 5
-    assert "ch 5" in flow_panel(at, "▶")[1]
+    assert "ch 5" in image_panel(at, "▶")[1]
     at.radio(key="grid_sort").set_value("motion energy at this step").run()
     order = [int(option.removeprefix("ch ")) for option in at.pills(key="grid_pick").options]
     assert sorted(order) == list(range(8)), "every channel is offered once"
@@ -113,7 +91,7 @@ def test_play_advances_to_the_last_step_and_stops(app_env):
     at.toggle(key="play").set_value(True).run()  # from the last step, play starts over at 0
     assert at.session_state["step"] == last
     assert at.session_state["play"] is False
-    assert f"t {last}" in flow_panel(at, "▶")[1]
+    assert f"t {last}" in image_panel(at, "▶")[1]
 
 
 def test_valid_video_upload_is_shown(app_env, tmp_path, moving_square):
@@ -134,11 +112,11 @@ def test_valid_video_upload_is_shown(app_env, tmp_path, moving_square):
 )
 def test_bad_video_upload_shows_an_error_and_keeps_the_previous_clip(app_env, name, content, message):
     at = run_app()
-    before = flow_panel(at, "▶")[0]
+    before = image_panel(at, "▶")[0]
     at.file_uploader(key="clip_upload").upload(name, content, "video/mp4").run()
     assert not at.exception
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
-    assert flow_panel(at, "▶")[0] == before, "the previous clip is still shown"
+    assert image_panel(at, "▶")[0] == before, "the previous clip is still shown"
 
 
 def test_one_frame_video_is_refused_clearly(app_env, tmp_path, moving_square):
@@ -188,7 +166,7 @@ def test_checkpoint_with_pickled_code_is_refused_without_running_it(app_env, tmp
     assert not at.exception
     assert not marker.exists(), "the pickled code was executed"
     assert any("Cannot use the model evil.pt" in e.value for e in at.error)
-    assert flow_panel(at, "▶ flow-of-flow 2/2"), "the bundled model is still shown"
+    assert image_panel(at, "▶ flow-of-flow 2/2"), "the bundled model is still shown"
 
 
 def test_checkpoint_of_another_architecture_is_refused(app_env, tmp_path, tiny_model):

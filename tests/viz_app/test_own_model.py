@@ -15,30 +15,11 @@ from repflow import figure
 from repflow.figure import analyse_clip, probe_key
 from repflow.probe import ProbeOptions
 from repflow.video import write_video
+from tests.viz_app.apptest_helpers import assert_clean, image_panel, run_app
 from viz_app import compute
 from viz_app.own_model import infer_num_classes, load_torchscript, mismatch_report, read_state_dict
 from viz_app.sources import SourceError
 
-TIMEOUT = 60
-APP = str(Path(__file__).resolve().parents[2] / "viz_app" / "main.py")
-
-
-def run_app() -> AppTest:
-    return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.message for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def panel(at: AppTest, label: str):
-    """(url, caption) of the image whose caption contains ``label``."""
-    for image in at.image:
-        caption = image.captions[0] if image.captions else ""
-        if label in caption:
-            return image.value[0], caption
-    raise AssertionError(f"no image captioned {label!r}; captions: {[i.captions for i in at.image]}")
 
 
 def features_net() -> nn.Module:
@@ -85,9 +66,9 @@ def test_torchscript_upload_shows_the_input_probe_beside_opencv_and_switches_cha
     assert "**features.pt** on **pan.mp4**" in at.caption[0].value
     assert at.session_state["layer"] == "probe:input", "a model without flow layers opens on the input probe"
     assert set(at.selectbox(key="layer").options) >= {"probe · input (model input, 3 ch, 8x64x64)"}
-    _, caption = panel(at, "▶ probe input")
+    _, caption = image_panel(at, "▶ probe input")
     assert "PC1" in caption, "the input probe runs on the frames' first principal component"
-    panel(at, "classical TV-L1")
+    image_panel(at, "classical TV-L1")
     sanity = next(c.value for c in at.caption if c.value.startswith("Input probe vs OpenCV"))
     numbers = r"difference ([\d.e-]+) px \(zero flow would be ([\d.e-]+) px\).*cosine\) (-?\d+\.\d+)"
     difference, zero, cosine = map(float, re.findall(numbers, sanity)[0])
@@ -96,10 +77,10 @@ def test_torchscript_upload_shows_the_input_probe_beside_opencv_and_switches_cha
 
     at.selectbox(key="layer").set_value("probe:output").run()
     assert_clean(at)
-    first, caption = panel(at, "▶ probe output")
+    first, caption = image_panel(at, "▶ probe output")
     assert at.number_input(key="channel").max == 3, "four feature channels kept by motion energy"
     at.number_input(key="channel").set_value(2).run()
-    second, caption = panel(at, "▶ probe output")
+    second, caption = image_panel(at, "▶ probe output")
     assert second != first and "· ch " in caption and "t 0" in caption
     assert_clean(at)
 
@@ -114,7 +95,7 @@ def test_state_dict_with_its_architecture_renders_flow_layer_and_probe(app_env, 
     upload(at.run(), path)
     assert_clean(at)
     assert "**weights.pth**" in at.caption[0].value
-    panel(at, "▶ Rep-Flow")
+    image_panel(at, "▶ Rep-Flow")
     predictions = at.dataframe[0].value
     assert len(predictions) == 5 and predictions["class"].str.startswith("class ").all(), "10 classes read from fc.weight"
 
@@ -126,8 +107,8 @@ def test_state_dict_with_its_architecture_renders_flow_layer_and_probe(app_env, 
     assert len(at.selectbox(key="layer").options) > shallow
     at.selectbox(key="layer").set_value("probe:layer2").run()
     assert_clean(at)
-    _, caption = panel(at, "▶ probe layer2")
-    panel(at, "Rep-Flow ·")  # the built-in flow layer stays beside the probe
+    _, caption = image_panel(at, "▶ probe layer2")
+    image_panel(at, "Rep-Flow ·")  # the built-in flow layer stays beside the probe
     assert any("of the probed output" in c.value for c in at.sidebar.caption), "kept channel numbers are explained"
 
 
@@ -139,9 +120,9 @@ def test_a_file_that_is_not_torchscript_gives_a_clear_error_and_the_bundled_mode
     assert not at.exception
     errors = [e.value for e in at.error]
     assert any("Cannot use the model weights.pt" in e and "is not a TorchScript file" in e for e in errors), errors
-    panel(at, "▶ flow-of-flow 2/2")
+    image_panel(at, "▶ flow-of-flow 2/2")
     at.number_input(key="channel").set_value(1).run()
-    assert not at.exception and "ch 1" in panel(at, "▶ flow-of-flow 2/2")[1], "the app keeps working"
+    assert not at.exception and "ch 1" in image_panel(at, "▶ flow-of-flow 2/2")[1], "the app keeps working"
 
 
 def test_a_state_dict_that_does_not_fit_the_architecture_says_where(app_env, tmp_path, tiny_model):
@@ -152,7 +133,7 @@ def test_a_state_dict_that_does_not_fit_the_architecture_says_where(app_env, tmp
     assert not at.exception
     errors = [e.value for e in at.error]
     assert any("small.pt does not fit R(2+1)D-18" in e and "wrong shape" in e and "unexpected" in e for e in errors), errors
-    panel(at, "▶ flow-of-flow 2/2")
+    image_panel(at, "▶ flow-of-flow 2/2")
 
 
 def test_bundled_model_offers_probe_points_and_probing_runs_under_the_model_lock(app_env, monkeypatch):
@@ -166,8 +147,8 @@ def test_bundled_model_offers_probe_points_and_probing_runs_under_the_model_lock
     at.toggle(key="probes").set_value(True).run()
     at.selectbox(key="layer").set_value("probe:stem").run()
     assert_clean(at)
-    panel(at, "▶ probe stem")
-    panel(at, "flow-of-flow 2/2 ·")
+    image_panel(at, "▶ probe stem")
+    image_panel(at, "flow-of-flow 2/2 ·")
     at.selectbox(key="layer").set_value("flow_block.flow2").run()  # back: the cached analysis, no new run
     assert held == [True, True], held
 
