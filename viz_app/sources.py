@@ -196,5 +196,5 @@ def fit_window(window: ClipWindow, num_frames: int, name: str) -> ClipWindow:
     # A clip too short for the stride gets the largest stride that still fits MIN_FRAMES frames.
     stride = max(1, min(window.stride, (num_frames - 1) // (MIN_FRAMES - 1)))
     frames = max(MIN_FRAMES, min(window.frames, (num_frames - 1) // stride + 1, MAX_FRAMES))
-    fitted = ClipWindow(start=0, frames=frames, size=window.size, stride=stride)
+    fitted = replace(window, start=0, frames=frames, stride=stride)
     return replace(fitted, start=min(max(window.start, 0), num_frames - fitted.span))

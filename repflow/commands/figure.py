@@ -21,8 +21,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", default="all", help="comma-separated time steps, or 'all'; default all")
     parser.add_argument("--start", type=int, default=0, help="first frame of the window read from each clip")
     parser.add_argument("--frames", type=int, help="frames through the model (>= 3); default: as trained, else 16")
-    parser.add_argument("--size", type=int, help="model input size (centre crop of the resized frames, covering the same share of the short side as in "
-                        "training); default: as trained, else 112")
+    parser.add_argument("--size", type=int, help="model input size: a centre crop covering the share of the short side it "
+                        "covered in training; default: as trained, else 112")
     parser.add_argument("--stride", type=int, help="read every n-th frame; default: the stride the model was trained with, else 1")
     parser.add_argument("--normalisation", choices=flowviz.NORMALISATIONS, default="clip")
     parser.add_argument("--fixed-max", type=float, default=None, help="magnitude at full saturation for --normalisation fixed")

@@ -46,7 +46,7 @@ def assets(tmp_path_factory):
     clips.mkdir()
     save_checkpoint(models / "a_rep.pt", model_payload(make_tiny_model("rep", seed=1)))
     payload = model_payload(make_tiny_model("fcf"))
-    payload["clip"] = {"frames": 8, "size": 64}
+    payload["clip"] = {"frames": 8, "size": 64, "short_side": 80}
     payload["class_names"] = [f"action {i}" for i in range(10)]
     save_checkpoint(models / "b_fcf.pt", payload)
     write_video(clips / "square.mp4", make_moving_square())

@@ -35,6 +35,17 @@ def test_default_page_renders_frames_flows_classical_grid_predictions(app_env):
     assert len(parameters) == 2 and (parameters["θ (theta)"] > 0).all()
 
 
+def test_the_model_sees_the_view_its_checkpoint_was_trained_on(app_env, monkeypatch):
+    from viz_app import compute
+
+    views = []
+    real = compute.analyse_clip
+    monkeypatch.setattr(compute, "analyse_clip", lambda *a, **k: views.append((k["size"], k["short_side"])) or real(*a, **k))
+    st.cache_data.clear()
+    assert_clean(run_app())
+    assert views == [(64, 80)], "trained at short side 80, crop 64: the app resizes to 80 and crops 64"
+
+
 def test_channel_step_layer_and_options_redraw_without_rerunning_the_network(app_env, monkeypatch):
     from viz_app import compute
 

@@ -62,6 +62,7 @@ def test_fit_window_clamps_and_refuses_short_clips():
     assert sources.fit_window(window, 40, "a.mp4") == sources.ClipWindow(start=24, frames=16, size=112)
     assert sources.fit_window(window, 5, "a.mp4") == sources.ClipWindow(start=0, frames=5, size=112)
     assert sources.fit_window(sources.ClipWindow(frames=500), 1000, "a.mp4").frames == sources.MAX_FRAMES
+    assert sources.fit_window(sources.ClipWindow(size=56, crop=0.875), 40, "a.mp4").short_side == 64, "keeps the view"
 
 
 def test_strided_window_reads_every_nth_frame_and_fits_the_clip():
