@@ -146,7 +146,8 @@ def main() -> None:
     options = sidebar.view_controls()
     st.caption(
         f"**{model_name}** on **{clip.name}**: frames {window.start}–{window.indices()[-1]}"
-        f"{f' (every {window.stride})' if window.stride > 1 else ''} of {clip.num_frames}, centre crop {window.size}×{window.size}. Colours: hue = direction, "
+        f"{f' (every {window.stride})' if window.stride > 1 else ''} of {clip.num_frames}, short side resized to "
+        f"{window.short_side}, centre crop {window.size}×{window.size}. Colours: hue = direction, "
         "saturation = magnitude (white = still); positive flow moves right / down."
     )
     classical_key = (clip.digest, window.start, window.stride, window.size)
