@@ -173,3 +173,26 @@ def test_figure_command_bad_arguments_are_clean_errors(model_and_clip, tmp_path,
     assert main(argv) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "fig.png").exists()
+
+
+def test_figure_command_feeds_the_view_the_checkpoint_was_trained_on(model_and_clip, tmp_path, monkeypatch):
+    from repflow.checkpoint import load_checkpoint, save_checkpoint
+    from repflow.cli import main
+
+    _, checkpoint, clip, _ = model_and_clip
+    payload = load_checkpoint(checkpoint)
+    payload["clip"] = {"frames": 8, "size": 32, "stride": 1, "short_side": 40}
+    trained = save_checkpoint(tmp_path / "trained.pt", payload)
+    views = []
+    real = figure.analyse_clip
+
+    def recording(model, frames, **kwargs):
+        views.append((frames.shape[1:3], kwargs))
+        return real(model, frames, **kwargs)
+
+    monkeypatch.setattr(figure, "analyse_clip", recording)
+    assert main(["figure", "--model", str(trained), "--clip", str(clip), "--out", str(tmp_path / "a.png")]) == 0
+    assert main(["figure", "--model", str(trained), "--clip", str(clip), "--size", "36", "--out", str(tmp_path / "b.png")]) == 0
+    (first_shape, first), (second_shape, second) = views
+    assert first_shape == (40, 48) and (first["size"], first["short_side"]) == (32, 40), "short side 40, crop 32"
+    assert second_shape == (45, 54) and (second["size"], second["short_side"]) == (36, 45), "--size keeps the crop share 0.8"
