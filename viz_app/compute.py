@@ -144,12 +144,13 @@ def analyse(
 
 
 @st.cache_data(show_spinner="Classical TV-L1 optical flow of this step…", max_entries=512)
-def classical_flow(clip_digest: str, start: int, stride: int, size: int, step: int, _pair: np.ndarray) -> np.ndarray:
-    """OpenCV Dual TV-L1 flow (H, W, 2), in pixels, from window frame ``step`` (clip frame ``start + step * stride``)
-    to the next window frame (``_pair`` holds the two input-crop frames; the other arguments are the cache key)."""
+def classical_flow(pair: np.ndarray) -> np.ndarray:
+    """OpenCV Dual TV-L1 flow (H, W, 2), in pixels, from the first to the second of two frames (2, H, W, 3).
+
+    Cached by the frames' content, so a different clip, window, resize or crop never meets a stale flow."""
     from repflow.classical import tvl1
 
-    return tvl1(_pair)[0]
+    return tvl1(pair)[0]
 
 
 def clip_digest(path: str) -> str:

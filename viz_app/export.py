@@ -24,9 +24,10 @@ def evenly_spaced(count: int, wanted: int) -> list[int]:
 
 
 def export_section(
-    analysis: ClipAnalysis, layer: str, channel: int, options: ViewOptions, *, clip_name: str, classical_key: tuple
+    analysis: ClipAnalysis, layer: str, channel: int, options: ViewOptions, *, clip_name: str, key: tuple
 ) -> None:
-    """Figure and animation settings with their download buttons."""
+    """Figure and animation settings with their download buttons; ``key`` identifies the analysis (model, clip,
+    window, probe), so an animation built for another one is never offered."""
     flows = analysis.flows[layer]
     stem = f"repflow_{analysis.layer_labels[layer].replace(' ', '_').replace('/', 'of')}_{clip_name.rsplit('.', 1)[0]}"
     with st.expander("Export for papers", expanded=False):
@@ -62,19 +63,19 @@ def export_section(
                     f"Download {fmt.upper()}", data=lambda fmt=fmt: figure.figure_bytes(build(), fmt, dpi=int(dpi)),
                     file_name=f"{stem}.{fmt}", mime=MIME[fmt], on_click="ignore", key=f"download_{fmt}",
                 )
-        animation_part(analysis, channel, options, stem=stem, classical_key=classical_key)
+        animation_part(analysis, channel, options, stem=stem, key=key)
 
 
-def animation_part(analysis: ClipAnalysis, channel: int, options: ViewOptions, *, stem: str, classical_key: tuple) -> None:
+def animation_part(analysis: ClipAnalysis, channel: int, options: ViewOptions, *, stem: str, key: tuple) -> None:
     """Build (with a progress bar) and offer the animation of frames beside flows at ``channel``."""
     st.markdown("**Animation**: frame | flow layers | classical TV-L1, one image per time step.")
     left, middle, right = st.columns(3)
     fmt = left.radio("Format", ["gif", "mp4"], horizontal=True, key="animation_format", format_func=str.upper)
     fps = middle.number_input("Frames per second", 1.0, 30.0, 4.0, key="animation_fps")
     with_classical = right.checkbox("With classical TV-L1", value=True, key="animation_classical")
-    settings = (classical_key, channel, options, fmt, fps, with_classical)
+    settings = (key, channel, options, fmt, fps, with_classical)
     if st.button("Build animation", key="build_animation"):
-        st.session_state["animation"] = (settings, build_animation(analysis, channel, options, fmt, fps, with_classical, classical_key))
+        st.session_state["animation"] = (settings, build_animation(analysis, channel, options, fmt, fps, with_classical))
     built = st.session_state.get("animation")
     if built and built[0] == settings:
         data = built[1]
@@ -87,7 +88,7 @@ def animation_part(analysis: ClipAnalysis, channel: int, options: ViewOptions, *
 
 
 def build_animation(
-    analysis: ClipAnalysis, channel: int, options: ViewOptions, fmt: str, fps: float, with_classical: bool, classical_key: tuple
+    analysis: ClipAnalysis, channel: int, options: ViewOptions, fmt: str, fps: float, with_classical: bool
 ) -> bytes:
     """Classical flows of every step (cached; progress bar), then the encoded animation."""
     classical = None
@@ -96,7 +97,7 @@ def build_animation(
         progress = st.progress(0.0, text="Classical TV-L1 of the clip…")
         classical = []
         for step in range(n_pairs):
-            classical.append(compute.classical_flow(*classical_key, step, analysis.frames[step : step + 2]))
+            classical.append(compute.classical_flow(analysis.frames[step : step + 2]))
             progress.progress((step + 1) / n_pairs, text=f"Classical TV-L1 of the clip: {step + 1}/{n_pairs}")
         progress.empty()
     with st.spinner(f"Encoding the {fmt.upper()}…"):

@@ -150,8 +150,7 @@ def main() -> None:
         f"{window.short_side}, centre crop {window.size}×{window.size}. Colours: hue = direction, "
         "saturation = magnitude (white = still); positive flow moves right / down."
     )
-    classical_key = (clip.digest, window.start, window.stride, window.size)
-    views.main_view(analysis, layer, channel, step, options, frame_numbers=window.indices(), classical_key=classical_key)
+    views.main_view(analysis, layer, channel, step, options, frame_numbers=window.indices())
     analysis_key = (source, clip.digest, window, probe, probe_options)
     views.channel_grid(analysis, layer, channel, step, options, key=analysis_key)
     left, right = st.columns(2)
@@ -159,7 +158,7 @@ def main() -> None:
         views.predictions(analysis, compute.summary_for(source).class_names)
     with right:
         views.learned_parameters(compute.model_for(source), analysis.layer_labels)
-    export.export_section(analysis, layer, channel, options, clip_name=clip.name, classical_key=classical_key)
+    export.export_section(analysis, layer, channel, options, clip_name=clip.name, key=analysis_key)
     advance_play(step, analysis.flows[layer].shape[1])
 
 

@@ -33,12 +33,11 @@ def draw_flow(flows: np.ndarray, channel: int, step: int, options: ViewOptions, 
 
 
 def main_view(
-    analysis: ClipAnalysis, layer: str, channel: int, step: int, options: ViewOptions, *, frame_numbers: list[int], classical_key: tuple
+    analysis: ClipAnalysis, layer: str, channel: int, step: int, options: ViewOptions, *, frame_numbers: list[int]
 ) -> None:
     """Input frame, every flow layer at (channel, step) and classical TV-L1, aligned in one row.
 
-    ``frame_numbers`` are the clip's frame numbers of the window's frames; ``classical_key`` identifies the clip window
-    in the TV-L1 cache."""
+    ``frame_numbers`` are the clip's frame numbers of the window's frames."""
     size = options.panel_px
     frame = analysis.frames[step]
     names = list(analysis.flows)
@@ -63,17 +62,17 @@ def main_view(
             f"A probe is a frozen TV-L1 layer (θ {defaults.theta}, λ {defaults.lam}, τ {defaults.tau}, no training) "
             "on the output of the chosen layer; at 'input' it is classical single-scale TV-L1 of the frames."
         )
-    classical_view(columns[-1], analysis, step, options, classical_key)
+    classical_view(columns[-1], analysis, step, options)
 
 
-def classical_view(column, analysis: ClipAnalysis, step: int, options: ViewOptions, key: tuple) -> None:
+def classical_view(column, analysis: ClipAnalysis, step: int, options: ViewOptions) -> None:
     """OpenCV TV-L1 flow of the input frames ``step`` -> ``step + 1``, in pixels of the input crop,
     always normalised per frame (its units are not those of the feature-map flows)."""
     if step + 1 >= len(analysis.frames):
         column.info("Classical TV-L1 needs a next frame.")
         return
     try:
-        flow = compute.classical_flow(*key, step, analysis.frames[step : step + 2])
+        flow = compute.classical_flow(analysis.frames[step : step + 2])
     except Exception as error:  # a failing comparison must not take the learned flows down with it
         column.error(f"Classical TV-L1 failed: {error}")
         return

@@ -46,6 +46,20 @@ def test_the_model_sees_the_view_its_checkpoint_was_trained_on(app_env, monkeypa
     assert views == [(64, 80)], "trained at short side 80, crop 64: the app resizes to 80 and crops 64"
 
 
+def test_classical_flow_follows_the_frames_the_model_is_fed(app_env):
+    at = run_app()  # b_fcf.pt: short side 80, crop 64
+    assert "short side resized to 80" in at.caption[0].value
+    fcf_frame, _ = image_panel(at, "input crop")
+    fcf_classical, _ = image_panel(at, "classical TV-L1")
+
+    at.selectbox(key="model_choice").select(str(app_env / "models" / "a_rep.pt")).run()
+    at.number_input(key="size").set_value(64).run()  # same clip, window and size; no crop share known: short side 64
+    assert_clean(at)
+    assert "short side resized to 64, centre crop 64" in at.caption[0].value
+    assert image_panel(at, "input crop")[0] != fcf_frame
+    assert image_panel(at, "classical TV-L1")[0] != fcf_classical, "TV-L1 of the frames now shown, not a cached one"
+
+
 def test_channel_step_layer_and_options_redraw_without_rerunning_the_network(app_env, monkeypatch):
     from viz_app import compute
 
@@ -241,3 +255,8 @@ def test_gif_animation_is_built_and_offered(app_env):
     assert gif.format == "GIF" and gif.n_frames == at.slider(key="step").max + 2, "one image per step of the first layer"
     assert np.asarray(gif.convert("RGB")).shape[1] > 4 * 100, "frame, two flow layers and TV-L1 side by side"
     assert at.get("download_button"), "the download button serves these bytes"
+    assert image_panel(at, "animation preview")
+
+    at.selectbox(key="model_choice").select(str(app_env / "models" / "a_rep.pt")).run()
+    assert_clean(at)
+    assert not [i for i in at.image if "animation preview" in (i.captions or [""])[0]], "built for another model"
