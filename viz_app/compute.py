@@ -6,7 +6,7 @@
 * the forward pass with flow hooks (and the chosen flow probe) runs once per (model, clip bytes, frame window,
   input size, probe point, probe options) (``st.cache_data``); changing channel, step or a display option
   only re-draws;
-* classical TV-L1 runs once per (clip, window, step).
+* classical TV-L1 runs once per pair of input frames (keyed by their content).
 
 The cached model is shared by every browser session, and hooks change it while they run, so every hooked
 forward pass holds ``MODEL_LOCK``. Checkpoint and state dict files are read only through
