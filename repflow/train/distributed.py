@@ -46,6 +46,12 @@ def setup(device: torch.device) -> DistInfo:
     return info
 
 
+def barrier() -> None:
+    """Wait until every process gets here (no-op for a single process)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
 def cleanup() -> None:
     """Leave the process group if one was joined."""
     if dist.is_available() and dist.is_initialized():

@@ -96,7 +96,11 @@ def train(config: TrainConfig) -> dict[str, Any]:
     device = pick_device(config.device)
     info = distributed.setup(device)
     try:
-        return Trainer(config, device, info).run()
+        summary = Trainer(config, device, info).run()
+        # Leave together: a gloo process that tore its group down while rank 0 was still writing the final
+        # checkpoint sometimes aborted ("terminate called without an active exception"), failing the run.
+        distributed.barrier()
+        return summary
     finally:
         distributed.cleanup()
 
