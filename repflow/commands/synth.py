@@ -21,7 +21,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clips-per-class", type=int, required=True, help="training clips per class")
     parser.add_argument("--test-clips-per-class", type=int, default=None,
                         help="held-out test clips per class (default: a quarter of --clips-per-class, at least 1)")
-    parser.add_argument("--seed", type=int, default=0, help="base seed; the same settings and seed give the same files, byte for byte")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="base seed; the same settings and seed give the same files, byte for byte")
     parser.add_argument("--size", type=int, default=64, help="frame width and height in pixels")
     parser.add_argument("--frames", type=int, default=16, help="frames per clip")
     parser.add_argument("--fps", type=float, default=15.0, help="frame rate the motion is sampled at")
