@@ -1,6 +1,8 @@
 """``repflow eval``: clip- and video-level accuracy of a trained model (or an RGB + flow two-stream pair).
 
 Writes summary.json, per_class.csv, confusion.csv, confusion.png and predictions.csv into --out-dir.
+Under torchrun (``torchrun --nproc_per_node=N -m repflow eval ...``) the videos are shared among the processes
+and rank 0 writes the report.
 By default the data and clip settings are those the checkpoint was trained with (its validation /
 test set); flags override them.
 """
@@ -54,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from repflow.data.flow_cache import FlowCache
     from repflow.data.sources import load_videos
     from repflow.eval import StreamModel, evaluate, write_report
+    from repflow.train import distributed
     from repflow.train.loop import pick_device
 
     main = load_checkpoint(args.checkpoint)
@@ -85,11 +88,18 @@ def run(args: argparse.Namespace) -> int:
     cache_dir = args.flow_cache or flow_saved.get("flow_cache") or None
     data = ClipDataset(videos, spec, train=False, stream=model.stream, num_clips=args.clips, num_crops=args.crops,
                        flow_cache=FlowCache(cache_dir), backend=args.backend)
+    device = pick_device(args.device)
+    info = distributed.setup(device)  # under torchrun: every process scores its share of the videos
     try:
-        result = evaluate(model, data, batch_size=args.batch_size, workers=args.workers,
-                          device=pick_device(args.device), progress=args.progress)
+        result = evaluate(model, data, batch_size=args.batch_size, workers=args.workers, device=device,
+                          progress=args.progress)
+        distributed.barrier()
     except VideoError as error:  # from a DataLoader worker: drop the worker's traceback from the message
         raise VideoError(original_message(error)) from None
+    finally:
+        distributed.cleanup()
+    if not info.is_main:
+        return 0  # rank 0 writes the report
     out_dir = Path(args.out_dir) if args.out_dir else Path(args.checkpoint).parent / "eval"
     context: dict[str, Any] = {"checkpoint": str(args.checkpoint), "flow_checkpoint": args.flow_checkpoint,
                                "dataset": dataset, "clips": args.clips, "crops": args.crops,

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 from tqdm import tqdm
 
 from repflow.data.datasets import ClipDataset
 from repflow.eval.metrics import confusion_matrix, per_class_accuracy, top_k_correct
 from repflow.models import TwoStream
+from repflow.train import distributed
 
 
 @dataclass
@@ -77,15 +78,22 @@ class StreamModel(nn.Module):
 @torch.no_grad()
 def evaluate(model: StreamModel, dataset: ClipDataset, *, batch_size: int = 4, workers: int = 0,
              device: torch.device | str = "cpu", progress: bool = True) -> EvalResult:
-    """Score every view of every video in ``dataset`` (which must be in test mode)."""
+    """Score every view of every video in ``dataset`` (which must be in test mode).
+
+    Under torchrun each process scores every world_size-th video and the scores are gathered, so every
+    process returns the result of the whole dataset, in the dataset's order.
+    """
     if dataset.train:
         raise ValueError("evaluate needs a test-mode ClipDataset (train=False)")
     device = torch.device(device)
     model = model.to(device).eval()
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers)
+    info = distributed.current()
+    mine = list(range(info.rank, len(dataset), info.world_size))
+    loader = DataLoader(Subset(dataset, mine), batch_size=batch_size, shuffle=False, num_workers=workers)
     labels, scores, clip_hits1, clip_hits5 = [], [], [], []
     views = 0
-    for batch in tqdm(loader, desc="evaluating", unit="batch", disable=not progress, dynamic_ncols=True):
+    for batch in tqdm(loader, desc="evaluating", unit="batch", disable=not (progress and info.is_main),
+                      dynamic_ncols=True):
         inputs = {k: v.to(device) for k, v in batch.items() if k in ("rgb", "flow")}
         videos, views = next(iter(inputs.values())).shape[:2]
         logits = model({k: v.flatten(0, 1) for k, v in inputs.items()}).float().cpu()
@@ -96,6 +104,13 @@ def evaluate(model: StreamModel, dataset: ClipDataset, *, batch_size: int = 4, w
         clip_hits5.append(top_k_correct(logits.numpy(), per_view_labels, 5))
         labels.append(label)
         scores.append(probabilities.mean(dim=1).numpy())
-    return EvalResult(classes=tuple(dataset.classes), labels=np.concatenate(labels),
-                      video_scores=np.concatenate(scores), clip_top1=float(np.concatenate(clip_hits1).mean()),
-                      clip_top5=float(np.concatenate(clip_hits5).mean()), views_per_video=views)
+    parts = distributed.all_gather((mine, labels, scores, clip_hits1, clip_hits5, views))
+
+    def everyone(field: int) -> np.ndarray:
+        """One result of all processes as one array, in rank order."""
+        return np.concatenate([array for part in parts for array in part[field]])
+
+    order = np.argsort(np.concatenate([part[0] for part in parts]))  # back to the dataset's order
+    return EvalResult(classes=tuple(dataset.classes), labels=everyone(1)[order], video_scores=everyone(2)[order],
+                      clip_top1=float(everyone(3).mean()), clip_top5=float(everyone(4).mean()),
+                      views_per_video=max(part[5] for part in parts))

@@ -1,7 +1,7 @@
 """Process-group helpers for torchrun + DistributedDataParallel (gloo on CPU, nccl on CUDA).
 
-Started plainly (``repflow train``) everything runs as a single process of rank 0; started by torchrun
-(``torchrun --nproc_per_node=N -m repflow train ...``, multi-node with the usual torchrun flags), the
+Started plainly (``repflow train``, ``repflow eval``) everything runs as a single process of rank 0; started by
+torchrun (``torchrun --nproc_per_node=N -m repflow train ...``, multi-node with the usual torchrun flags), the
 environment variables RANK / WORLD_SIZE / LOCAL_RANK say who this process is.
 """
 
@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 import torch.distributed as dist
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,17 @@ class DistInfo:
         return self.world_size > 1
 
 
+def _joined() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
+def current() -> DistInfo:
+    """This process among the processes of the joined group (rank 0 of 1 when none was joined)."""
+    if not _joined():
+        return DistInfo()
+    return DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+
+
 def setup(device: torch.device) -> DistInfo:
     """Join the process group torchrun describes (no-op for a single process); pins the local GPU."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
@@ -48,19 +62,19 @@ def setup(device: torch.device) -> DistInfo:
 
 def barrier() -> None:
     """Wait until every process gets here (no-op for a single process)."""
-    if dist.is_available() and dist.is_initialized():
+    if _joined():
         dist.barrier()
 
 
 def cleanup() -> None:
     """Leave the process group if one was joined."""
-    if dist.is_available() and dist.is_initialized():
+    if _joined():
         dist.destroy_process_group()
 
 
 def all_reduce_sum(values: list[float], device: torch.device) -> list[float]:
     """Element-wise sum of ``values`` over all processes (identity for a single process)."""
-    if not (dist.is_available() and dist.is_initialized()):
+    if not _joined():
         return list(values)
     tensor = torch.tensor(values, dtype=torch.float64, device=device)
     dist.all_reduce(tensor)
@@ -73,16 +87,16 @@ def broadcast_buffers(model: torch.nn.Module) -> None:
     DDP syncs buffers at the start of each forward pass, so after the last step each rank holds its own
     running statistics; this makes the final models identical everywhere.
     """
-    if not (dist.is_available() and dist.is_initialized()):
+    if not _joined():
         return
     for buffer in model.buffers():
         dist.broadcast(buffer.data, src=0)
 
 
-def all_gather_strings(text: str) -> list[str]:
-    """``text`` from every process, in rank order."""
-    if not (dist.is_available() and dist.is_initialized()):
-        return [text]
-    gathered: list[str] = [""] * dist.get_world_size()
-    dist.all_gather_object(gathered, text)
+def all_gather(value: T) -> list[T]:
+    """``value`` (any picklable object) from every process, in rank order."""
+    if not _joined():
+        return [value]
+    gathered: list[T] = [value] * dist.get_world_size()
+    dist.all_gather_object(gathered, value)
     return gathered

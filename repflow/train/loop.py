@@ -145,7 +145,7 @@ class Trainer:
             self._say(f"resuming {last}: epoch {self.progress.epoch + 1}, step {self.progress.global_step}")
         elif config.resume:
             self._say(f"nothing to resume in {self.out_dir}: starting a new run")
-        steps = distributed.all_gather_strings(str(self.progress.global_step))
+        steps = distributed.all_gather(str(self.progress.global_step))
         if len(set(steps)) > 1:
             raise ValueError(f"the processes found different checkpoints to resume from (steps {', '.join(steps)}): "
                              f"out_dir must be on a filesystem that every node sees")
@@ -332,7 +332,7 @@ class Trainer:
 
     def _finish(self) -> dict[str, Any]:
         distributed.broadcast_buffers(self.model)
-        digests = distributed.all_gather_strings(weights_digest(self.model))
+        digests = distributed.all_gather(weights_digest(self.model))
         summary = {"epochs_done": self.progress.epoch, "global_step": self.progress.global_step,
                    "world_size": self.info.world_size, "classes": self.classes,
                    "history": self.progress.history, "rank_weight_digests": digests,

@@ -63,6 +63,24 @@ def test_eval_writes_every_report(trained):
     assert len(list(csv.DictReader((out / "per_class.csv").open()))) == 2
 
 
+def test_eval_under_torchrun_matches_one_process(trained):
+    """3 processes share the 4 videos unevenly (2, 1, 1); rank 0 reports the same as one process, in order."""
+    args = ["eval", "--checkpoint", str(trained / "rgb" / "model.pt"), "--clips", "2", "--crops", "3",
+            "--workers", "0", "--no-progress"]
+    repflow(*args, "--out-dir", str(trained / "one"))
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=3",
+                             "-m", "repflow", *args, "--out-dir", str(trained / "three")],
+                            capture_output=True, text=True, timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count('"out_dir"') == 1, "only rank 0 reports"
+    one, three = (json.loads((trained / name / "summary.json").read_text()) for name in ("one", "three"))
+    for key in ("num_videos", "views_per_video", "clip_top1", "clip_top5", "video_top1", "per_class_accuracy"):
+        assert one[key] == three[key], key
+    rows_one, rows_three = (list(csv.DictReader((trained / name / "predictions.csv").open())) for name in ("one", "three"))
+    assert [(r["video"], r["predicted"]) for r in rows_one] == [(r["video"], r["predicted"]) for r in rows_three]
+    assert [float(r["score"]) for r in rows_one] == pytest.approx([float(r["score"]) for r in rows_three], abs=1e-5)
+
+
 def test_two_stream_eval(trained):
     out = trained / "two_stream"
     repflow("eval", "--checkpoint", str(trained / "rgb" / "model.pt"), "--flow-checkpoint",
