@@ -124,17 +124,18 @@ class TVL1Flow(nn.Module):
         return diff
 
     @staticmethod
-    def _add_backward_diff(out: Tensor, p: Tensor, a: Tensor, b: Tensor, dim: int) -> Tensor:
-        """``out + a*p[j-1] + b*p[j]`` along ``dim`` with p[-1] = 0: adds the divergence term of ``p``.
+    def _add_backward_diff_(out: Tensor, p: Tensor, a: Tensor, b: Tensor, dim: int) -> Tensor:
+        """Adds ``a*p[j-1] + b*p[j]`` along ``dim`` (with p[-1] = 0) to ``out`` in place: the divergence term of ``p``.
 
         ``a*p[j-1] + b*p[j]`` is the negative adjoint of the forward difference. With the initial kernel
         [-1, 1] it is div[0] = p[0], div[j] = p[j] - p[j-1] and, because the flow gradient (hence p) is
-        zero at the last index, div[last] = -p[last-1].
+        zero at the last index, div[last] = -p[last-1]. ``out`` must be a fresh tensor that no earlier
+        operation saved for its backward pass.
         """
         size = p.shape[dim]
-        result = torch.addcmul(out, b, p)
-        result.narrow(dim, 1, size - 1).addcmul_(a, p.narrow(dim, 0, size - 1))
-        return result
+        out.addcmul_(b, p)
+        out.narrow(dim, 1, size - 1).addcmul_(a, p.narrow(dim, 0, size - 1))
+        return out
 
     def forward(self, f1: Tensor, f2: Tensor) -> tuple[Tensor, Tensor]:
         if f1.shape != f2.shape:
@@ -165,18 +166,19 @@ class TVL1Flow(nn.Module):
         p_x = torch.zeros_like(grad)
         p_y = torch.zeros_like(grad)
         for _ in range(self.n_iter):
-            rho = torch.addcmul(torch.addcmul(rho_c, gx, u[0]), gy, u[1])
+            # Fresh intermediates are updated in place where no backward pass needs their old values: on large
+            # maps the solver is memory-bound, and every temporary it does not allocate saves a pass over memory.
+            rho = torch.addcmul(rho_c, gx, u[0]).addcmul_(gy, u[1])
             # The three cases of the thresholding step (v = u + l_t*grad, u - l_t*grad, u - rho*grad/|grad|^2)
             # are exactly step = clamp(-rho/|grad|^2, -l_t, l_t); each case stays differentiable.
             step = torch.clamp(rho * neg_inv_grad_sq, -l_t, l_t)
-            v = torch.addcmul(u, step, grad)
-
-            u = self._add_backward_diff(v, p_x, dx_a, dx_b, -1)
-            u = self._add_backward_diff(u, p_y, dy_a, dy_b, -2)
+            u = torch.addcmul(u, step, grad)  # v
+            self._add_backward_diff_(u, p_x, dx_a, dx_b, -1)  # u = v + theta * div(p)
+            self._add_backward_diff_(u, p_y, dy_a, dy_b, -2)
 
             u_x = self._forward_diff(u, gx_a, gx_b, -1)
             u_y = self._forward_diff(u, gy_a, gy_b, -2)
-            norm = torch.addcmul(one, taut, torch.sqrt(torch.addcmul(torch.addcmul(eps, u_x, u_x), u_y, u_y)))
+            norm = torch.addcmul(one, taut, torch.sqrt(torch.addcmul(eps, u_x, u_x).addcmul_(u_y, u_y)))
             p_x = torch.addcmul(p_x, taut, u_x) / norm
             p_y = torch.addcmul(p_y, taut, u_y) / norm
         return u[0], u[1]

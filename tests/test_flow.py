@@ -102,8 +102,9 @@ def test_divergence_is_negative_adjoint_of_flow_gradient():
     p_y = layer._forward_diff(torch.randn_like(u), a_y, b_y, -2)
     u_x = layer._forward_diff(u, a_x, b_x, -1)
     u_y = layer._forward_diff(u, a_y, b_y, -2)
-    div = layer._add_backward_diff(torch.zeros_like(u), p_x, *layer._taps(layer.div_x), -1)
-    div = layer._add_backward_diff(div, p_y, *layer._taps(layer.div_y), -2)
+    div = torch.zeros_like(u)
+    layer._add_backward_diff_(div, p_x, *layer._taps(layer.div_x), -1)
+    layer._add_backward_diff_(div, p_y, *layer._taps(layer.div_y), -2)
     assert torch.allclose((u_x * p_x + u_y * p_y).sum(), -(u * div).sum())
 
 
