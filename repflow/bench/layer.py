@@ -7,6 +7,7 @@ Reference: the published implementation, measured on a 2-core CPU of this projec
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import torch
+from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
 from repflow.bench.timing import median, time_ms
@@ -73,22 +75,36 @@ def peak_memory_mib(run: Callable[[], object], device: torch.device) -> float:
     return peak / 2**20
 
 
-def measure(shape: tuple[int, int, int, int], *, repeats: int, compiled: bool, device: torch.device) -> LayerResult:
-    """Median forward and forward+backward time and peak memory of one flow layer at ``shape``."""
-    pairs, channels, size, n_iter = shape
+def _inputs(shape: tuple[int, int, int, int], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two feature maps of ``shape`` in [0, 255] (the second a noisy copy of the first, needing a gradient)."""
+    pairs, channels, size, _ = shape
     generator = torch.Generator().manual_seed(0)
     f1 = (torch.rand(pairs, channels, size, size, generator=generator) * 255).to(device)
     f2 = (f1 + torch.randn(f1.shape, generator=generator).to(device) * 8).requires_grad_(True)
-    layer = TVL1Flow(channels, n_iter=n_iter).to(device)
+    return f1, f2
+
+
+def _step(layer: Callable, f1: torch.Tensor, f2: torch.Tensor, *, backward: bool) -> None:
+    """One forward pass (under no_grad), or one forward and backward pass."""
+    if not backward:
+        with torch.no_grad():
+            layer(f1, f2)
+        return
+    u1, u2 = layer(f1, f2)
+    (u1.sum() + u2.sum()).backward()
+
+
+def measure(shape: tuple[int, int, int, int], *, repeats: int, compiled: bool, device: torch.device) -> LayerResult:
+    """Median forward and forward+backward time and peak memory of one flow layer at ``shape``."""
+    f1, f2 = _inputs(shape, device)
+    layer = TVL1Flow(shape[1], n_iter=shape[3]).to(device)
     run_layer = torch.compile(layer) if compiled else layer
 
     def forward() -> None:
-        with torch.no_grad():
-            run_layer(f1, f2)
+        _step(run_layer, f1, f2, backward=False)
 
     def forward_backward() -> None:
-        u1, u2 = run_layer(f1, f2)
-        (u1.sum() + u2.sum()).backward()
+        _step(run_layer, f1, f2, backward=True)
 
     return LayerResult(
         shape,
@@ -98,6 +114,44 @@ def measure(shape: tuple[int, int, int, int], *, repeats: int, compiled: bool, d
         forward_mib=peak_memory_mib(forward, device),
         backward_mib=peak_memory_mib(forward_backward, device),
     )
+
+
+def load_flow_class(path: str) -> type[nn.Module]:
+    """The ``TVL1Flow`` class of another flow.py, e.g. ``git show HEAD~1:repflow/flow.py > old_flow.py``.
+
+    The file is executed: compare only code you trust.
+    """
+    spec = importlib.util.spec_from_file_location("_repflow_flow_compared", path)
+    if spec is None or spec.loader is None or not os.path.isfile(path):
+        raise ValueError(f"--against {path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not isinstance(getattr(module, "TVL1Flow", None), type):
+        raise ValueError(f"--against {path}: the file defines no TVL1Flow class")
+    return module.TVL1Flow
+
+
+@dataclass
+class Comparison:
+    shape: tuple[int, int, int, int]
+    forward_ms: tuple[float, float]   # (this layer, the other one)
+    backward_ms: tuple[float, float]
+
+
+def compare(shape: tuple[int, int, int, int], other: type[nn.Module], *, repeats: int, device: torch.device) -> Comparison:
+    """Median times of this ``TVL1Flow`` and ``other`` at ``shape``, timed alternately (one call each, the order
+    swapped every repeat) so that both see the same machine load."""
+    f1, f2 = _inputs(shape, device)
+    layers = [TVL1Flow(shape[1], n_iter=shape[3]).to(device), other(shape[1], n_iter=shape[3]).to(device)]
+    medians = []
+    for backward in (False, True):
+        times: list[list[float]] = [[], []]
+        for repeat in range(repeats):
+            for index in (0, 1) if repeat % 2 == 0 else (1, 0):
+                times[index] += time_ms(lambda: _step(layers[index], f1, f2, backward=backward), repeats=1,
+                                        warmup=1 if repeat == 0 else 0, device=device)
+        medians.append((median(times[0]), median(times[1])))
+    return Comparison(shape, forward_ms=medians[0], backward_ms=medians[1])
 
 
 def format_table(results: list[LayerResult], device: torch.device) -> str:
@@ -121,6 +175,20 @@ def format_table(results: list[LayerResult], device: torch.device) -> str:
     return "\n".join(lines)
 
 
+def format_comparison(comparisons: list[Comparison], other: str) -> str:
+    lines = [
+        f"Side by side with {other} (medians of alternating calls; ratio = that file's time / this one's):",
+        "| N, C, HxW, iters | forward ms, this / that | ratio | fwd+bwd ms, this / that | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for item in comparisons:
+        pairs, channels, size, n_iter = item.shape
+        (fwd, fwd_other), (bwd, bwd_other) = item.forward_ms, item.backward_ms
+        lines.append(f"| {pairs}, {channels}, {size}x{size}, {n_iter} | {fwd:.1f} / {fwd_other:.1f} | {fwd_other / fwd:.2f}x "
+                     f"| {bwd:.1f} / {bwd_other:.1f} | {bwd_other / bwd:.2f}x |")
+    return "\n".join(lines)
+
+
 def _shape(text: str) -> tuple[int, int, int, int]:
     try:
         pairs, channels, size, n_iter = (int(part) for part in text.split(","))
@@ -135,14 +203,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, default=10, help="timed repeats per measurement (median reported)")
     parser.add_argument("--compile", action="store_true", help="also measure torch.compile(layer) (slow to compile)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--against", metavar="FLOW_PY", help="also time the TVL1Flow of another flow.py file "
+                        "(e.g. from `git show REV:repflow/flow.py`) alternately with this one, and print the ratios")
 
 
 def run(args: argparse.Namespace) -> int:
     device = torch.device(args.device)
+    if args.against:
+        try:
+            other = load_flow_class(args.against)
+        except ValueError as error:
+            print(f"repflow bench layer: {error}", file=sys.stderr)
+            return 2
     modes = [False, True] if args.compile else [False]
     results = [measure(shape, repeats=args.repeats, compiled=mode, device=device) for shape in args.shapes for mode in modes]
     print(f"TV-L1 flow layer, float32, device={device}, torch threads={torch.get_num_threads()}, torch {torch.__version__}")
     print(format_table(results, device))
     if device.type == "cpu":
         print("Ratios: published implementation's time (measured on a 2-core CPU) / this run's time.")
+    if args.against:
+        comparisons = [compare(shape, other, repeats=args.repeats, device=device) for shape in args.shapes]
+        print(format_comparison(comparisons, args.against))
     return 0
