@@ -125,7 +125,10 @@ def load_flow_class(path: str) -> type[nn.Module]:
     if spec is None or spec.loader is None or not os.path.isfile(path):
         raise ValueError(f"--against {path}: not a Python file")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:  # a syntax error, a missing import: say so instead of a traceback
+        raise ValueError(f"--against {path}: could not be loaded ({type(error).__name__}: {error})") from None
     if not isinstance(getattr(module, "TVL1Flow", None), type):
         raise ValueError(f"--against {path}: the file defines no TVL1Flow class")
     return module.TVL1Flow

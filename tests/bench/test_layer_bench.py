@@ -79,3 +79,6 @@ def test_against_prints_the_ratio_table_and_refuses_bad_files(tmp_path, capsys):
     assert "defines no TVL1Flow" in capsys.readouterr().err
     assert main(["bench", "layer", "--shapes", "2,3,8,2", "--against", str(tmp_path / "missing.py")]) == 2
     assert "not a Python file" in capsys.readouterr().err
+    (tmp_path / "broken.py").write_text("def TVL1Flow(:\n")
+    assert main(["bench", "layer", "--shapes", "2,3,8,2", "--against", str(tmp_path / "broken.py")]) == 2
+    assert "could not be loaded (SyntaxError" in capsys.readouterr().err
