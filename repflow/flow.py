@@ -111,11 +111,8 @@ class TVL1Flow(nn.Module):
 
     @staticmethod
     def _forward_diff(u: Tensor, a: Tensor, b: Tensor, dim: int) -> Tensor:
-        """``a*u[j] + b*u[j+1]`` along ``dim`` (-1 = x, -2 = y), zero at the last index.
-
-        Accumulated in place into one zeroed tensor: on large maps the layer is memory-bound, and this
-        saves a temporary and a padding copy per call (the forward pass runs ~20% faster at 56x56).
-        """
+        """``a*u[j] + b*u[j+1]`` along ``dim`` (-1 = x, -2 = y), zero at the last index (accumulated in place
+        into one zeroed tensor: no temporary, no padding copy)."""
         size = u.shape[dim]
         diff = torch.zeros_like(u)
         head = diff.narrow(dim, 0, size - 1)

@@ -89,15 +89,12 @@ def run(args: argparse.Namespace) -> int:
     data = ClipDataset(videos, spec, train=False, stream=model.stream, num_clips=args.clips, num_crops=args.crops,
                        flow_cache=FlowCache(cache_dir), backend=args.backend)
     device = pick_device(args.device)
-    info = distributed.setup(device)  # under torchrun: every process scores its share of the videos
-    try:
-        result = evaluate(model, data, batch_size=args.batch_size, workers=args.workers, device=device,
-                          progress=args.progress)
-        distributed.barrier()
-    except VideoError as error:  # from a DataLoader worker: drop the worker's traceback from the message
-        raise VideoError(original_message(error)) from None
-    finally:
-        distributed.cleanup()
+    with distributed.process_group(device) as info:  # under torchrun: every process scores its share
+        try:
+            result = evaluate(model, data, batch_size=args.batch_size, workers=args.workers, device=device,
+                              progress=args.progress)
+        except VideoError as error:  # from a DataLoader worker: drop the worker's traceback from the message
+            raise VideoError(original_message(error)) from None
     if not info.is_main:
         return 0  # rank 0 writes the report
     out_dir = Path(args.out_dir) if args.out_dir else Path(args.checkpoint).parent / "eval"

@@ -8,8 +8,9 @@ environment variables RANK / WORLD_SIZE / LOCAL_RANK say who this process is.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Iterator, TypeVar
 
 import torch
 import torch.distributed as dist
@@ -47,28 +48,27 @@ def current() -> DistInfo:
     return DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
 
 
-def setup(device: torch.device) -> DistInfo:
-    """Join the process group torchrun describes (no-op for a single process); pins the local GPU."""
+@contextmanager
+def process_group(device: torch.device) -> Iterator[DistInfo]:
+    """Join the process group torchrun describes for the ``with`` block (nothing for a single process).
+
+    Pins this process's GPU on CUDA. When the block ends normally the processes leave together: a gloo process
+    that tore its group down while rank 0 was still writing files sometimes aborted ("terminate called without
+    an active exception"), failing a finished run. After an error the group is left at once.
+    """
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     info = DistInfo(int(os.environ.get("RANK", "0")), world_size, int(os.environ.get("LOCAL_RANK", "0")))
     if not info.distributed:
-        return info
+        yield info
+        return
     if device.type == "cuda":
         torch.cuda.set_device(info.local_rank)
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return info
-
-
-def barrier() -> None:
-    """Wait until every process gets here (no-op for a single process)."""
-    if _joined():
+    try:
+        yield info
         dist.barrier()
-
-
-def cleanup() -> None:
-    """Leave the process group if one was joined."""
-    if _joined():
+    finally:
         dist.destroy_process_group()
 
 

@@ -94,15 +94,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
     """Run (or resume) the training ``config`` describes; returns the summary rank 0 writes to summary.json."""
     config.validate()
     device = pick_device(config.device)
-    info = distributed.setup(device)
-    try:
-        summary = Trainer(config, device, info).run()
-        # Leave together: a gloo process that tore its group down while rank 0 was still writing the final
-        # checkpoint sometimes aborted ("terminate called without an active exception"), failing the run.
-        distributed.barrier()
-        return summary
-    finally:
-        distributed.cleanup()
+    with distributed.process_group(device) as info:
+        return Trainer(config, device, info).run()
 
 
 class Trainer:
