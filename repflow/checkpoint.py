@@ -49,6 +49,9 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
         culprit = next((line.strip() for line in str(error).splitlines() if "Unsupported global" in line), "")
+        if not culprit and "allowed global" not in str(error):  # the unpickler choked on bytes, not on a class
+            raise CheckpointError(f"{path.name} is not a PyTorch checkpoint (its bytes are not a saved "
+                                  f"dict of tensors)") from error
         raise CheckpointError(
             f"{path.name} holds objects that are not plain weights (pickled code or classes), so it was "
             f"not loaded, for safety. {culprit}".strip()

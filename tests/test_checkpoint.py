@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import torch
 
@@ -60,6 +62,14 @@ def test_pickled_code_is_refused_and_never_runs(tmp_path):
     with pytest.raises(CheckpointError, match="not plain weights"):
         load_checkpoint(path)
     assert not target.exists()
+
+
+def test_random_bytes_are_called_not_a_checkpoint_not_pickled_code(tmp_path):
+    noise = tmp_path / "noise.pt"
+    noise.write_bytes(bytes(random.Random(0).getrandbits(8) for _ in range(5000)))
+    with pytest.raises(CheckpointError, match="noise.pt is not a PyTorch checkpoint") as caught:
+        load_checkpoint(noise)
+    assert "pickled code" not in str(caught.value)
 
 
 def test_clear_errors_for_missing_junk_and_foreign_files(tmp_path):
