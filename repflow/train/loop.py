@@ -14,6 +14,7 @@ import csv
 import json
 import math
 import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +99,17 @@ def train(config: TrainConfig) -> dict[str, Any]:
         return Trainer(config, device, info).run()
 
 
+def _check_writable(folder: Path) -> None:
+    """Create ``folder`` and write a probe file in it, or raise ValueError naming it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as error:
+        raise ValueError(f"out_dir {folder} is not a writable folder ({error.strerror or error}); "
+                         f"choose another --out-dir") from None
+
+
 class Trainer:
     """Holds the model, data and optimiser of one run; `run` trains it to the end."""
 
@@ -105,6 +117,8 @@ class Trainer:
         self.config, self.device, self.info = config, device, info
         self.out_dir = Path(config.out_dir)
         summary_writer = _summary_writer_class() if config.tensorboard else None  # fail early on every rank
+        if info.is_main:
+            _check_writable(self.out_dir)  # before any training, not when the first checkpoint is due
         seed_everything(config.seed)
         self.train_set, self.val_set = build_datasets(config)
         self.classes = list(self.train_set.classes)

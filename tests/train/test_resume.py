@@ -95,3 +95,15 @@ def test_existing_run_is_not_overwritten_without_resume(tiny_videos, tiny_args, 
     assert again.returncode == 2 and "--resume" in again.stderr
     finished = run_repflow(*args, "--resume")  # a finished run resumes to "nothing left to do"
     assert "resuming" in finished.stdout + finished.stderr
+
+
+def test_unwritable_out_dir_fails_before_training(tiny_videos, tiny_args, tmp_path, repflow_env):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    out = blocker / "run"  # cannot be created, also for root (who ignores permission bits)
+    result = subprocess.run([sys.executable, "-m", "repflow", "train", "--train-data", str(tiny_videos),
+                             "--batch-size", "4", "--epochs", "1", "--out-dir", str(out), *tiny_args],
+                            capture_output=True, text=True, env=repflow_env, timeout=120)
+    assert result.returncode == 2
+    assert f"out_dir {out} is not a writable folder" in result.stderr
+    assert "Traceback" not in result.stderr and "epoch" not in result.stdout + result.stderr.split("error:")[0]
