@@ -48,7 +48,7 @@ def max_magnitude(flow: np.ndarray) -> float:
     return float(magnitude(flow).max())
 
 
-def motion_energy(flows: np.ndarray) -> np.ndarray:
+def flow_energy(flows: np.ndarray) -> np.ndarray:
     """Mean squared flow magnitude per leading index: (C, ..., H, W, 2) -> (C,).
 
     Used to rank the channels of a flow layer, so the ones that respond to motion come first.
@@ -61,7 +61,7 @@ def motion_energy(flows: np.ndarray) -> np.ndarray:
 
 def rank_by_energy(flows: np.ndarray) -> np.ndarray:
     """Indices of the leading axis of ``flows`` (e.g. channels), highest motion energy first."""
-    return np.argsort(-motion_energy(flows), kind="stable")
+    return np.argsort(-flow_energy(flows), kind="stable")
 
 
 def normalisation_max(
@@ -246,3 +246,33 @@ def render_flow(
     if style.legend and style.colouring == "direction":
         image = add_legend(image)
     return image
+
+
+@dataclass(frozen=True)
+class PanelOptions:
+    """How flow panels are drawn, everywhere (the app, paper figures, animations).
+
+    normalisation, fixed_max: which magnitude saturates the colours (see :func:`normalisation_max`).
+    style: colouring, upsampling, arrows, overlay, legend (:class:`FlowStyle`).
+    size: side of the square panel in pixels.
+    """
+
+    normalisation: Normalisation = "clip"
+    fixed_max: float | None = None
+    style: FlowStyle = FlowStyle()
+    size: int = 224
+
+
+def render_panel(
+    flows: np.ndarray, channel: int, step: int, options: PanelOptions = PanelOptions(), *, frame: np.ndarray | None = None
+) -> tuple[np.ndarray, float]:
+    """Draw ``flows[channel, step]`` of a layer's flows (C, T', h, w, 2) as one square panel.
+
+    The saturating magnitude follows ``options.normalisation`` over that channel; ``frame`` is shown under
+    the flow when the style's opacity is below 1. Returns the (size, size, 3) uint8 image and that magnitude.
+    """
+    peak = normalisation_max(
+        options.normalisation, frame_flow=flows[channel, step], clip_flow=flows[channel], fixed_max=options.fixed_max
+    )
+    size = (options.size, options.size)
+    return render_flow(flows[channel, step], max_magnitude=peak, size=size, style=options.style, frame=frame), peak

@@ -85,7 +85,7 @@ def test_motion_energy_ranks_moving_channels_first():
     flows = np.zeros((3, 2, 4, 4, 2), np.float32)
     flows[1] = 0.5
     flows[2, 0] = 2.0
-    assert flowviz.motion_energy(flows) == pytest.approx([0.0, 0.5, 4.0])
+    assert flowviz.flow_energy(flows) == pytest.approx([0.0, 0.5, 4.0])
     assert list(flowviz.rank_by_energy(flows)) == [2, 1, 0]
 
 

@@ -27,9 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from viz_app.sources import default_clip_index, find_clips, find_models, models_dir, samples_dir  # noqa: E402
+from viz_app.sources import default_clip_index, find_clips, find_models, models_dir, samples_dir
 
 APP = Path(__file__).resolve().parent / "main.py"
 CHROMIUM = "/usr/bin/chromium"

@@ -9,9 +9,9 @@ import numpy as np
 import streamlit as st
 
 from repflow import figure, flowviz
-from repflow.figure import ClipAnalysis
+from repflow.analysis import ClipAnalysis
+from repflow.flowviz import PanelOptions
 from viz_app import compute
-from viz_app.sidebar import ViewOptions
 
 MIME = {"png": "image/png", "pdf": "application/pdf", "svg": "image/svg+xml", "gif": "image/gif", "mp4": "video/mp4"}
 DEFAULT_ROWS = 4
@@ -24,7 +24,7 @@ def evenly_spaced(count: int, wanted: int) -> list[int]:
 
 
 def export_section(
-    analysis: ClipAnalysis, layer: str, channel: int, options: ViewOptions, *, clip_name: str, key: tuple
+    analysis: ClipAnalysis, layer: str, channel: int, options: PanelOptions, *, clip_name: str, key: tuple
 ) -> None:
     """Figure and animation settings with their download buttons; ``key`` identifies the analysis (model, clip,
     window, probe), so an animation built for another one is never offered."""
@@ -50,11 +50,10 @@ def export_section(
         else:
 
             def build():
-                style = replace(options.style, legend=False)
                 return figure.paper_figure(
                     [(clip_name, analysis)], layer=layer, channels=sorted(channels), steps=sorted(steps),
-                    normalisation=options.normalisation, fixed_max=options.fixed_max, style=style,
-                    cell_px=options.panel_px, show_frames=show_frames, legend=legend, width_in=width_in,
+                    options=replace(options, style=replace(options.style, legend=False)), show_frames=show_frames,
+                    legend=legend, width_in=width_in,
                 )
 
             buttons = st.columns(len(figure.FIGURE_FORMATS))
@@ -66,7 +65,7 @@ def export_section(
         animation_part(analysis, channel, options, stem=stem, key=key)
 
 
-def animation_part(analysis: ClipAnalysis, channel: int, options: ViewOptions, *, stem: str, key: tuple) -> None:
+def animation_part(analysis: ClipAnalysis, channel: int, options: PanelOptions, *, stem: str, key: tuple) -> None:
     """Build (with a progress bar) and offer the animation of frames beside flows at ``channel``."""
     st.markdown("**Animation**: frame | flow layers | classical TV-L1, one image per time step.")
     left, middle, right = st.columns(3)
@@ -88,7 +87,7 @@ def animation_part(analysis: ClipAnalysis, channel: int, options: ViewOptions, *
 
 
 def build_animation(
-    analysis: ClipAnalysis, channel: int, options: ViewOptions, fmt: str, fps: float, with_classical: bool
+    analysis: ClipAnalysis, channel: int, options: PanelOptions, fmt: str, fps: float, with_classical: bool
 ) -> bytes:
     """Classical flows of every step (cached; progress bar), then the encoded animation."""
     classical = None
@@ -101,9 +100,6 @@ def build_animation(
             progress.progress((step + 1) / n_pairs, text=f"Classical TV-L1 of the clip: {step + 1}/{n_pairs}")
         progress.empty()
     with st.spinner(f"Encoding the {fmt.upper()}…"):
-        images = figure.animation_panels(
-            analysis, channel=channel, normalisation=options.normalisation, fixed_max=options.fixed_max,
-            style=replace(options.style, legend=False), cell_px=min(options.panel_px, 224),
-            classical=classical,
-        )
+        panel = replace(options, style=replace(options.style, legend=False), size=min(options.size, 224))
+        images = figure.animation_panels(analysis, channel=channel, options=panel, classical=classical)
         return figure.animation_bytes(images, fmt, fps=fps)

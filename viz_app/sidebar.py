@@ -11,12 +11,12 @@ import numpy as np
 import streamlit as st
 
 from repflow import flowviz
-from repflow.figure import PROBE_PREFIX, ClipAnalysis, probe_key
-from repflow.models import DEPTHS, FLOW_KINDS, STAGES
+from repflow.analysis import PROBE_PREFIX, ClipAnalysis, probe_key
+from repflow.checkpoint import ARCHITECTURE_CHOICES, default_architecture
+from repflow.inspect import FLOW_KIND_LABELS
 from repflow.probe import FEATURE_N_ITER, INPUT, INPUT_N_ITER, REDUCTIONS, ProbeOptions, ProbePoint
 from viz_app import compute
 from viz_app.sources import (
-    FLOW_LABELS,
     MAX_FRAMES,
     MAX_STRIDE,
     MAX_UPLOAD_MB,
@@ -51,16 +51,6 @@ class Candidate:
     name: str
     loader: str = "checkpoint"  # how to load it: a ModelSource kind
     architecture: tuple[tuple[str, object], ...] = ()  # for loader "state_dict"
-
-
-@dataclass(frozen=True)
-class ViewOptions:
-    """How flows are drawn; changing any of these re-draws without re-running the network."""
-
-    normalisation: flowviz.Normalisation
-    fixed_max: float
-    style: flowviz.FlowStyle
-    panel_px: int
 
 
 def apply_pending(key: str) -> None:
@@ -134,12 +124,17 @@ def own_model_candidates() -> list[Candidate]:
 def architecture_controls() -> tuple[tuple[str, object], ...]:
     """The repflow architecture a state dict is for (its number of classes is read from the weights)."""
     left, right = st.sidebar.columns(2)
-    depth = left.selectbox("Depth", list(DEPTHS), format_func=lambda d: f"R(2+1)D-{d}", key="own_depth")
-    flow = right.selectbox("Flow", FLOW_KINDS, format_func=FLOW_LABELS.get, key="own_flow")
-    flow_after = left.selectbox("Flow after", STAGES, index=1, key="own_flow_after", disabled=flow == "none")
-    width = right.number_input("Base width", 1, 256, 64, key="own_width", help="64 = standard (stage widths: 1, 2, 4, 8 x it).")
-    flow_channels = left.number_input("Flow channels", 1, 512, 32, key="own_flow_channels", disabled=flow == "none")
-    n_iter = right.number_input("TV-L1 iterations", 1, 200, 10, key="own_n_iter", disabled=flow == "none")
+    choices, default = ARCHITECTURE_CHOICES, default_architecture()
+    depth = left.selectbox("Depth", choices["depth"], format_func=lambda d: f"R(2+1)D-{d}", key="own_depth")
+    flow = right.selectbox("Flow", choices["flow"], format_func=FLOW_KIND_LABELS.get, key="own_flow")
+    flow_after = left.selectbox("Flow after", choices["flow_after"], index=choices["flow_after"].index(
+        default["flow_after"]), key="own_flow_after", disabled=flow == "none")
+    width = right.number_input("Base width", 1, 256, default["width"], key="own_width",
+                               help=f"{default['width']} = standard (stage widths: 1, 2, 4, 8 x it).")
+    flow_channels = left.number_input("Flow channels", 1, 512, default["flow_channels"], key="own_flow_channels",
+                                      disabled=flow == "none")
+    n_iter = right.number_input("TV-L1 iterations", 1, 200, default["n_iter"], key="own_n_iter",
+                                disabled=flow == "none")
     config = {"depth": depth, "flow": flow, "flow_after": flow_after, "width": int(width)}
     config.update(flow_channels=int(flow_channels), n_iter=int(n_iter))
     return tuple(sorted(config.items()))
@@ -263,7 +258,7 @@ def channel_controls(analysis: ClipAnalysis, layer: str) -> tuple[int, int]:
     n_channels, n_steps = flows.shape[:2]
 
     ranked = flowviz.rank_by_energy(flows)[:RANKED_SHOWN]
-    energy = flowviz.motion_energy(flows)
+    energy = flowviz.flow_energy(flows)
     apply_pending("channel")
     # The app opens on the most moving channel; afterwards the user's choice stays.
     st.session_state["channel"] = int(np.clip(st.session_state.get("channel", ranked[0]), 0, n_channels - 1))
@@ -303,7 +298,7 @@ def queue(key: str, value) -> None:
     st.session_state[f"_next_{key}"] = value
 
 
-def view_controls() -> ViewOptions:
+def view_controls() -> flowviz.PanelOptions:
     """Normalisation, colouring, arrows, upsampling, overlay, legend and panel size."""
     st.sidebar.header("Display")
     normalisation = st.sidebar.radio(
@@ -326,5 +321,5 @@ def view_controls() -> ViewOptions:
     style = flowviz.FlowStyle(
         colouring=colouring, smooth=smooth, arrow_spacing=spacing if arrows else 0, opacity=opacity, legend=legend
     )
-    return ViewOptions(normalisation=normalisation, fixed_max=float(fixed_max), style=style, panel_px=int(panel_px))
+    return flowviz.PanelOptions(normalisation=normalisation, fixed_max=float(fixed_max), style=style, size=int(panel_px))
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from repflow import figure, flowviz
+from repflow import analysis, figure, flowviz
+from repflow.io import atomic_write
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -58,18 +59,19 @@ def parse_indices(spec: str, *, count: int, what: str, energy_order: list[int] |
 
 
 def run(args: argparse.Namespace) -> int:
-    from repflow.checkpoint import crop_fraction, load_checkpoint, model_from_payload, short_side_for, training_clip
+    from repflow.checkpoint import TrainingClip, load_checkpoint, model_from_payload, short_side_for
     from repflow.video import read_frames
 
     fmt = args.out.suffix.lower().lstrip(".")
     if fmt not in figure.FIGURE_FORMATS + figure.ANIMATION_FORMATS:
         raise ValueError(f"{args.out}: unknown output type; use one of {', '.join(figure.FIGURE_FORMATS + figure.ANIMATION_FORMATS)}")
     payload = load_checkpoint(args.model)
-    trained = training_clip(payload)
-    num_frames = args.frames if args.frames is not None else trained.get("frames", 16)
-    size = args.size if args.size is not None else trained.get("size", 112)
-    short_side = short_side_for(size, crop_fraction(trained))
-    stride = args.stride if args.stride is not None else trained.get("stride", 1)
+    trained = TrainingClip.from_payload(payload)
+    defaults = trained.with_defaults()
+    num_frames = args.frames if args.frames is not None else defaults.frames
+    size = args.size if args.size is not None else defaults.size
+    short_side = short_side_for(size, trained.crop_fraction)
+    stride = args.stride if args.stride is not None else defaults.stride
     if num_frames < 3:
         raise ValueError(f"--frames must be >= 3 (flow-of-flow compares three frames), got {num_frames}")
     if stride < 1:
@@ -79,23 +81,22 @@ def run(args: argparse.Namespace) -> int:
     analyses = []
     for clip in args.clip:
         frames = read_frames(clip, indices, short_side=short_side)
-        analyses.append((clip.name, figure.analyse_clip(model, frames, size=size, short_side=short_side)))
+        analyses.append((clip.name, analysis.analyse_clip(model, frames, size=size, short_side=short_side)))
     first = analyses[0][1]
     layer = first.find_layer(args.layer) if args.layer else list(first.flows)[-1]
     flows = first.flows[layer]
     ranked = [int(c) for c in flowviz.rank_by_energy(flows)]
     channels = parse_indices(args.channels, count=len(flows), what="channel", energy_order=ranked)
     style = flowviz.FlowStyle(colouring=args.colouring, smooth=args.smooth, arrow_spacing=args.arrows, opacity=args.opacity)
+    options = flowviz.PanelOptions(normalisation=args.normalisation, fixed_max=args.fixed_max, style=style,
+                                   size=args.cell_px)
     if fmt in figure.ANIMATION_FORMATS:
-        images = figure.animation_panels(
-            first, channel=channels[0], normalisation=args.normalisation, fixed_max=args.fixed_max, style=style, cell_px=args.cell_px
-        )
-        figure.write_atomic(args.out, figure.animation_bytes(images, fmt, fps=args.fps))
+        images = figure.animation_panels(first, channel=channels[0], options=options)
+        atomic_write(args.out, figure.animation_bytes(images, fmt, fps=args.fps))
     else:
         steps = parse_indices(args.steps, count=flows.shape[1], what="time step")
         fig = figure.paper_figure(
-            analyses, layer=layer, channels=channels, steps=steps, normalisation=args.normalisation,
-            fixed_max=args.fixed_max, style=style, cell_px=args.cell_px, show_frames=not args.no_frames,
+            analyses, layer=layer, channels=channels, steps=steps, options=options, show_frames=not args.no_frames,
             legend=not args.no_legend, width_in=args.width, title=args.title,
         )
         figure.save_figure(fig, args.out, dpi=args.dpi)

@@ -12,12 +12,14 @@ from streamlit.testing.v1 import AppTest
 from torch import nn
 
 from repflow import figure
-from repflow.figure import analyse_clip, probe_key
+from repflow.analysis import analyse_clip, probe_key
+from repflow.checkpoint import CheckpointError, infer_num_classes, mismatch_report, read_state_dict
+from repflow.flowviz import PanelOptions
 from repflow.probe import ProbeOptions
 from repflow.video import write_video
 from tests.viz_app.apptest_helpers import assert_clean, image_panel, run_app
 from viz_app import compute
-from viz_app.own_model import infer_num_classes, load_torchscript, mismatch_report, read_state_dict
+from viz_app.own_model import load_torchscript
 from viz_app.sources import SourceError
 
 
@@ -153,7 +155,7 @@ def test_bundled_model_offers_probe_points_and_probing_runs_under_the_model_lock
     assert held == [True, True], held
 
 
-# --- own_model (no Streamlit) ----------------------------------------------------------------------------
+# --- own_model and repflow.checkpoint's state-dict fitting (no Streamlit) ----------------------------------------------------------------------------
 
 
 def test_load_torchscript_names_the_file_for_junk(tmp_path):
@@ -168,9 +170,9 @@ def test_read_state_dict_takes_the_model_entry_and_refuses_tensorless_files(tmp_
     state = read_state_dict(str(tmp_path / "ckpt.pt"), "ckpt.pt")
     assert list(state) == ["fc.weight"] and infer_num_classes(state, "ckpt.pt") == 7
     torch.save({"epoch": 3}, tmp_path / "empty.pt")
-    with pytest.raises(SourceError, match="empty.pt holds no tensors"):
+    with pytest.raises(CheckpointError, match="empty.pt holds no tensors"):
         read_state_dict(str(tmp_path / "empty.pt"), "empty.pt")
-    with pytest.raises(SourceError, match="classifier weight 'fc.weight'"):
+    with pytest.raises(CheckpointError, match="classifier weight 'fc.weight'"):
         infer_num_classes({"head.weight": torch.zeros(3, 2)}, "x.pt")
 
 
@@ -189,7 +191,8 @@ def test_exported_figure_of_a_probe_labels_rows_with_the_probed_channels(moving_
     labels = analysis.channel_labels[key]
     assert len(labels) == 2 and all(label.startswith(expected) for label in labels), labels
     assert analysis.probabilities is None, "feature maps are not class scores"
-    grid = figure.paper_figure([("clip", analysis)], layer=key, channels=[1, 0], steps=[0, 2], show_frames=False, cell_px=32)
+    grid = figure.paper_figure([("clip", analysis)], layer=key, channels=[1, 0], steps=[0, 2], show_frames=False,
+                                options=PanelOptions(size=32))
     row_labels = [axes.get_ylabel().split("\n")[0] for axes in grid.axes if axes.get_ylabel()]
     assert row_labels == [labels[1], labels[0]], "rows in the order asked for, named by the probed channel"
-    assert len(figure.animation_panels(analysis, channel=1, cell_px=32)) == 4, "one image per flow step"
+    assert len(figure.animation_panels(analysis, channel=1, options=PanelOptions(size=32))) == 4, "one image per flow step"
