@@ -100,7 +100,9 @@ def analyse_clip(
         kinds[key] = "probe"
         kept = probes.channels[probe]
         channel_labels[key] = (
-            [f"ch {c}" for c in kept[0].tolist()] if kept is not None else [f"PC{k + 1}" for k in range(len(flows[key]))]
+            [f"ch {c}" for c in kept[0].tolist()]
+            if kept is not None
+            else [f"PC{k + 1}" for k in range(len(flows[key]))]
         )
     is_logits = isinstance(logits, torch.Tensor) and logits.dim() == 2 and logits.shape[0] == 1
     return ClipAnalysis(

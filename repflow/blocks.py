@@ -59,7 +59,9 @@ class FlowLayer(nn.Module):
     ``repflow.inspect`` hooks in. ``kind`` names the layer's role: "rep", "fcf-1" or "fcf-2".
     """
 
-    def __init__(self, channels: int, *, kind: str, n_iter: int = FLOW_N_ITER, learn: bool | Iterable[str] = True) -> None:
+    def __init__(
+        self, channels: int, *, kind: str, n_iter: int = FLOW_N_ITER, learn: bool | Iterable[str] = True
+    ) -> None:
         super().__init__()
         self.kind = kind
         self.tvl1 = TVL1Flow(channels, n_iter=n_iter, learn=learn)
@@ -199,4 +201,6 @@ FLOW_KINDS: dict[str, FlowKind] = {
     "rep": FlowKind("rep", RepFlow, "Rep-Flow"),
     "fcf": FlowKind("fcf", FlowOfFlow, "flow-of-flow"),
 }
-LAYER_LABELS: dict[str, str] = {kind: label for flow in FLOW_KINDS.values() for kind, label in flow.layer_labels.items()}
+LAYER_LABELS: dict[str, str] = {
+    kind: label for flow in FLOW_KINDS.values() for kind, label in flow.layer_labels.items()
+}

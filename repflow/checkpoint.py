@@ -14,8 +14,8 @@ from torch import nn
 
 from repflow.data.datasets import ClipSpec
 from repflow.io import atomic_write
-from repflow.models import ARCHITECTURE_CHOICES, CLASSIFIER, ModelConfig, build_model
-
+from repflow.models import ARCHITECTURE_CHOICES as ARCHITECTURE_CHOICES  # re-exported: the architecture menus
+from repflow.models import CLASSIFIER, ModelConfig, build_model
 
 STATE_DICT_KEYS = ("model", "state_dict")  # where checkpoints of other projects often keep the weights
 EXAMPLES = 3  # entries named in a mismatch message
@@ -47,7 +47,9 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             f"not loaded, for safety. {culprit}".strip()
         ) from error
     except Exception as error:  # torch.load raises many types (KeyError, RuntimeError, ...) on junk files
-        raise CheckpointError(f"{path.name} is not a readable PyTorch checkpoint ({type(error).__name__}: {error})") from error
+        raise CheckpointError(
+            f"{path.name} is not a readable PyTorch checkpoint ({type(error).__name__}: {error})"
+        ) from error
     if not isinstance(payload, dict):
         raise CheckpointError(f"{path.name} holds a {type(payload).__name__}, not a checkpoint dict")
     return payload

@@ -106,7 +106,9 @@ def grid_figure(
     cell_width = width_in / (n_cols + (0.9 if legend else 0) + 0.5)
     height_in = cell_width * aspect * len(rows) * (1.25 if has_notes else 1.1) + 0.35 + (0.3 if title else 0)
     figure = Figure(figsize=(width_in, height_in), layout="constrained")
-    grid = figure.add_gridspec(len(rows), n_cols + (1 if legend else 0), width_ratios=[1] * n_cols + ([0.8] if legend else []))
+    grid = figure.add_gridspec(
+        len(rows), n_cols + (1 if legend else 0), width_ratios=[1] * n_cols + ([0.8] if legend else [])
+    )
     for r, row in enumerate(rows):
         for c, image in enumerate(row.images):
             axes = figure.add_subplot(grid[r, c])
@@ -191,7 +193,9 @@ def animation_bytes(images: Sequence[np.ndarray], fmt: str, *, fps: float = 4.0)
 
         pictures = [Image.fromarray(image) for image in images]
         buffer = io.BytesIO()
-        pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=int(1000 / fps), loop=0)
+        pictures[0].save(
+            buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=int(1000 / fps), loop=0
+        )
         return buffer.getvalue()
     import tempfile
 

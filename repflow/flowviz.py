@@ -264,7 +264,12 @@ class PanelOptions:
 
 
 def render_panel(
-    flows: np.ndarray, channel: int, step: int, options: PanelOptions = PanelOptions(), *, frame: np.ndarray | None = None
+    flows: np.ndarray,
+    channel: int,
+    step: int,
+    options: PanelOptions = PanelOptions(),
+    *,
+    frame: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
     """Draw ``flows[channel, step]`` of a layer's flows (C, T', h, w, 2) as one square panel.
 

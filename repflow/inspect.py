@@ -69,7 +69,9 @@ def learned_parameters(model: nn.Module) -> dict[str, dict[str, float | Tensor]]
     result: dict[str, dict[str, float | Tensor]] = {}
     for name, layer in _flow_layers(model):
         tvl1 = layer.tvl1
-        entry: dict[str, float | Tensor] = {key: abs(float(getattr(tvl1, key).detach())) for key in ("theta", "lam", "tau")}
+        entry: dict[str, float | Tensor] = {
+            key: abs(float(getattr(tvl1, key).detach())) for key in ("theta", "lam", "tau")
+        }
         for key in ("img_grad_x", "img_grad_y", "flow_grad_x", "flow_grad_y", "div_x", "div_y"):
             entry[key] = getattr(tvl1, key).detach().clone()
         result[name] = entry

@@ -216,7 +216,9 @@ class RepFlowResNet(nn.Module):
         if clip.shape[2] < config.min_frames:
             raise ValueError(f"this model needs T >= {config.min_frames} frames, got T = {clip.shape[2]}")
         if min(clip.shape[-2:]) < config.min_size:
-            raise ValueError(f"frames must be at least {config.min_size}x{config.min_size}, got {tuple(clip.shape[-2:])}")
+            raise ValueError(
+                f"frames must be at least {config.min_size}x{config.min_size}, got {tuple(clip.shape[-2:])}"
+            )
         x = self.stem(clip)
         for name in STAGES:
             x = getattr(self, name)(x)

@@ -34,10 +34,8 @@ INPUT = "input"
 OUTPUT = "output"
 REDUCTIONS = ("energy", "pca", "none")
 FEATURE_NORMALISATIONS = ("channel", "sample")
-# Single-scale TV-L1 converges slowly. Mean end-point error of the "input" probe on a real 128x128 image
-# shifted by (0.25, 0.5), (0.5, -0.25), (-0.7, 0.3), (1, 0.5) px: 0.10, 0.13, 0.15, 0.37 px at 50 iterations,
-# 0.09, 0.12, 0.15, 0.30 at 100, 0.07, 0.10, 0.14, 0.30 at 200 (OpenCV's multi-scale TV-L1: 0.02-0.07).
-# Feature maps, at 1/2 to 1/32 of the resolution, see smaller motion in their own pixels.
+# Single-scale TV-L1 converges slowly, so the input probe runs more iterations than probes on feature maps
+# (which see smaller motion in their own pixels); the measurements behind these numbers: docs/benchmarks.md.
 INPUT_N_ITER = 100
 FEATURE_N_ITER = 50
 

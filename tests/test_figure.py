@@ -1,4 +1,5 @@
-"""Tests for repflow.figure: grid layout, PNG/PDF/SVG bytes, animations; repflow.analysis.analyse_clip on a tiny model."""
+"""Tests for repflow.figure: grid layout, PNG/PDF/SVG bytes, animations; repflow.analysis.analyse_clip on a tiny
+model."""
 
 import io
 
@@ -61,7 +62,9 @@ def test_png_size_follows_width_and_dpi(flows, frames):
     data = figure.figure_bytes(build(flows, frames, legend=False), "png", dpi=100)
     width, height = Image.open(io.BytesIO(data)).size
     assert width == 400
-    one_row = figure.grid_figure([figure.frame_row(frames, steps=[0, 2], size=(24, 24))], column_labels=["a", "b"], width_in=4.0)
+    one_row = figure.grid_figure(
+        [figure.frame_row(frames, steps=[0, 2], size=(24, 24))], column_labels=["a", "b"], width_in=4.0
+    )
     one_width, one_height = Image.open(io.BytesIO(figure.figure_bytes(one_row, "png", dpi=100))).size
     assert one_width == 400 and one_height < height / 2, "height grows with the number of rows"
 
@@ -139,7 +142,9 @@ def test_analyse_clip_refuses_models_without_flow(model_and_clip):
     from repflow.models import ModelConfig, build_model
 
     with pytest.raises(ValueError, match="no flow layer"):
-        clip_analysis.analyse_clip(build_model(ModelConfig(width=8, num_classes=5)).eval(), model_and_clip[3][:4], size=32)
+        clip_analysis.analyse_clip(
+            build_model(ModelConfig(width=8, num_classes=5)).eval(), model_and_clip[3][:4], size=32
+        )
 
 
 @pytest.mark.parametrize("suffix, magic", [("pdf", b"%PDF-"), ("svg", b"<?xml"), ("png", b"\x89PNG"), ("gif", b"GIF8")])
@@ -193,7 +198,12 @@ def test_figure_command_feeds_the_view_the_checkpoint_was_trained_on(model_and_c
 
     monkeypatch.setattr(clip_analysis, "analyse_clip", recording)
     assert main(["figure", "--model", str(trained), "--clip", str(clip), "--out", str(tmp_path / "a.png")]) == 0
-    assert main(["figure", "--model", str(trained), "--clip", str(clip), "--size", "36", "--out", str(tmp_path / "b.png")]) == 0
+    assert (
+        main(["figure", "--model", str(trained), "--clip", str(clip), "--size", "36", "--out", str(tmp_path / "b.png")])
+        == 0
+    )
     (first_shape, first), (second_shape, second) = views
     assert first_shape == (40, 48) and (first["size"], first["short_side"]) == (32, 40), "short side 40, crop 32"
-    assert second_shape == (45, 54) and (second["size"], second["short_side"]) == (36, 45), "--size keeps the crop share 0.8"
+    assert second_shape == (45, 54) and (second["size"], second["short_side"]) == (36, 45), (
+        "--size keeps the crop share 0.8"
+    )

@@ -18,8 +18,8 @@ from repflow.models import ModelConfig, build_model
 from repflow.probe import (
     ProbeOptions,
     attach_probes,
-    list_probe_points,
     feature_change_energy,
+    list_probe_points,
     probe_flow,
 )
 

@@ -71,7 +71,9 @@ def summarise_checkpoint(path: str, mtime_ns: int, size: int) -> CheckpointSumma
     if not isinstance(config, dict) or "model" not in payload:
         raise SourceError(f"{path}: not a repflow model checkpoint (no 'model_config' and 'model' entries)")
     frames, clip_size, stride, crop = window_defaults(TrainingClip.from_payload(payload))
-    return CheckpointSummary(config, frames, clip_size, stride, crop, class_names(payload, int(config.get("num_classes", 0))))
+    return CheckpointSummary(
+        config, frames, clip_size, stride, crop, class_names(payload, int(config.get("num_classes", 0)))
+    )
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
@@ -122,18 +124,29 @@ def check_clip(path: str, name: str, digest: str) -> ClipSource:
 
 @st.cache_data(show_spinner="Running the model (and the flow probe) on the clip, once per choice…", max_entries=16)
 def _analyse(
-    source: ModelSource, clip_path: str, clip_digest: str, window: ClipWindow, probe: str | None, options: ProbeOptions | None
+    source: ModelSource,
+    clip_path: str,
+    clip_digest: str,
+    window: ClipWindow,
+    probe: str | None,
+    options: ProbeOptions | None,
 ) -> ClipAnalysis:
     from repflow.video import read_frames
 
     model = load_model(source)
     video = read_frames(clip_path, window.indices(), short_side=window.short_side)
     with MODEL_LOCK:
-        return analyse_clip(model, video, size=window.size, short_side=window.short_side, probe=probe, probe_options=options)
+        return analyse_clip(
+            model, video, size=window.size, short_side=window.short_side, probe=probe, probe_options=options
+        )
 
 
 def analyse(
-    source: ModelSource, clip: ClipSource, window: ClipWindow, probe: str | None = None, options: ProbeOptions | None = None
+    source: ModelSource,
+    clip: ClipSource,
+    window: ClipWindow,
+    probe: str | None = None,
+    options: ProbeOptions | None = None,
 ) -> ClipAnalysis:
     """Flows of every flow layer (and of the probe at ``probe``), input frames and class probabilities (cached)."""
     return _analyse(source, clip.path, clip.digest, window, probe, options)

@@ -35,10 +35,16 @@ def export_section(
         left, right = st.columns(2)
         ranked = [int(c) for c in flowviz.rank_by_energy(flows) if c != channel]
         channels = left.multiselect(
-            "Channels (rows)", list(range(len(flows))), default=[channel] + ranked[: DEFAULT_ROWS - 1], key="export_channels"
+            "Channels (rows)",
+            list(range(len(flows))),
+            default=[channel] + ranked[: DEFAULT_ROWS - 1],
+            key="export_channels",
         )
         steps = right.multiselect(
-            "Time steps (columns)", list(range(flows.shape[1])), default=evenly_spaced(flows.shape[1], DEFAULT_COLUMNS), key="export_steps"
+            "Time steps (columns)",
+            list(range(flows.shape[1])),
+            default=evenly_spaced(flows.shape[1], DEFAULT_COLUMNS),
+            key="export_steps",
         )
         left, middle, right = st.columns(3)
         show_frames = left.checkbox("Frames row", value=True, key="export_frames")
@@ -74,7 +80,10 @@ def animation_part(analysis: ClipAnalysis, channel: int, options: PanelOptions, 
     with_classical = right.checkbox("With classical TV-L1", value=True, key="animation_classical")
     settings = (key, channel, options, fmt, fps, with_classical)
     if st.button("Build animation", key="build_animation"):
-        st.session_state["animation"] = (settings, build_animation(analysis, channel, options, fmt, fps, with_classical))
+        st.session_state["animation"] = (
+            settings,
+            build_animation(analysis, channel, options, fmt, fps, with_classical),
+        )
     built = st.session_state.get("animation")
     if built and built[0] == settings:
         data = built[1]

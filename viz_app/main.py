@@ -66,7 +66,9 @@ def resolve_clip() -> compute.ClipSource | None:
     return None
 
 
-def choose_layer(source: ModelSource, model_name: str, window: ClipWindow) -> tuple[str, str | None, ProbeOptions | None] | None:
+def choose_layer(
+    source: ModelSource, model_name: str, window: ClipWindow
+) -> tuple[str, str | None, ProbeOptions | None] | None:
     """The flow layer or probe point to show, and the probe's point and options (None for a flow layer)."""
     points = []
     if sidebar.probes_wanted(always=source.kind != "checkpoint"):

@@ -121,7 +121,8 @@ def default_clip_index(clips: list[Path]) -> int:
 def describe_config(config: dict) -> str:
     """A short label for a model config, e.g. "flow-of-flow · R(2+1)D-18 · width 8 · 10 classes"."""
     flow = FLOW_KIND_LABELS.get(str(config.get("flow")), str(config.get("flow")))
-    return f"{flow} · R(2+1)D-{config.get('depth', '?')} · width {config.get('width', '?')} · {config.get('num_classes', '?')} classes"
+    depth, width, classes = (config.get(key, "?") for key in ("depth", "width", "num_classes"))
+    return f"{flow} · R(2+1)D-{depth} · width {width} · {classes} classes"
 
 
 def default_model_index(configs: list[dict | None]) -> int:

@@ -34,7 +34,9 @@ def main_view(
     frame = analysis.frames[step]
     names = list(analysis.flows)
     columns = st.columns(2 + max(len(names), 2))
-    columns[0].image(flowviz.resize_image(frame, (size, size)), caption=f"frame {frame_numbers[step]} (input crop)", width="stretch")
+    columns[0].image(
+        flowviz.resize_image(frame, (size, size)), caption=f"frame {frame_numbers[step]} (input crop)", width="stretch"
+    )
     for column, name in zip(columns[1:], names):
         flows = analysis.flows[name]
         label = analysis.layer_labels[name]
@@ -75,7 +77,8 @@ def classical_view(column, analysis: ClipAnalysis, step: int, options: PanelOpti
     if probe is not None and step < probe.shape[1]:
         difference, reference, cosine = agreement(probe[0, step], flow)
         column.caption(
-            f"Input probe vs OpenCV: mean end-point difference {difference:.3g} px (zero flow would be {reference:.3g} px), "
+            f"Input probe vs OpenCV: mean end-point difference {difference:.3g} px "
+            f"(zero flow would be {reference:.3g} px), "
             f"direction agreement (cosine) {cosine:.2f}. A working probe is well under the zero-flow figure."
         )
 
@@ -89,7 +92,9 @@ def agreement(flow: np.ndarray, reference: np.ndarray) -> tuple[float, float, fl
     return difference, zero, float((flow * reference).sum() / norms) if norms > 0 else 0.0
 
 
-def channel_grid(analysis: ClipAnalysis, layer: str, channel: int, step: int, options: PanelOptions, *, key: tuple) -> None:
+def channel_grid(
+    analysis: ClipAnalysis, layer: str, channel: int, step: int, options: PanelOptions, *, key: tuple
+) -> None:
     """Every channel of ``layer`` at ``step`` as one image, sortable by motion energy; choosing a channel
     below it selects that channel. ``key`` identifies the analysis in the image cache."""
     flows = analysis.flows[layer]
@@ -99,7 +104,11 @@ def channel_grid(analysis: ClipAnalysis, layer: str, channel: int, step: int, op
     channels, png = grid_image(key, layer, step, options, order, analysis.flows[layer], analysis.frames[step], labels)
     st.image(png, caption="channel · motion energy E at this step", width="content")
     st.pills(
-        f"Select a channel (now {channel})", channels, key="grid_pick", on_change=pick_from_grid, format_func=labels.__getitem__,
+        f"Select a channel (now {channel})",
+        channels,
+        key="grid_pick",
+        on_change=pick_from_grid,
+        format_func=labels.__getitem__,
     )
 
 
@@ -146,9 +155,14 @@ def predictions(analysis: ClipAnalysis, names: list[str]) -> None:
         return
     top = np.argsort(-analysis.probabilities)[:5]
     st.dataframe(
-        [{"class": names[i] if i < len(names) else f"class {i}", "probability": float(analysis.probabilities[i])} for i in top],
+        [
+            {"class": names[i] if i < len(names) else f"class {i}", "probability": float(analysis.probabilities[i])}
+            for i in top
+        ],
         hide_index=True,
-        column_config={"probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0, format="%.3f")},
+        column_config={
+            "probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0, format="%.3f")
+        },
     )
 
 
@@ -158,7 +172,12 @@ def learned_parameters(model, labels: dict[str, str]) -> None:
 
     st.subheader("Learned TV-L1 parameters")
     rows = [
-        {"layer": labels.get(name, name), "θ (theta)": values["theta"], "λ (lambda)": values["lam"], "τ (tau)": values["tau"]}
+        {
+            "layer": labels.get(name, name),
+            "θ (theta)": values["theta"],
+            "λ (lambda)": values["lam"],
+            "τ (tau)": values["tau"],
+        }
         for name, values in read(model).items()
     ]
     if rows:

@@ -35,8 +35,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--csv", help="kinetics400 csv of the val videos")
     data.add_argument("--backend", choices=BACKEND_NAMES, default="auto", help="video decoder (default: %(default)s)")
     views = parser.add_argument_group("views")
-    views.add_argument("--clips", type=int, default=10, help="uniformly spaced clips per video, K (default: %(default)s)")
-    views.add_argument("--crops", type=int, choices=(1, 3), default=3, help="crops per clip; 3 = start, centre, end of the long side (default: %(default)s)")
+    views.add_argument(
+        "--clips", type=int, default=10, help="uniformly spaced clips per video, K (default: %(default)s)"
+    )
+    views.add_argument(
+        "--crops",
+        type=int,
+        choices=(1, 3),
+        default=3,
+        help="crops per clip; 3 = start, centre, end of the long side (default: %(default)s)",
+    )
     for key, flag in CLIP_FLAGS.items():
         views.add_argument("--" + flag.replace("_", "-"), type=int, dest=flag,
                            help=f"clip {key} (default: the checkpoint's)")

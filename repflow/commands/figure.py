@@ -15,20 +15,38 @@ from repflow.io import atomic_write
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, type=Path, help="checkpoint with 'model_config' and 'model'")
-    parser.add_argument("--clip", required=True, type=Path, action="append", help="video file; repeat for one block of rows per clip")
-    parser.add_argument("--out", required=True, type=Path, help="output file: .png, .pdf, .svg (figure) or .gif, .mp4 (animation)")
-    parser.add_argument("--layer", default=None, help="flow layer by name, label or kind (rep, fcf-1, fcf-2); default: the last")
-    parser.add_argument("--channels", default="top4", help="comma-separated channels, or topN (N most moving, first clip); default top4")
+    parser.add_argument(
+        "--clip", required=True, type=Path, action="append", help="video file; repeat for one block of rows per clip"
+    )
+    parser.add_argument(
+        "--out", required=True, type=Path, help="output file: .png, .pdf, .svg (figure) or .gif, .mp4 (animation)"
+    )
+    parser.add_argument(
+        "--layer", default=None, help="flow layer by name, label or kind (rep, fcf-1, fcf-2); default: the last"
+    )
+    parser.add_argument(
+        "--channels", default="top4", help="comma-separated channels, or topN (N most moving, first clip); default top4"
+    )
     parser.add_argument("--steps", default="all", help="comma-separated time steps, or 'all'; default all")
     parser.add_argument("--start", type=int, default=0, help="first frame of the window read from each clip")
     parser.add_argument("--frames", type=int, help="frames through the model (>= 3); default: as trained, else 16")
-    parser.add_argument("--size", type=int, help="model input size: a centre crop covering the share of the short side it "
-                        "covered in training; default: as trained, else 112")
-    parser.add_argument("--stride", type=int, help="read every n-th frame; default: the stride the model was trained with, else 1")
+    parser.add_argument(
+        "--size",
+        type=int,
+        help="model input size: a centre crop covering the share of the short side it "
+        "covered in training; default: as trained, else 112",
+    )
+    parser.add_argument(
+        "--stride", type=int, help="read every n-th frame; default: the stride the model was trained with, else 1"
+    )
     parser.add_argument("--normalisation", choices=flowviz.NORMALISATIONS, default="clip")
-    parser.add_argument("--fixed-max", type=float, default=None, help="magnitude at full saturation for --normalisation fixed")
+    parser.add_argument(
+        "--fixed-max", type=float, default=None, help="magnitude at full saturation for --normalisation fixed"
+    )
     parser.add_argument("--colouring", choices=["direction", "magnitude"], default="direction")
-    parser.add_argument("--arrows", type=int, default=0, metavar="PX", help="quiver overlay, one arrow every PX pixels (0 = none)")
+    parser.add_argument(
+        "--arrows", type=int, default=0, metavar="PX", help="quiver overlay, one arrow every PX pixels (0 = none)"
+    )
     parser.add_argument("--smooth", action="store_true", help="bilinear instead of nearest upsampling of the flow")
     parser.add_argument("--opacity", type=float, default=1.0, help="flow opacity over the frame (1 = frame hidden)")
     parser.add_argument("--no-frames", action="store_true", help="leave out the row of input frames")
@@ -53,7 +71,9 @@ def parse_indices(spec: str, *, count: int, what: str, energy_order: list[int] |
     try:
         indices = [int(part) for part in spec.split(",") if part.strip()]
     except ValueError:
-        raise ValueError(f"{what}: expected comma-separated numbers{', topN' if energy_order else ''} or 'all', got {spec!r}") from None
+        raise ValueError(
+            f"{what}: expected comma-separated numbers{', topN' if energy_order else ''} or 'all', got {spec!r}"
+        ) from None
     figure.check_indices(indices, count, what)
     return indices
 
@@ -64,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
 
     fmt = args.out.suffix.lower().lstrip(".")
     if fmt not in figure.FIGURE_FORMATS + figure.ANIMATION_FORMATS:
-        raise ValueError(f"{args.out}: unknown output type; use one of {', '.join(figure.FIGURE_FORMATS + figure.ANIMATION_FORMATS)}")
+        raise ValueError(
+            f"{args.out}: unknown output type; use one of {', '.join(figure.FIGURE_FORMATS + figure.ANIMATION_FORMATS)}"
+        )
     payload = load_checkpoint(args.model)
     trained = TrainingClip.from_payload(payload)
     defaults = trained.with_defaults()
@@ -87,7 +109,9 @@ def run(args: argparse.Namespace) -> int:
     flows = first.flows[layer]
     ranked = [int(c) for c in flowviz.rank_by_energy(flows)]
     channels = parse_indices(args.channels, count=len(flows), what="channel", energy_order=ranked)
-    style = flowviz.FlowStyle(colouring=args.colouring, smooth=args.smooth, arrow_spacing=args.arrows, opacity=args.opacity)
+    style = flowviz.FlowStyle(
+        colouring=args.colouring, smooth=args.smooth, arrow_spacing=args.arrows, opacity=args.opacity
+    )
     options = flowviz.PanelOptions(normalisation=args.normalisation, fixed_max=args.fixed_max, style=style,
                                    size=args.cell_px)
     if fmt in figure.ANIMATION_FORMATS:

@@ -160,7 +160,10 @@ class ClipDataset(Dataset):
         crop_rng = np.random.default_rng([self.seed, self.epoch, index, 1])
         rgb_views, flow_views = [], []
         for start in range(0, len(indices), spec.num_frames):
-            clip_frames, clip_indices = frames[start : start + spec.num_frames], indices[start : start + spec.num_frames]
+            clip_frames, clip_indices = (
+                frames[start : start + spec.num_frames],
+                indices[start : start + spec.num_frames],
+            )
             if self.train:
                 views = [random_view(height, width, spec.crop_size, crop_rng, flip=self.flip)]
             else:

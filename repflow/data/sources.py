@@ -92,7 +92,9 @@ def from_list_file(
     return VideoList(tuple(records), tuple(classes))
 
 
-def hmdb51(root: str | Path, *, split: int = 1, subset: str = "train", splits_dir: str | Path | None = None) -> VideoList:
+def hmdb51(
+    root: str | Path, *, split: int = 1, subset: str = "train", splits_dir: str | Path | None = None
+) -> VideoList:
     """HMDB-51 as distributed: ``root/<class>/<video>.avi`` plus ``<class>_test_split{1,2,3}.txt`` files
     (in ``splits_dir``, default ``root``) whose lines are ``<video>.avi <0|1|2>`` (1 = train, 2 = test, 0 = unused).
     """

@@ -39,7 +39,7 @@ def _opt(default: Any, help: str) -> Any:
 
 @dataclass
 class TrainConfig:
-    """Settings of one training run (see README "Train on HMDB-51 / Kinetics")."""
+    """Settings of one training run (see docs/training.md)."""
 
     # data
     dataset: str = _opt("folders", "folders: train_data/val_data are class-folder dirs; list: they are list files "
@@ -111,7 +111,9 @@ class TrainConfig:
         if self.num_frames < 3:
             raise ValueError(f"num_frames must be >= 3 (the models need T >= 3), got {self.num_frames}")
         if self.dataset in ("folders", "list") and not self.train_data:
-            raise ValueError(f"dataset={self.dataset} needs train_data (a {'folder' if self.dataset == 'folders' else 'list file'})")
+            raise ValueError(
+                f"dataset={self.dataset} needs train_data (a {'folder' if self.dataset == 'folders' else 'list file'})"
+            )
         if self.dataset in ("hmdb51", "kinetics400") and not self.data_root:
             raise ValueError(f"dataset={self.dataset} needs data_root")
         if self.lr <= 0 or self.workers < 0 or self.warmup_epochs < 0:

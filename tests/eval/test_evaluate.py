@@ -76,7 +76,9 @@ def test_eval_under_torchrun_matches_one_process(trained):
     one, three = (json.loads((trained / name / "summary.json").read_text()) for name in ("one", "three"))
     for key in ("num_videos", "views_per_video", "clip_top1", "clip_top5", "video_top1", "per_class_accuracy"):
         assert one[key] == three[key], key
-    rows_one, rows_three = (list(csv.DictReader((trained / name / "predictions.csv").open())) for name in ("one", "three"))
+    rows_one, rows_three = (
+        list(csv.DictReader((trained / name / "predictions.csv").open())) for name in ("one", "three")
+    )
     assert [(r["video"], r["predicted"]) for r in rows_one] == [(r["video"], r["predicted"]) for r in rows_three]
     assert [float(r["score"]) for r in rows_one] == pytest.approx([float(r["score"]) for r in rows_three], abs=1e-5)
 

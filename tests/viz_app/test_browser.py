@@ -92,7 +92,9 @@ def test_changing_the_channel_in_chromium_changes_the_flow_image(app_env, tmp_pa
                 channel = page.get_by_label("Channel (0–7)")
                 channel.fill("3")
                 channel.press("Enter")
-                page.locator("[data-testid='stImage']", has_text="▶ flow-of-flow 2/2 · ch 3").first.wait_for(timeout=30_000)
+                page.locator("[data-testid='stImage']", has_text="▶ flow-of-flow 2/2 · ch 3").first.wait_for(
+                    timeout=30_000
+                )
                 after = selected_flow_src(page)
                 page.screenshot(path=str(tmp_path / "viewer.png"), full_page=True)
                 assert after != before, "the flow image must change with the channel"
