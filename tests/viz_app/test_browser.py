@@ -42,9 +42,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def streamlit_command() -> list[str]:
+    """The README's ``streamlit`` (the console script beside this Python), so the app must find ``viz_app`` as an
+    installed package: ``python -m streamlit`` would put the working directory on sys.path and hide a missing one."""
+    script = Path(sys.executable).parent / "streamlit"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "streamlit"]
+
+
 def start_server(port: int, env: dict, log) -> subprocess.Popen:
     command = [
-        sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "viz_app" / "main.py"),
+        *streamlit_command(), "run", "viz_app/main.py",
         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]
