@@ -52,8 +52,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     run_group.add_argument("--batch-size", type=int, default=4, help="videos per batch (default: %(default)s)")
     run_group.add_argument("--workers", type=int, default=2, help="DataLoader workers (default: %(default)s)")
     run_group.add_argument("--device", choices=DEVICES, default="auto", help="where to run (default: %(default)s)")
-    run_group.add_argument("--flow-cache", help="TV-L1 flow cache folder for a flow stream "
-                           "(default: the one it was trained with)")
+    run_group.add_argument("--flow-cache", help="TV-L1 flow cache folder for a flow stream (default: the one it was "
+                           "trained with: its flow_cache setting, else flow_cache/ beside the checkpoint)")
     run_group.add_argument("--out-dir", help="where the report goes (default: <checkpoint folder>/eval)")
     run_group.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate and write the report; prints the summary's headline numbers."""
     from repflow import distributed
     from repflow.data.datasets import ClipDataset, plain_video_errors
-    from repflow.data.flow_cache import FlowCache
+    from repflow.data.flow_cache import FlowCache, run_flow_cache
     from repflow.eval import StreamModel, evaluate, write_report
     from repflow.runtime import pick_device
 
@@ -71,10 +71,12 @@ def run(args: argparse.Namespace) -> int:
     spec = _clip_spec(args, payloads)
     videos, dataset = _videos(args, trained)
     model = StreamModel(models.get("rgb"), models.get("flow"))
-    flow_saved = payloads[-1].get("train_config", {})
-    cache_dir = args.flow_cache or flow_saved.get("flow_cache") or None
+    # The flow stream's TV-L1 cache, found as training placed it: the run's checkpoints lie in its out_dir.
+    flow_run = Path(args.flow_checkpoint or args.checkpoint).parent
+    cache = FlowCache(args.flow_cache) if args.flow_cache else run_flow_cache(
+        payloads[-1].get("train_config", {}).get("flow_cache", ""), flow_run)
     data = ClipDataset(videos, spec, train=False, stream=model.stream, num_clips=args.clips, num_crops=args.crops,
-                       flow_cache=FlowCache(cache_dir), backend=args.backend)
+                       flow_cache=cache, backend=args.backend)
     device = pick_device(args.device)
     with distributed.process_group(device) as info, plain_video_errors():  # under torchrun: each scores a share
         result = evaluate(model, data, batch_size=args.batch_size, workers=args.workers, device=device,
