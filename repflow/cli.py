@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args._run(args) or 0)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, ModuleNotFoundError) as error:  # a missing package: an optional extra
         print(f"repflow {args.command}: error: {error}", file=sys.stderr)
         return 2
 

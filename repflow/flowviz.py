@@ -17,12 +17,26 @@ from dataclasses import dataclass
 from typing import Literal
 
 import cv2
-import flow_vis
 import numpy as np
 
 Normalisation = Literal["frame", "clip", "fixed"]
 NORMALISATIONS: tuple[Normalisation, ...] = ("frame", "clip", "fixed")
 Colouring = Literal["direction", "magnitude"]
+
+
+def middlebury_colours(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``flow_vis``'s Middlebury colours of normalised flow components (|(u, v)| <= 1 is inside the wheel).
+
+    ``flow_vis`` belongs to the app's extra (``pip install 'repflow[app]'``), so it is imported here, where a
+    picture is drawn: training, evaluation and benchmarks run without it.
+    """
+    try:
+        import flow_vis
+    except ImportError as error:
+        raise ModuleNotFoundError(
+            "drawing flow in colour needs the flow_vis package of the app's extra: pip install 'repflow[app]'"
+        ) from error
+    return flow_vis.flow_uv_to_colors(u, v)
 
 
 def check_flow(flow: np.ndarray, *, name: str = "flow") -> np.ndarray:
@@ -96,7 +110,7 @@ def flow_to_rgb(flow: np.ndarray, max_magnitude: float) -> np.ndarray:
     if not max_magnitude >= 0:
         raise ValueError(f"max_magnitude must be >= 0, got {max_magnitude}")
     scale = 1.0 / max_magnitude if max_magnitude > 0 else 0.0
-    return flow_vis.flow_uv_to_colors(flow[..., 0] * scale, flow[..., 1] * scale)
+    return middlebury_colours(flow[..., 0] * scale, flow[..., 1] * scale)
 
 
 def magnitude_heatmap(flow: np.ndarray, max_magnitude: float, *, colormap: str = "magma") -> np.ndarray:
@@ -117,7 +131,7 @@ def color_wheel(size: int = 128) -> np.ndarray:
     centre = (size - 1) / 2
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
     u, v = (xs - centre) / centre, (ys - centre) / centre
-    wheel = flow_vis.flow_uv_to_colors(u, v)
+    wheel = middlebury_colours(u, v)
     wheel[np.hypot(u, v) > 1.0] = 255
     return wheel
 
