@@ -8,6 +8,8 @@ or T-2 (flow-of-flow).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from inspect import signature
 from typing import Iterable
 
 import torch
@@ -16,6 +18,8 @@ from torch import Tensor, nn
 from repflow.flow import TVL1Flow
 
 _RANGE_EPS = 1e-6
+FLOW_N_ITER: int = signature(TVL1Flow).parameters["n_iter"].default  # the flow layer's own default (10)
+FLOW_CHANNELS = 32  # channels a flow block computes flow on (the paper's choice)
 
 
 def normalize_per_sample(x: Tensor, scale: float = 255.0) -> Tensor:
@@ -55,7 +59,9 @@ class FlowLayer(nn.Module):
     ``repflow.inspect`` hooks in. ``kind`` names the layer's role: "rep", "fcf-1" or "fcf-2".
     """
 
-    def __init__(self, channels: int, *, kind: str, n_iter: int = 10, learn: bool | Iterable[str] = True) -> None:
+    def __init__(
+        self, channels: int, *, kind: str, n_iter: int = FLOW_N_ITER, learn: bool | Iterable[str] = True
+    ) -> None:
         super().__init__()
         self.kind = kind
         self.tvl1 = TVL1Flow(channels, n_iter=n_iter, learn=learn)
@@ -90,13 +96,14 @@ class _FlowBlock(nn.Module):
     """
 
     min_steps: int
+    layer_labels: dict[str, str]  # kind of each of the block's flow layers -> its display label
 
     def __init__(
         self,
         in_channels: int,
         *,
-        flow_channels: int = 32,
-        n_iter: int = 10,
+        flow_channels: int = FLOW_CHANNELS,
+        n_iter: int = FLOW_N_ITER,
         learn: bool | Iterable[str] = True,
         residual: str = "last",
     ) -> None:
@@ -135,6 +142,7 @@ class RepFlow(_FlowBlock):
     """
 
     min_steps = 2
+    layer_labels = {"rep": "Rep-Flow"}
 
     def _build_flow(self, flow_channels: int, n_iter: int, learn: bool | Iterable[str]) -> None:
         self.flow1 = FlowLayer(flow_channels, kind="rep", n_iter=n_iter, learn=learn)
@@ -152,6 +160,7 @@ class FlowOfFlow(_FlowBlock):
     """
 
     min_steps = 3
+    layer_labels = {"fcf-1": "flow-of-flow 1/2", "fcf-2": "flow-of-flow 2/2"}
 
     def _build_flow(self, flow_channels: int, n_iter: int, learn: bool | Iterable[str]) -> None:
         self.flow1 = FlowLayer(flow_channels, kind="fcf-1", n_iter=n_iter, learn=learn)
@@ -164,3 +173,34 @@ class FlowOfFlow(_FlowBlock):
 
     def _flow(self, features: Tensor) -> Tensor:
         return self.flow2(self.between(self.flow1(features)))
+
+
+@dataclass(frozen=True)
+class FlowKind:
+    """A kind of flow block a model can hold: the ``flow`` value of a model config, its block class (None for
+    "none"), and the label people see."""
+
+    name: str
+    block: type[_FlowBlock] | None
+    label: str
+
+    @property
+    def min_frames(self) -> int:
+        """The shortest clip a model with this block accepts."""
+        return self.block.min_steps if self.block is not None else 1
+
+    @property
+    def layer_labels(self) -> dict[str, str]:
+        """Display label of each of the block's flow layers, by layer kind ("rep", "fcf-1", "fcf-2")."""
+        return dict(self.block.layer_labels) if self.block is not None else {}
+
+
+# The one registry of flow kinds: model configs, CLI choices, `repflow.inspect` labels and the app read it.
+FLOW_KINDS: dict[str, FlowKind] = {
+    "none": FlowKind("none", None, "no flow layer"),
+    "rep": FlowKind("rep", RepFlow, "Rep-Flow"),
+    "fcf": FlowKind("fcf", FlowOfFlow, "flow-of-flow"),
+}
+LAYER_LABELS: dict[str, str] = {
+    kind: label for flow in FLOW_KINDS.values() for kind, label in flow.layer_labels.items()
+}

@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from typing import Sequence
+
+from repflow.commands import add_subcommands
 
 # name -> (module with configure(parser) and run(args) -> int, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("repflow.commands.bench", "measure the flow layer and models"),
-    "figure": ("repflow.commands.figure", "paper figure (PNG/PDF/SVG) or animation (GIF/MP4) of a model's learned flows"),
+    "figure": (
+        "repflow.commands.figure",
+        "paper figure (PNG/PDF/SVG) or animation (GIF/MP4) of a model's learned flows",
+    ),
     "synth": ("repflow.commands.synth", "write the synthetic action dataset (mp4 clips + train/test lists)"),
     "train": ("repflow.commands.train", "train a model (YAML config + flag overrides; torchrun for multi-GPU)"),
     "eval": ("repflow.commands.eval", "clip/video-level top-1/top-5, per-class accuracy, confusion matrix"),
 }
-
-
-def add_subcommands(parser: argparse.ArgumentParser, registry: dict[str, tuple[str, str]], *, dest: str) -> None:
-    """Add one sub-parser per ``registry`` entry; each module's ``run`` is stored as ``args._run``."""
-    sub = parser.add_subparsers(dest=dest, required=True, metavar=dest.upper())
-    for name, (module_name, help_text) in registry.items():
-        module = importlib.import_module(module_name)
-        command_parser = sub.add_parser(name, help=help_text, description=help_text)
-        module.configure(command_parser)
-        command_parser.set_defaults(_run=module.run)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args._run(args) or 0)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, ModuleNotFoundError) as error:  # a missing package: an optional extra
         print(f"repflow {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -3,15 +3,13 @@
 The grid follows the flow figures of Piergiovanni & Ryoo, "Representation Flow for Action Recognition"
 (CVPR 2019): columns are time steps, rows are the input frames and the flows of chosen channels (of one or
 several clips), optionally with the colour-wheel legend. Matplotlib only (its object interface, so no GUI
-backend and no global state); no Streamlit. :func:`analyse_clip` runs a model once on a clip and returns
-everything the viewer and the ``repflow figure`` command draw from.
+backend and no global state); no Streamlit. Drawn from a :class:`repflow.analysis.ClipAnalysis`.
 """
 
 from __future__ import annotations
 
 import io
-from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -19,10 +17,11 @@ import cv2
 import numpy as np
 
 from repflow import flowviz
+from repflow.analysis import ClipAnalysis
+from repflow.io import atomic_write
 
 FIGURE_FORMATS = ("png", "pdf", "svg")
 ANIMATION_FORMATS = ("gif", "mp4")
-PROBE_PREFIX = "probe:"
 
 
 @dataclass(frozen=True)
@@ -35,118 +34,18 @@ class FigureRow:
     notes: Sequence[str] | None = None
 
 
-@dataclass(frozen=True)
-class ClipAnalysis:
-    """A model run on one clip, in the layouts the viewer draws.
-
-    frames: (T, S, S, 3) uint8, the model's input crop (so flows line up with it).
-    flows: layer name -> (C, T', h, w, 2) float32 flow of batch item 0 (x, y; positive = right, down).
-        A flow probe's entry is named :func:`probe_key` of its probe point.
-    layer_labels: layer name -> human label such as "Rep-Flow" or "flow-of-flow 2/2", in model order.
-    layer_kinds: layer name -> "rep", "fcf-1", "fcf-2" or "probe".
-    probabilities: (num_classes,) softmax of the logits; None when the model's output is not
-        (1, num_classes) logits (a foreign model may return features).
-    channel_labels: layer name -> one label per flow channel, for layers whose channel k is not channel k of
-        the layer (a probe keeps some channels of its module, or principal components); others: "ch k".
-    """
-
-    frames: np.ndarray
-    flows: dict[str, np.ndarray]
-    layer_labels: dict[str, str]
-    layer_kinds: dict[str, str]
-    probabilities: np.ndarray | None
-    channel_labels: dict[str, list[str]] = field(default_factory=dict)
-
-    def find_layer(self, spec: str) -> str:
-        """The layer called ``spec`` by name, label or kind (case-insensitive); ValueError listing them if none."""
-        for name in self.flows:
-            if spec.lower() in (name.lower(), self.layer_labels[name].lower(), self.layer_kinds[name].lower()):
-                return name
-        known = ", ".join(f"{name} ({self.layer_kinds[name]}, {self.layer_labels[name]!r})" for name in self.flows)
-        raise ValueError(f"no flow layer {spec!r}; this model has: {known}")
-
-    def channel_label(self, layer: str, channel: int) -> str:
-        """How channel ``channel`` of ``layer``'s flow is called: "ch 5" (the layer's own channel) or "PC1"."""
-        labels = self.channel_labels.get(layer)
-        return labels[channel] if labels else f"ch {channel}"
-
-
-def probe_key(point: str) -> str:
-    """The :attr:`ClipAnalysis.flows` key of the flow probe at ``point`` (kept apart from flow-layer names)."""
-    return f"{PROBE_PREFIX}{point}"
-
-
-def analyse_clip(
-    model, frames: np.ndarray, *, size: int, short_side: int | None = None, probe: str | None = None, probe_options=None
-) -> ClipAnalysis:
-    """Run ``model`` once on ``frames`` (T, H, W, 3) uint8 RGB, short side resized to ``short_side`` (default
-    ``size``) and centre-cropped to ``size`` (:func:`repflow.data.transforms.to_model_input`),
-    capturing every flow layer through :mod:`repflow.inspect` and, when ``probe`` names a probe point,
-    the flow a frozen TV-L1 probe computes there (:func:`repflow.probe.attach_probes` with
-    ``probe_options``). A model without flow layers (any foreign model) needs a probe."""
-    import torch
-
-    from repflow.data.transforms import MEAN, STD, to_model_input
-    from repflow.inspect import capture_flows, list_flow_layers
-    from repflow.probe import attach_probes
-
-    layers = list_flow_layers(model)
-    if not layers and probe is None:
-        raise ValueError(
-            "this model has no flow layer (its config has flow='none'): there is no flow to show; probe one of its "
-            "layers instead (repflow.probe)"
-        )
-    in_channels = getattr(getattr(model, "config", None), "in_channels", 3)
-    if in_channels != 3:
-        raise ValueError(f"this model takes {in_channels}-channel input (a flow stream); the viewer needs an RGB model")
-    clip = to_model_input(frames, size, short_side=short_side)
-    with ExitStack() as stack:
-        stack.enter_context(torch.inference_mode())
-        captured = stack.enter_context(capture_flows(model)) if layers else {}
-        probes = stack.enter_context(attach_probes(model, [probe], options=probe_options)) if probe else None
-        logits = model(clip.unsqueeze(0))
-    mean = torch.tensor(MEAN).view(3, 1, 1, 1)
-    std = torch.tensor(STD).view(3, 1, 1, 1)
-    shown = ((clip * std + mean).clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 3, 0).numpy()
-    flows = {info.name: captured[info.name][0].permute(0, 1, 3, 4, 2).float().numpy() for info in layers}
-    labels = {info.name: info.label for info in layers}
-    kinds = {info.name: info.kind for info in layers}
-    channel_labels = {}
-    if probe is not None:
-        key = probe_key(probe)
-        flows[key] = probes[probe][0].permute(0, 1, 3, 4, 2).float().numpy()
-        labels[key] = f"probe {probe}"
-        kinds[key] = "probe"
-        kept = probes.channels[probe]
-        channel_labels[key] = (
-            [f"ch {c}" for c in kept[0].tolist()] if kept is not None else [f"PC{k + 1}" for k in range(len(flows[key]))]
-        )
-    is_logits = isinstance(logits, torch.Tensor) and logits.dim() == 2 and logits.shape[0] == 1
-    return ClipAnalysis(
-        frames=shown,
-        flows=flows,
-        layer_labels=labels,
-        layer_kinds=kinds,
-        probabilities=torch.softmax(logits[0].float(), dim=0).numpy() if is_logits else None,
-        channel_labels=channel_labels,
-    )
-
-
 def flow_rows(
     flows: np.ndarray,
     *,
     channels: Sequence[int],
     steps: Sequence[int],
-    size: tuple[int, int],
-    normalisation: flowviz.Normalisation = "clip",
-    fixed_max: float | None = None,
-    style: flowviz.FlowStyle = flowviz.FlowStyle(),
+    options: flowviz.PanelOptions = flowviz.PanelOptions(),
     frames: np.ndarray | None = None,
     label: str = "ch",
     channel_labels: Sequence[str] | None = None,
 ) -> list[FigureRow]:
-    """One row per channel of ``flows`` (C, T', h, w, 2), one column per step, each cell rendered
-    at ``size`` with ``style`` (``frames`` (T, H, W, 3) are used when the style overlays them).
+    """One row per channel of ``flows`` (C, T', h, w, 2), one column per step, each cell a panel drawn with
+    ``options`` (``frames`` (T, H, W, 3) are used when the style overlays them).
     Rows are labelled ``channel_labels[channel]`` when given, else "``label`` ``channel``"."""
     check_indices(channels, len(flows), "channel")
     check_indices(steps, flows.shape[1], "time step")
@@ -154,14 +53,12 @@ def flow_rows(
     for channel in channels:
         images, notes = [], []
         for step in steps:
-            peak = flowviz.normalisation_max(
-                normalisation, frame_flow=flows[channel, step], clip_flow=flows[channel], fixed_max=fixed_max
-            )
             frame = frames[step] if frames is not None else None
-            images.append(flowviz.render_flow(flows[channel, step], max_magnitude=peak, size=size, style=style, frame=frame))
+            image, peak = flowviz.render_panel(flows, channel, step, options, frame=frame)
+            images.append(image)
             notes.append(f"max {peak:.3g}")
         title = channel_labels[channel] if channel_labels is not None else f"{label} {channel}"
-        if normalisation == "frame":
+        if options.normalisation == "frame":
             rows.append(FigureRow(label=title, images=images, notes=notes))
         else:
             rows.append(FigureRow(label=f"{title}\n{notes[0]}", images=images))
@@ -209,7 +106,9 @@ def grid_figure(
     cell_width = width_in / (n_cols + (0.9 if legend else 0) + 0.5)
     height_in = cell_width * aspect * len(rows) * (1.25 if has_notes else 1.1) + 0.35 + (0.3 if title else 0)
     figure = Figure(figsize=(width_in, height_in), layout="constrained")
-    grid = figure.add_gridspec(len(rows), n_cols + (1 if legend else 0), width_ratios=[1] * n_cols + ([0.8] if legend else []))
+    grid = figure.add_gridspec(
+        len(rows), n_cols + (1 if legend else 0), width_ratios=[1] * n_cols + ([0.8] if legend else [])
+    )
     for r, row in enumerate(rows):
         for c, image in enumerate(row.images):
             axes = figure.add_subplot(grid[r, c])
@@ -248,16 +147,7 @@ def figure_bytes(figure, fmt: str, *, dpi: int = 200) -> bytes:
 def save_figure(figure, path: str | Path, *, dpi: int = 200) -> Path:
     """Write the figure to ``path``, the format taken from its suffix; atomic (temp file + rename)."""
     path = Path(path)
-    return write_atomic(path, figure_bytes(figure, path.suffix.lower().lstrip("."), dpi=dpi))
-
-
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
+    return atomic_write(path, figure_bytes(figure, path.suffix.lower().lstrip("."), dpi=dpi))
 
 
 def side_by_side(panels: Sequence[np.ndarray], labels: Sequence[str], *, gap: int = 4) -> np.ndarray:
@@ -303,7 +193,9 @@ def animation_bytes(images: Sequence[np.ndarray], fmt: str, *, fps: float = 4.0)
 
         pictures = [Image.fromarray(image) for image in images]
         buffer = io.BytesIO()
-        pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=int(1000 / fps), loop=0)
+        pictures[0].save(
+            buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=int(1000 / fps), loop=0
+        )
         return buffer.getvalue()
     import tempfile
 
@@ -319,33 +211,30 @@ def paper_figure(
     layer: str,
     channels: Sequence[int],
     steps: Sequence[int],
-    normalisation: flowviz.Normalisation = "clip",
-    fixed_max: float | None = None,
-    style: flowviz.FlowStyle = flowviz.FlowStyle(),
-    cell_px: int = 224,
+    options: flowviz.PanelOptions = flowviz.PanelOptions(),
     show_frames: bool = True,
     legend: bool = True,
     width_in: float = 7.0,
     title: str | None = None,
 ):
     """The paper's figure: for each (name, analysis) a row of input frames (optional) and one row per
-    channel of ``layer``; one column per time step (the flow from frame t). Returns a matplotlib Figure."""
+    channel of ``layer``; one column per time step (the flow from frame t), each cell a panel drawn with
+    ``options``. Returns a matplotlib Figure."""
     rows: list[FigureRow] = []
     for name, analysis in analyses:
         if layer not in analysis.flows:
             raise ValueError(f"{name}: the model has no flow layer {layer!r}; it has {list(analysis.flows)}")
         prefix = f"{name}\n" if len(analyses) > 1 else ""
-        size = (cell_px, cell_px)
         if show_frames:
+            size = (options.size, options.size)
             rows.append(frame_row(analysis.frames, steps=steps, size=size, label=f"{prefix}frames"))
         rows += flow_rows(
-            analysis.flows[layer], channels=channels, steps=steps, size=size, normalisation=normalisation,
-            fixed_max=fixed_max, style=style, frames=analysis.frames,
+            analysis.flows[layer], channels=channels, steps=steps, options=options, frames=analysis.frames,
             channel_labels=[f"{prefix}{analysis.channel_label(layer, c)}" for c in range(len(analysis.flows[layer]))],
         )
     return grid_figure(
-        rows, column_labels=[f"t = {step}" for step in steps], legend=legend and style.colouring == "direction",
-        width_in=width_in, title=title,
+        rows, column_labels=[f"t = {step}" for step in steps],
+        legend=legend and options.style.colouring == "direction", width_in=width_in, title=title,
     )
 
 
@@ -353,34 +242,30 @@ def animation_panels(
     analysis: ClipAnalysis,
     *,
     channel: int,
-    normalisation: flowviz.Normalisation = "clip",
-    fixed_max: float | None = None,
-    style: flowviz.FlowStyle = flowviz.FlowStyle(),
-    cell_px: int = 224,
+    options: flowviz.PanelOptions = flowviz.PanelOptions(),
     classical: Sequence[np.ndarray] | None = None,
 ) -> list[np.ndarray]:
     """One image per flow step of the first flow layer: frame | each flow layer at ``channel`` |
-    classical TV-L1 (when ``classical`` gives one (H, W, 2) field per step). A layer with fewer steps
-    (flow-of-flow) shows a blank panel at its missing last step."""
-    size = (cell_px, cell_px)
+    classical TV-L1 (when ``classical`` gives one (H, W, 2) field per step, normalised per frame), each
+    panel drawn with ``options``. A layer with fewer steps (flow-of-flow) shows a blank panel at its missing
+    last step."""
+    size = (options.size, options.size)
     n_steps = max(flows.shape[1] for flows in analysis.flows.values())
+    per_frame = replace(options, normalisation="frame")
     images = []
     for step in range(n_steps):
-        panels = [flowviz.resize_image(analysis.frames[step], size)]
+        frame = analysis.frames[step]
+        panels = [flowviz.resize_image(frame, size)]
         labels = [f"frame {step}"]
         for name, flows in analysis.flows.items():
             index = min(channel, len(flows) - 1)
             labels.append(f"{analysis.layer_labels[name]} {analysis.channel_label(name, index)}")
             if step >= flows.shape[1]:
-                panels.append(np.full((cell_px, cell_px, 3), 255, np.uint8))
+                panels.append(np.full((*size, 3), 255, np.uint8))
                 continue
-            peak = flowviz.normalisation_max(
-                normalisation, frame_flow=flows[index, step], clip_flow=flows[index], fixed_max=fixed_max
-            )
-            panels.append(flowviz.render_flow(flows[index, step], max_magnitude=peak, size=size, style=style, frame=analysis.frames[step]))
+            panels.append(flowviz.render_panel(flows, index, step, options, frame=frame)[0])
         if classical is not None:
-            flow = classical[step]
-            panels.append(flowviz.render_flow(flow, max_magnitude=flowviz.max_magnitude(flow), size=size, style=style, frame=analysis.frames[step]))
+            panels.append(flowviz.render_panel(classical[step][None, None], 0, 0, per_frame, frame=frame)[0])
             labels.append("TV-L1 (OpenCV)")
         images.append(side_by_side(panels, labels))
     return images

@@ -6,7 +6,7 @@ solver's scalars (theta, lambda, tau) and its difference kernels made learnable.
 
 Every channel is treated as its own image: all kernels are depthwise (one per channel), and the whole
 solver is written with broadcasting and slicing (no loops over channels or time, no masked in-place writes;
-the only in-place ops accumulate into slices of freshly made tensors).
+the only in-place ops accumulate into tensors the solver has just made, whole or a slice of them).
 """
 
 from __future__ import annotations

@@ -17,12 +17,26 @@ from dataclasses import dataclass
 from typing import Literal
 
 import cv2
-import flow_vis
 import numpy as np
 
 Normalisation = Literal["frame", "clip", "fixed"]
 NORMALISATIONS: tuple[Normalisation, ...] = ("frame", "clip", "fixed")
 Colouring = Literal["direction", "magnitude"]
+
+
+def middlebury_colours(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``flow_vis``'s Middlebury colours of normalised flow components (|(u, v)| <= 1 is inside the wheel).
+
+    ``flow_vis`` belongs to the app's extra (``pip install 'repflow[app]'``), so it is imported here, where a
+    picture is drawn: training, evaluation and benchmarks run without it.
+    """
+    try:
+        import flow_vis
+    except ImportError as error:
+        raise ModuleNotFoundError(
+            "drawing flow in colour needs the flow_vis package of the app's extra: pip install 'repflow[app]'"
+        ) from error
+    return flow_vis.flow_uv_to_colors(u, v)
 
 
 def check_flow(flow: np.ndarray, *, name: str = "flow") -> np.ndarray:
@@ -48,7 +62,7 @@ def max_magnitude(flow: np.ndarray) -> float:
     return float(magnitude(flow).max())
 
 
-def motion_energy(flows: np.ndarray) -> np.ndarray:
+def flow_energy(flows: np.ndarray) -> np.ndarray:
     """Mean squared flow magnitude per leading index: (C, ..., H, W, 2) -> (C,).
 
     Used to rank the channels of a flow layer, so the ones that respond to motion come first.
@@ -61,7 +75,7 @@ def motion_energy(flows: np.ndarray) -> np.ndarray:
 
 def rank_by_energy(flows: np.ndarray) -> np.ndarray:
     """Indices of the leading axis of ``flows`` (e.g. channels), highest motion energy first."""
-    return np.argsort(-motion_energy(flows), kind="stable")
+    return np.argsort(-flow_energy(flows), kind="stable")
 
 
 def normalisation_max(
@@ -96,7 +110,7 @@ def flow_to_rgb(flow: np.ndarray, max_magnitude: float) -> np.ndarray:
     if not max_magnitude >= 0:
         raise ValueError(f"max_magnitude must be >= 0, got {max_magnitude}")
     scale = 1.0 / max_magnitude if max_magnitude > 0 else 0.0
-    return flow_vis.flow_uv_to_colors(flow[..., 0] * scale, flow[..., 1] * scale)
+    return middlebury_colours(flow[..., 0] * scale, flow[..., 1] * scale)
 
 
 def magnitude_heatmap(flow: np.ndarray, max_magnitude: float, *, colormap: str = "magma") -> np.ndarray:
@@ -117,7 +131,7 @@ def color_wheel(size: int = 128) -> np.ndarray:
     centre = (size - 1) / 2
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
     u, v = (xs - centre) / centre, (ys - centre) / centre
-    wheel = flow_vis.flow_uv_to_colors(u, v)
+    wheel = middlebury_colours(u, v)
     wheel[np.hypot(u, v) > 1.0] = 255
     return wheel
 
@@ -246,3 +260,38 @@ def render_flow(
     if style.legend and style.colouring == "direction":
         image = add_legend(image)
     return image
+
+
+@dataclass(frozen=True)
+class PanelOptions:
+    """How flow panels are drawn, everywhere (the app, paper figures, animations).
+
+    normalisation, fixed_max: which magnitude saturates the colours (see :func:`normalisation_max`).
+    style: colouring, upsampling, arrows, overlay, legend (:class:`FlowStyle`).
+    size: side of the square panel in pixels.
+    """
+
+    normalisation: Normalisation = "clip"
+    fixed_max: float | None = None
+    style: FlowStyle = FlowStyle()
+    size: int = 224
+
+
+def render_panel(
+    flows: np.ndarray,
+    channel: int,
+    step: int,
+    options: PanelOptions = PanelOptions(),
+    *,
+    frame: np.ndarray | None = None,
+) -> tuple[np.ndarray, float]:
+    """Draw ``flows[channel, step]`` of a layer's flows (C, T', h, w, 2) as one square panel.
+
+    The saturating magnitude follows ``options.normalisation`` over that channel; ``frame`` is shown under
+    the flow when the style's opacity is below 1. Returns the (size, size, 3) uint8 image and that magnitude.
+    """
+    peak = normalisation_max(
+        options.normalisation, frame_flow=flows[channel, step], clip_flow=flows[channel], fixed_max=options.fixed_max
+    )
+    size = (options.size, options.size)
+    return render_flow(flows[channel, step], max_magnitude=peak, size=size, style=options.style, frame=frame), peak

@@ -11,9 +11,10 @@ from typing import Iterator
 
 from torch import Tensor, nn
 
-from repflow.blocks import FlowLayer
+from repflow.blocks import FLOW_KINDS, LAYER_LABELS, FlowLayer
 
-LABELS = {"rep": "Rep-Flow", "fcf-1": "flow-of-flow 1/2", "fcf-2": "flow-of-flow 2/2"}
+# How each model flow kind ("none", "rep", "fcf") is called, for menus and descriptions.
+FLOW_KIND_LABELS = {name: kind.label for name, kind in FLOW_KINDS.items()}
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class FlowLayerInfo:
 
     @property
     def label(self) -> str:
-        return LABELS.get(self.kind, self.kind)
+        return LAYER_LABELS.get(self.kind, self.kind)
 
 
 def _flow_layers(model: nn.Module) -> list[tuple[str, FlowLayer]]:
@@ -68,7 +69,9 @@ def learned_parameters(model: nn.Module) -> dict[str, dict[str, float | Tensor]]
     result: dict[str, dict[str, float | Tensor]] = {}
     for name, layer in _flow_layers(model):
         tvl1 = layer.tvl1
-        entry: dict[str, float | Tensor] = {key: abs(float(getattr(tvl1, key).detach())) for key in ("theta", "lam", "tau")}
+        entry: dict[str, float | Tensor] = {
+            key: abs(float(getattr(tvl1, key).detach())) for key in ("theta", "lam", "tau")
+        }
         for key in ("img_grad_x", "img_grad_y", "flow_grad_x", "flow_grad_y", "div_x", "div_y"):
             entry[key] = getattr(tvl1, key).detach().clone()
         result[name] = entry

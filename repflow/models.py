@@ -15,16 +15,18 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from repflow.blocks import FlowOfFlow, RepFlow
+from repflow.blocks import FLOW_CHANNELS, FLOW_KINDS, FLOW_N_ITER
 
 STAGES = ("layer1", "layer2", "layer3", "layer4")
-FLOW_KINDS = ("none", "rep", "fcf")
 # depth -> (block type, blocks per stage)
 DEPTHS: dict[int, tuple[str, tuple[int, int, int, int]]] = {
     18: ("basic", (2, 2, 2, 2)),
     34: ("basic", (3, 4, 6, 3)),
     50: ("bottleneck", (3, 4, 6, 3)),
 }
+CLASSIFIER = "fc"  # the module holding the class scores (its weight is (num_classes, features))
+# The values each choice-valued ModelConfig field accepts (for command lines and the app's menus).
+ARCHITECTURE_CHOICES: dict[str, tuple] = {"depth": tuple(DEPTHS), "flow": tuple(FLOW_KINDS), "flow_after": STAGES}
 
 
 @dataclass(frozen=True)
@@ -49,15 +51,15 @@ class ModelConfig:
     flow_after: str = "layer2"
     width: int = 64
     in_channels: int = 3
-    flow_channels: int = 32
-    n_iter: int = 10
+    flow_channels: int = FLOW_CHANNELS
+    n_iter: int = FLOW_N_ITER
     learn_flow: bool = True
 
     def __post_init__(self) -> None:
         if self.depth not in DEPTHS:
             raise ValueError(f"depth must be one of {sorted(DEPTHS)}, got {self.depth}")
         if self.flow not in FLOW_KINDS:
-            raise ValueError(f"flow must be one of {FLOW_KINDS}, got {self.flow!r}")
+            raise ValueError(f"flow must be one of {tuple(FLOW_KINDS)}, got {self.flow!r}")
         if self.flow_after not in STAGES:
             raise ValueError(f"flow_after must be one of {STAGES}, got {self.flow_after!r}")
         for name in ("num_classes", "width", "in_channels", "flow_channels", "n_iter"):
@@ -67,7 +69,7 @@ class ModelConfig:
     @property
     def min_frames(self) -> int:
         """The shortest clip the model accepts (a flow-of-flow block needs 3 steps)."""
-        return {"none": 1, "rep": 2, "fcf": 3}[self.flow]
+        return FLOW_KINDS[self.flow].min_frames
 
     @property
     def min_size(self) -> int:
@@ -192,8 +194,7 @@ class RepFlowResNet(nn.Module):
             self.add_module(name, nn.Sequential(*layers))
             stage_channels[name] = in_channels
         if config.flow != "none":
-            flow_block = RepFlow if config.flow == "rep" else FlowOfFlow
-            self.flow_block = flow_block(
+            self.flow_block = FLOW_KINDS[config.flow].block(
                 stage_channels[config.flow_after],
                 flow_channels=config.flow_channels,
                 n_iter=config.n_iter,
@@ -215,7 +216,9 @@ class RepFlowResNet(nn.Module):
         if clip.shape[2] < config.min_frames:
             raise ValueError(f"this model needs T >= {config.min_frames} frames, got T = {clip.shape[2]}")
         if min(clip.shape[-2:]) < config.min_size:
-            raise ValueError(f"frames must be at least {config.min_size}x{config.min_size}, got {tuple(clip.shape[-2:])}")
+            raise ValueError(
+                f"frames must be at least {config.min_size}x{config.min_size}, got {tuple(clip.shape[-2:])}"
+            )
         x = self.stem(clip)
         for name in STAGES:
             x = getattr(self, name)(x)

@@ -33,11 +33,9 @@ from repflow.flow import TVL1Flow
 INPUT = "input"
 OUTPUT = "output"
 REDUCTIONS = ("energy", "pca", "none")
-NORMALISATIONS = ("channel", "sample")
-# Single-scale TV-L1 converges slowly. Mean end-point error of the "input" probe on a real 128x128 image
-# shifted by (0.25, 0.5), (0.5, -0.25), (-0.7, 0.3), (1, 0.5) px: 0.10, 0.13, 0.15, 0.37 px at 50 iterations,
-# 0.09, 0.12, 0.15, 0.30 at 100, 0.07, 0.10, 0.14, 0.30 at 200 (OpenCV's multi-scale TV-L1: 0.02-0.07).
-# Feature maps, at 1/2 to 1/32 of the resolution, see smaller motion in their own pixels.
+FEATURE_NORMALISATIONS = ("channel", "sample")
+# Single-scale TV-L1 converges slowly, so the input probe runs more iterations than probes on feature maps
+# (which see smaller motion in their own pixels); the measurements behind these numbers: docs/benchmarks.md.
 INPUT_N_ITER = 100
 FEATURE_N_ITER = 50
 
@@ -70,8 +68,8 @@ class ProbeOptions:
             raise ValueError(f"channels must be >= 1 or None (all), got {self.channels}")
         if self.reduce not in REDUCTIONS:
             raise ValueError(f"reduce must be one of {REDUCTIONS}, got {self.reduce!r}")
-        if self.normalize not in NORMALISATIONS:
-            raise ValueError(f"normalize must be one of {NORMALISATIONS}, got {self.normalize!r}")
+        if self.normalize not in FEATURE_NORMALISATIONS:
+            raise ValueError(f"normalize must be one of {FEATURE_NORMALISATIONS}, got {self.normalize!r}")
         if self.n_iter is not None and self.n_iter < 1:
             raise ValueError(f"n_iter must be >= 1 or None (default per probe point), got {self.n_iter}")
         for name in ("theta", "lam", "tau"):
@@ -112,7 +110,7 @@ class Probes(dict):
         self.channels: dict[str, Tensor | None] = {}
 
 
-def motion_energy(features: Tensor) -> Tensor:
+def feature_change_energy(features: Tensor) -> Tensor:
     """(B, C, T, H, W) -> (B, C): mean squared change of each channel between consecutive time steps."""
     return features.diff(dim=2).square().mean(dim=(2, 3, 4))
 
@@ -143,7 +141,7 @@ def reduce_channels(features: Tensor, options: ProbeOptions) -> tuple[Tensor, Te
     if options.reduce == "pca":
         return principal_components(features, count), None
     if options.reduce == "energy":
-        indices = motion_energy(features).topk(count, dim=1).indices
+        indices = feature_change_energy(features).topk(count, dim=1).indices
     else:
         indices = torch.arange(count, device=features.device).expand(batch, count)
     rows = torch.arange(batch, device=features.device).unsqueeze(1)

@@ -30,7 +30,12 @@ HERE = Path(__file__).resolve().parent
 PACKAGES = ("opencv-doc", "python3-imageio")
 MAX_SIDE = 320
 MAX_BYTES = 2 * 1024 * 1024
-SYNTHETIC_SIZE, SYNTHETIC_SECONDS, SYNTHETIC_FPS, SYNTHETIC_SEED = 160, 2.5, 15.0, 2019  # 15 fps: the rate of `repflow synth` data
+SYNTHETIC_SIZE, SYNTHETIC_SECONDS, SYNTHETIC_FPS, SYNTHETIC_SEED = (
+    160,
+    2.5,
+    15.0,
+    2019,
+)  # 15 fps: the rate of `repflow synth` data
 
 
 @dataclass(frozen=True)

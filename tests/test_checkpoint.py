@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import pickle
 import random
+from pathlib import Path
 
 import pytest
 import torch
 
 from repflow.checkpoint import (
     CheckpointError,
-    crop_fraction,
+    TrainingClip,
     load_checkpoint,
     load_model,
     model_payload,
     save_checkpoint,
     short_side_for,
-    training_clip,
 )
 from repflow.models import ModelConfig, build_model
 
@@ -49,7 +50,7 @@ def test_round_trip_restores_architecture_and_weights(tmp_path):
 
 def test_failed_write_keeps_previous_checkpoint(tmp_path):
     path = save_checkpoint(tmp_path / "m.pt", {"value": torch.tensor(1)})
-    with pytest.raises(Exception):
+    with pytest.raises((AttributeError, TypeError, pickle.PicklingError)):
         save_checkpoint(path, {"value": lambda: None})  # lambdas cannot be pickled
     assert load_checkpoint(path)["value"].item() == 1
     assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]
@@ -98,13 +99,31 @@ def test_state_dict_of_another_architecture_is_reported(tmp_path):
 
 def test_training_clip_keeps_only_positive_integer_settings():
     clip = {"frames": 8, "size": 56, "stride": 2, "short_side": 64, "stream": "rgb"}
-    assert training_clip({"clip": clip}) == {"frames": 8, "size": 56, "stride": 2, "short_side": 64}
-    assert training_clip({"clip": {"frames": 0, "size": "big", "stride": True}}) == {}
-    assert training_clip({"clip": "8 frames"}) == {} and training_clip({}) == {}
+    assert TrainingClip.from_payload({"clip": clip}) == TrainingClip(8, 56, 2, 64, "rgb")
+    assert TrainingClip.from_payload({"clip": clip}).to_dict() == clip  # what training stores, read back whole
+    assert TrainingClip.from_payload({"clip": {"frames": 0, "size": "big", "stride": True}}) == TrainingClip()
+    assert TrainingClip.from_payload({"clip": "8 frames"}) == TrainingClip() == TrainingClip.from_payload({})
+    flow = {"frames": 4, "size": 32, "stride": 2, "short_side": 32, "stream": "flow", "flow_clip": 20.0}
+    assert TrainingClip.from_payload({"clip": flow}).to_dict() == flow
+
+
+def test_training_clip_defaults_come_from_the_clip_spec():
+    from repflow.data.datasets import ClipSpec
+
+    filled = TrainingClip(size=56).with_defaults()
+    assert (filled.frames, filled.size, filled.stride) == (ClipSpec().num_frames, 56, ClipSpec().stride)
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parents[1].glob("models/*.pt")), ids=lambda p: p.name)
+def test_bundled_checkpoints_still_load_with_their_clip(path):
+    payload = load_checkpoint(path)
+    clip = TrainingClip.from_payload(payload)
+    assert clip.to_dict() == payload["clip"] and clip.frames and clip.size
+    load_model(path)
 
 
 def test_crop_fraction_carries_the_training_view_to_other_sizes():
-    assert crop_fraction({"size": 56, "short_side": 64}) == 0.875
-    assert crop_fraction({"size": 56}) == crop_fraction({"size": 64, "short_side": 56}) == 1.0
+    assert TrainingClip(size=56, short_side=64).crop_fraction == 0.875
+    assert TrainingClip(size=56).crop_fraction == TrainingClip(size=64, short_side=56).crop_fraction == 1.0
     assert short_side_for(56, 0.875) == 64 and short_side_for(112, 0.875) == 128
     assert short_side_for(112, 1.0) == 112

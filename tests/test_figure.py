@@ -1,4 +1,5 @@
-"""Tests for repflow.figure: grid layout, PNG/PDF/SVG bytes, animations; analyse_clip on a tiny model."""
+"""Tests for repflow.figure: grid layout, PNG/PDF/SVG bytes, animations; repflow.analysis.analyse_clip on a tiny
+model."""
 
 import io
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from repflow import analysis as clip_analysis
 from repflow import figure, flowviz
 
 
@@ -25,27 +27,27 @@ def frames():
 
 def build(flows, frames, legend=True):
     rows = [figure.frame_row(frames, steps=[0, 2], size=(24, 24))]
-    rows += figure.flow_rows(flows, channels=[1, 2], steps=[0, 2], size=(24, 24))
+    rows += figure.flow_rows(flows, channels=[1, 2], steps=[0, 2], options=flowviz.PanelOptions(size=24))
     return figure.grid_figure(rows, column_labels=["t = 0", "t = 2"], legend=legend, width_in=4.0, title="demo")
 
 
 def test_flow_rows_render_each_channel_and_step(flows):
-    rows = figure.flow_rows(flows, channels=[0, 1], steps=[1, 2], size=(12, 12), normalisation="clip")
+    rows = figure.flow_rows(flows, channels=[0, 1], steps=[1, 2], options=flowviz.PanelOptions("clip", size=12))
     assert [row.label for row in rows] == ["ch 0\nmax 0", "ch 1\nmax 1.5"], "one maximum per row for a clip"
     still, moving = rows[1].images
     assert (still == 255).all(), "channel 1 does not move at step 1: white"
     assert (moving != 255).any()
-    per_frame = figure.flow_rows(flows, channels=[1], steps=[1, 2], size=(12, 12), normalisation="frame")
+    per_frame = figure.flow_rows(flows, channels=[1], steps=[1, 2], options=flowviz.PanelOptions("frame", size=12))
     assert per_frame[0].notes == ["max 0", "max 1.5"]
 
 
 def test_out_of_range_channels_and_steps_are_named(flows):
     with pytest.raises(ValueError, match=r"channel \[5\] out of range: there are 3"):
-        figure.flow_rows(flows, channels=[5], steps=[0], size=(8, 8))
+        figure.flow_rows(flows, channels=[5], steps=[0], options=flowviz.PanelOptions(size=8))
     with pytest.raises(ValueError, match="time step"):
-        figure.flow_rows(flows, channels=[0], steps=[4], size=(8, 8))
+        figure.flow_rows(flows, channels=[0], steps=[4], options=flowviz.PanelOptions(size=8))
     with pytest.raises(ValueError, match="at least one channel"):
-        figure.flow_rows(flows, channels=[], steps=[0], size=(8, 8))
+        figure.flow_rows(flows, channels=[], steps=[0], options=flowviz.PanelOptions(size=8))
 
 
 @pytest.mark.parametrize("fmt, magic", [("png", b"\x89PNG\r\n\x1a\n"), ("pdf", b"%PDF-"), ("svg", b"<?xml")])
@@ -60,7 +62,9 @@ def test_png_size_follows_width_and_dpi(flows, frames):
     data = figure.figure_bytes(build(flows, frames, legend=False), "png", dpi=100)
     width, height = Image.open(io.BytesIO(data)).size
     assert width == 400
-    one_row = figure.grid_figure([figure.frame_row(frames, steps=[0, 2], size=(24, 24))], column_labels=["a", "b"], width_in=4.0)
+    one_row = figure.grid_figure(
+        [figure.frame_row(frames, steps=[0, 2], size=(24, 24))], column_labels=["a", "b"], width_in=4.0
+    )
     one_width, one_height = Image.open(io.BytesIO(figure.figure_bytes(one_row, "png", dpi=100))).size
     assert one_width == 400 and one_height < height / 2, "height grows with the number of rows"
 
@@ -119,7 +123,7 @@ def model_and_clip(tmp_path_factory):
 
 def test_analyse_clip_captures_both_flow_layers_aligned_with_the_input_crop(model_and_clip):
     model, _, _, clip = model_and_clip
-    analysis = figure.analyse_clip(model, clip[:8], size=32)
+    analysis = clip_analysis.analyse_clip(model, clip[:8], size=32)
     assert analysis.frames.shape == (8, 32, 32, 3) and analysis.frames.dtype == np.uint8
     kinds = list(analysis.layer_kinds.values())
     assert kinds == ["fcf-1", "fcf-2"]
@@ -138,7 +142,9 @@ def test_analyse_clip_refuses_models_without_flow(model_and_clip):
     from repflow.models import ModelConfig, build_model
 
     with pytest.raises(ValueError, match="no flow layer"):
-        figure.analyse_clip(build_model(ModelConfig(width=8, num_classes=5)).eval(), model_and_clip[3][:4], size=32)
+        clip_analysis.analyse_clip(
+            build_model(ModelConfig(width=8, num_classes=5)).eval(), model_and_clip[3][:4], size=32
+        )
 
 
 @pytest.mark.parametrize("suffix, magic", [("pdf", b"%PDF-"), ("svg", b"<?xml"), ("png", b"\x89PNG"), ("gif", b"GIF8")])
@@ -184,15 +190,20 @@ def test_figure_command_feeds_the_view_the_checkpoint_was_trained_on(model_and_c
     payload["clip"] = {"frames": 8, "size": 32, "stride": 1, "short_side": 40}
     trained = save_checkpoint(tmp_path / "trained.pt", payload)
     views = []
-    real = figure.analyse_clip
+    real = clip_analysis.analyse_clip
 
     def recording(model, frames, **kwargs):
         views.append((frames.shape[1:3], kwargs))
         return real(model, frames, **kwargs)
 
-    monkeypatch.setattr(figure, "analyse_clip", recording)
+    monkeypatch.setattr(clip_analysis, "analyse_clip", recording)
     assert main(["figure", "--model", str(trained), "--clip", str(clip), "--out", str(tmp_path / "a.png")]) == 0
-    assert main(["figure", "--model", str(trained), "--clip", str(clip), "--size", "36", "--out", str(tmp_path / "b.png")]) == 0
+    assert (
+        main(["figure", "--model", str(trained), "--clip", str(clip), "--size", "36", "--out", str(tmp_path / "b.png")])
+        == 0
+    )
     (first_shape, first), (second_shape, second) = views
     assert first_shape == (40, 48) and (first["size"], first["short_side"]) == (32, 40), "short side 40, crop 32"
-    assert second_shape == (45, 54) and (second["size"], second["short_side"]) == (36, 45), "--size keeps the crop share 0.8"
+    assert second_shape == (45, 54) and (second["size"], second["short_side"]) == (36, 45), (
+        "--size keeps the crop share 0.8"
+    )

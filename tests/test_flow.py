@@ -146,8 +146,9 @@ def test_channels_are_independent_images():
 def test_subpixel_translation_of_a_real_image(dx, dy):
     """With the initial parameters, a known sub-pixel shift is recovered in sign and size.
 
-    Stated bounds: the mean flow is within 0.15 px of the shift, the error is under 0.25 px and within 0.2 px of OpenCV's Dual TV-L1 (nscales=1) on the
-    same pair; OpenCV warps the image 5 times, which Algorithm 1 (one linearisation) does not.
+    Stated bounds: the mean flow is within 0.15 px of the shift, the error is under 0.25 px and within 0.2 px of
+    OpenCV's Dual TV-L1 (nscales=1) on the same pair; OpenCV warps the image 5 times, which Algorithm 1 (one
+    linearisation) does not.
     """
     image = _real_image(128)
     moved = _shift(image, dx, dy)

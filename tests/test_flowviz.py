@@ -68,7 +68,9 @@ def test_normalisation_modes():
         flowviz.normalisation_max("global", frame_flow=clip[0], clip_flow=clip)
 
 
-@pytest.mark.parametrize("bad", [np.zeros((4, 4, 3), np.float32), np.zeros((4, 2), np.float32), np.zeros((4, 4, 2), np.int64)])
+@pytest.mark.parametrize(
+    "bad", [np.zeros((4, 4, 3), np.float32), np.zeros((4, 2), np.float32), np.zeros((4, 4, 2), np.int64)]
+)
 def test_bad_shapes_and_dtypes_are_named(bad):
     with pytest.raises(ValueError, match="flow must"):
         flowviz.flow_to_rgb(bad, 1.0)
@@ -85,7 +87,7 @@ def test_motion_energy_ranks_moving_channels_first():
     flows = np.zeros((3, 2, 4, 4, 2), np.float32)
     flows[1] = 0.5
     flows[2, 0] = 2.0
-    assert flowviz.motion_energy(flows) == pytest.approx([0.0, 0.5, 4.0])
+    assert flowviz.flow_energy(flows) == pytest.approx([0.0, 0.5, 4.0])
     assert list(flowviz.rank_by_energy(flows)) == [2, 1, 0]
 
 

@@ -70,7 +70,9 @@ def test_builders_and_stable_module_names():
 
 def test_full_size_resnet50_has_expected_scale():
     """Standard width: ResNet-50 (2+1)D is in the tens of millions of parameters, ResNet-18 ~30M."""
-    count = lambda m: sum(p.numel() for p in m.parameters())
+    def count(model):
+        return sum(p.numel() for p in model.parameters())
+
     assert 25e6 < count(r2plus1d_18(num_classes=400)) < 40e6
     assert 40e6 < count(r2plus1d_50(num_classes=400)) < 60e6
 

@@ -18,8 +18,8 @@ from repflow.models import ModelConfig, build_model
 from repflow.probe import (
     ProbeOptions,
     attach_probes,
+    feature_change_energy,
     list_probe_points,
-    motion_energy,
     probe_flow,
 )
 
@@ -166,7 +166,7 @@ def test_probes_on_the_rgb_backbone_have_the_capture_flows_layout():
     assert probes["layer2"].shape == (2, 3, 4, 2, 8, 6)  # (B, K, T-1, 2, H, W)
     assert probes["layer3.1.conv2"].shape == (2, 3, 4, 2, 4, 3)
     # The kept channels are each sample's three most moving ones, most moving first.
-    expected = motion_energy(seen["layer2"]).topk(3, dim=1).indices
+    expected = feature_change_energy(seen["layer2"]).topk(3, dim=1).indices
     assert torch.equal(probes.channels["layer2"], expected)
 
 

@@ -27,9 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from viz_app.sources import default_clip_index, find_clips, find_models, models_dir, samples_dir  # noqa: E402
+from viz_app.sources import default_clip_index, find_clips, find_models, models_dir, samples_dir
 
 APP = Path(__file__).resolve().parent / "main.py"
 CHROMIUM = "/usr/bin/chromium"
@@ -47,7 +45,9 @@ def ensure_model(folder: Path) -> str:
     from repflow.checkpoint import model_payload, save_checkpoint
     from repflow.models import ModelConfig, build_model
 
-    save_checkpoint(folder / "untrained_fcf.pt", model_payload(build_model(ModelConfig(flow="fcf", width=16, num_classes=11))))
+    save_checkpoint(
+        folder / "untrained_fcf.pt", model_payload(build_model(ModelConfig(flow="fcf", width=16, num_classes=11)))
+    )
     os.environ["REPFLOW_MODELS_DIR"] = str(folder)
     return f"no model in {configured}: using an untrained flow-of-flow model (width 16)"
 
@@ -66,7 +66,10 @@ WATCH_FOR_FLOW = """(wanted) => {
   const check = () => {
     const figure = shown();
     const img = figure && figure.querySelector("img");
-    if (img && img.complete && img.naturalWidth > 0) { window.__flowShownAt = performance.now(); observer.disconnect(); }
+    if (img && img.complete && img.naturalWidth > 0) {
+      window.__flowShownAt = performance.now();
+      observer.disconnect();
+    }
     else if (figure) { requestAnimationFrame(check); }
   };
   const observer = new MutationObserver(check);
@@ -82,7 +85,8 @@ def free_port() -> int:
 
 def percentile_line(name: str, samples_ms: list[float]) -> str:
     values = np.array(samples_ms)
-    return f"{name}: p50 {np.percentile(values, 50):.0f} ms, p95 {np.percentile(values, 95):.0f} ms, max {values.max():.0f} ms (n={len(values)})"
+    p50, p95 = np.percentile(values, 50), np.percentile(values, 95)
+    return f"{name}: p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {values.max():.0f} ms (n={len(values)})"
 
 
 def measure_browser(switches: int) -> tuple[float, list[float]]:
@@ -91,13 +95,33 @@ def measure_browser(switches: int) -> tuple[float, list[float]]:
     port = free_port()
     with sync_playwright() as playwright, tempfile.TemporaryDirectory() as profile:
         browser = playwright.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, viewport={"width": 1600, "height": 1000}
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1600, "height": 1000},
         )
         launched = time.perf_counter()
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1", "--server.port", str(port),
-             "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(APP),
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             page = browser.new_page()

@@ -22,18 +22,18 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from repflow.figure import ClipAnalysis, analyse_clip
+from repflow.analysis import ClipAnalysis, analyse_clip
+from repflow.checkpoint import TrainingClip
 from repflow.probe import ProbeOptions, ProbePoint, list_probe_points
 from viz_app.sources import (
-    DEFAULT_FRAMES,
-    DEFAULT_SIZE,
+    DEFAULTS,
     ClipWindow,
     ModelSource,
     SourceError,
     class_names,
-    clip_settings,
     file_digest,
     fit_window,
+    window_defaults,
 )
 
 MODEL_LOCK = threading.Lock()
@@ -70,8 +70,10 @@ def summarise_checkpoint(path: str, mtime_ns: int, size: int) -> CheckpointSumma
     config = payload.get("model_config")
     if not isinstance(config, dict) or "model" not in payload:
         raise SourceError(f"{path}: not a repflow model checkpoint (no 'model_config' and 'model' entries)")
-    frames, clip_size, stride, crop = clip_settings(payload)
-    return CheckpointSummary(config, frames, clip_size, stride, crop, class_names(payload, int(config.get("num_classes", 0))))
+    frames, clip_size, stride, crop = window_defaults(TrainingClip.from_payload(payload))
+    return CheckpointSummary(
+        config, frames, clip_size, stride, crop, class_names(payload, int(config.get("num_classes", 0)))
+    )
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
@@ -87,35 +89,31 @@ def load_model(source: ModelSource, _name: str = ""):
     return load_own_model(source, _name or source.file.name)
 
 
-def model_for(source: ModelSource, name: str = ""):
-    return load_model(source, name)
-
-
 def summary_for(source: ModelSource) -> CheckpointSummary:
     """A checkpoint's own summary; your own model gets the app's defaults and no class names."""
     if source.kind == "checkpoint":
         file = source.file
         return summarise_checkpoint(file.path, file.mtime_ns, file.size)
-    return CheckpointSummary(dict(source.architecture), DEFAULT_FRAMES, DEFAULT_SIZE, 1, 1.0, [])
+    return CheckpointSummary(dict(source.architecture), DEFAULTS.frames, DEFAULTS.size, DEFAULTS.stride, 1.0, [])
 
 
 def flow_layers(source: ModelSource) -> dict[str, str]:
     """Built-in flow layers of the model: name -> label, in forward order (none for a foreign model)."""
     from repflow.inspect import list_flow_layers
 
-    return {info.name: info.label for info in list_flow_layers(model_for(source))}
+    return {info.name: info.label for info in list_flow_layers(load_model(source))}
 
 
 @st.cache_data(show_spinner="Listing the layers a flow probe can watch…", max_entries=32)
 def probe_points(source: ModelSource, frames: int, size: int) -> list[ProbePoint]:
     """Every probe point of the model for a clip of ``frames`` frames at ``size`` (one zero-clip forward pass)."""
-    model = model_for(source)
+    model = load_model(source)
     with MODEL_LOCK:
         return list_probe_points(model, frames=frames, size=size)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def probe_clip(path: str, name: str, digest: str) -> ClipSource:
+def check_clip(path: str, name: str, digest: str) -> ClipSource:
     """Check that ``path`` is a video with enough frames; raises VideoError / SourceError naming ``name``."""
     from repflow.video import video_info
 
@@ -126,18 +124,29 @@ def probe_clip(path: str, name: str, digest: str) -> ClipSource:
 
 @st.cache_data(show_spinner="Running the model (and the flow probe) on the clip, once per choice…", max_entries=16)
 def _analyse(
-    source: ModelSource, clip_path: str, clip_digest: str, window: ClipWindow, probe: str | None, options: ProbeOptions | None
+    source: ModelSource,
+    clip_path: str,
+    clip_digest: str,
+    window: ClipWindow,
+    probe: str | None,
+    options: ProbeOptions | None,
 ) -> ClipAnalysis:
     from repflow.video import read_frames
 
-    model = model_for(source)
+    model = load_model(source)
     video = read_frames(clip_path, window.indices(), short_side=window.short_side)
     with MODEL_LOCK:
-        return analyse_clip(model, video, size=window.size, short_side=window.short_side, probe=probe, probe_options=options)
+        return analyse_clip(
+            model, video, size=window.size, short_side=window.short_side, probe=probe, probe_options=options
+        )
 
 
 def analyse(
-    source: ModelSource, clip: ClipSource, window: ClipWindow, probe: str | None = None, options: ProbeOptions | None = None
+    source: ModelSource,
+    clip: ClipSource,
+    window: ClipWindow,
+    probe: str | None = None,
+    options: ProbeOptions | None = None,
 ) -> ClipAnalysis:
     """Flows of every flow layer (and of the probe at ``probe``), input frames and class probabilities (cached)."""
     return _analyse(source, clip.path, clip.digest, window, probe, options)

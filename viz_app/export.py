@@ -9,9 +9,9 @@ import numpy as np
 import streamlit as st
 
 from repflow import figure, flowviz
-from repflow.figure import ClipAnalysis
+from repflow.analysis import ClipAnalysis
+from repflow.flowviz import PanelOptions
 from viz_app import compute
-from viz_app.sidebar import ViewOptions
 
 MIME = {"png": "image/png", "pdf": "application/pdf", "svg": "image/svg+xml", "gif": "image/gif", "mp4": "video/mp4"}
 DEFAULT_ROWS = 4
@@ -24,7 +24,7 @@ def evenly_spaced(count: int, wanted: int) -> list[int]:
 
 
 def export_section(
-    analysis: ClipAnalysis, layer: str, channel: int, options: ViewOptions, *, clip_name: str, key: tuple
+    analysis: ClipAnalysis, layer: str, channel: int, options: PanelOptions, *, clip_name: str, key: tuple
 ) -> None:
     """Figure and animation settings with their download buttons; ``key`` identifies the analysis (model, clip,
     window, probe), so an animation built for another one is never offered."""
@@ -35,10 +35,16 @@ def export_section(
         left, right = st.columns(2)
         ranked = [int(c) for c in flowviz.rank_by_energy(flows) if c != channel]
         channels = left.multiselect(
-            "Channels (rows)", list(range(len(flows))), default=[channel] + ranked[: DEFAULT_ROWS - 1], key="export_channels"
+            "Channels (rows)",
+            list(range(len(flows))),
+            default=[channel] + ranked[: DEFAULT_ROWS - 1],
+            key="export_channels",
         )
         steps = right.multiselect(
-            "Time steps (columns)", list(range(flows.shape[1])), default=evenly_spaced(flows.shape[1], DEFAULT_COLUMNS), key="export_steps"
+            "Time steps (columns)",
+            list(range(flows.shape[1])),
+            default=evenly_spaced(flows.shape[1], DEFAULT_COLUMNS),
+            key="export_steps",
         )
         left, middle, right = st.columns(3)
         show_frames = left.checkbox("Frames row", value=True, key="export_frames")
@@ -50,11 +56,10 @@ def export_section(
         else:
 
             def build():
-                style = replace(options.style, legend=False)
                 return figure.paper_figure(
                     [(clip_name, analysis)], layer=layer, channels=sorted(channels), steps=sorted(steps),
-                    normalisation=options.normalisation, fixed_max=options.fixed_max, style=style,
-                    cell_px=options.panel_px, show_frames=show_frames, legend=legend, width_in=width_in,
+                    options=replace(options, style=replace(options.style, legend=False)), show_frames=show_frames,
+                    legend=legend, width_in=width_in,
                 )
 
             buttons = st.columns(len(figure.FIGURE_FORMATS))
@@ -66,7 +71,7 @@ def export_section(
         animation_part(analysis, channel, options, stem=stem, key=key)
 
 
-def animation_part(analysis: ClipAnalysis, channel: int, options: ViewOptions, *, stem: str, key: tuple) -> None:
+def animation_part(analysis: ClipAnalysis, channel: int, options: PanelOptions, *, stem: str, key: tuple) -> None:
     """Build (with a progress bar) and offer the animation of frames beside flows at ``channel``."""
     st.markdown("**Animation**: frame | flow layers | classical TV-L1, one image per time step.")
     left, middle, right = st.columns(3)
@@ -75,7 +80,10 @@ def animation_part(analysis: ClipAnalysis, channel: int, options: ViewOptions, *
     with_classical = right.checkbox("With classical TV-L1", value=True, key="animation_classical")
     settings = (key, channel, options, fmt, fps, with_classical)
     if st.button("Build animation", key="build_animation"):
-        st.session_state["animation"] = (settings, build_animation(analysis, channel, options, fmt, fps, with_classical))
+        st.session_state["animation"] = (
+            settings,
+            build_animation(analysis, channel, options, fmt, fps, with_classical),
+        )
     built = st.session_state.get("animation")
     if built and built[0] == settings:
         data = built[1]
@@ -88,7 +96,7 @@ def animation_part(analysis: ClipAnalysis, channel: int, options: ViewOptions, *
 
 
 def build_animation(
-    analysis: ClipAnalysis, channel: int, options: ViewOptions, fmt: str, fps: float, with_classical: bool
+    analysis: ClipAnalysis, channel: int, options: PanelOptions, fmt: str, fps: float, with_classical: bool
 ) -> bytes:
     """Classical flows of every step (cached; progress bar), then the encoded animation."""
     classical = None
@@ -101,9 +109,6 @@ def build_animation(
             progress.progress((step + 1) / n_pairs, text=f"Classical TV-L1 of the clip: {step + 1}/{n_pairs}")
         progress.empty()
     with st.spinner(f"Encoding the {fmt.upper()}…"):
-        images = figure.animation_panels(
-            analysis, channel=channel, normalisation=options.normalisation, fixed_max=options.fixed_max,
-            style=replace(options.style, legend=False), cell_px=min(options.panel_px, 224),
-            classical=classical,
-        )
+        panel = replace(options, style=replace(options.style, legend=False), size=min(options.size, 224))
+        images = figure.animation_panels(analysis, channel=channel, options=panel, classical=classical)
         return figure.animation_bytes(images, fmt, fps=fps)

@@ -7,18 +7,14 @@ the folders of checkpoints (default ``models/``) and clips (default ``sample_vid
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `viz_app` importable when run by path
+import streamlit as st
 
-import streamlit as st  # noqa: E402
+from repflow.probe import ProbeOptions
+from viz_app import compute, export, sidebar, views
+from viz_app.sources import ClipWindow, ModelFile, ModelSource, fit_window, models_dir, samples_dir
 
-from repflow.probe import ProbeOptions  # noqa: E402
-
-from viz_app import compute, export, sidebar, views  # noqa: E402
-from viz_app.sources import ClipWindow, ModelFile, ModelSource, fit_window, models_dir, samples_dir  # noqa: E402
 
 def ordered(candidates: list[sidebar.Candidate], last_good: sidebar.Candidate | None) -> list[sidebar.Candidate]:
     """Try an upload first, then the previous working choice (so a bad upload keeps the view), then the rest;
@@ -44,7 +40,7 @@ def resolve_model() -> tuple[ModelSource, str, compute.CheckpointSummary] | None
         try:
             source = ModelSource(ModelFile.of(candidate.path), candidate.loader, candidate.architecture)
             summary = compute.summary_for(source)
-            compute.model_for(source, candidate.name)
+            compute.load_model(source, candidate.name)
         except Exception as error:  # the app's boundary: every failure becomes a message, never a traceback
             st.error(f"Cannot use the model {candidate.name}: {error}")
             continue
@@ -61,7 +57,7 @@ def resolve_clip() -> compute.ClipSource | None:
         return None
     for candidate in ordered(candidates, st.session_state.get("good_clip")):
         try:
-            clip = compute.probe_clip(candidate.path, candidate.name, compute.clip_digest(candidate.path))
+            clip = compute.check_clip(candidate.path, candidate.name, compute.clip_digest(candidate.path))
         except Exception as error:
             st.error(f"Cannot use the video {candidate.name}: {error}")
             continue
@@ -70,7 +66,9 @@ def resolve_clip() -> compute.ClipSource | None:
     return None
 
 
-def choose_layer(source: ModelSource, model_name: str, window: ClipWindow) -> tuple[str, str | None, ProbeOptions | None] | None:
+def choose_layer(
+    source: ModelSource, model_name: str, window: ClipWindow
+) -> tuple[str, str | None, ProbeOptions | None] | None:
     """The flow layer or probe point to show, and the probe's point and options (None for a flow layer)."""
     points = []
     if sidebar.probes_wanted(always=source.kind != "checkpoint"):
@@ -157,7 +155,7 @@ def main() -> None:
     with left:
         views.predictions(analysis, compute.summary_for(source).class_names)
     with right:
-        views.learned_parameters(compute.model_for(source), analysis.layer_labels)
+        views.learned_parameters(compute.load_model(source), analysis.layer_labels)
     export.export_section(analysis, layer, channel, options, clip_name=clip.name, key=analysis_key)
     advance_play(step, analysis.flows[layer].shape[1])
 

@@ -11,12 +11,12 @@ import numpy as np
 import streamlit as st
 
 from repflow import flowviz
-from repflow.figure import PROBE_PREFIX, ClipAnalysis, probe_key
-from repflow.models import DEPTHS, FLOW_KINDS, STAGES
+from repflow.analysis import PROBE_PREFIX, ClipAnalysis, probe_key
+from repflow.checkpoint import ARCHITECTURE_CHOICES, default_architecture
+from repflow.inspect import FLOW_KIND_LABELS
 from repflow.probe import FEATURE_N_ITER, INPUT, INPUT_N_ITER, REDUCTIONS, ProbeOptions, ProbePoint
 from viz_app import compute
 from viz_app.sources import (
-    FLOW_LABELS,
     MAX_FRAMES,
     MAX_STRIDE,
     MAX_UPLOAD_MB,
@@ -53,16 +53,6 @@ class Candidate:
     architecture: tuple[tuple[str, object], ...] = ()  # for loader "state_dict"
 
 
-@dataclass(frozen=True)
-class ViewOptions:
-    """How flows are drawn; changing any of these re-draws without re-running the network."""
-
-    normalisation: flowviz.Normalisation
-    fixed_max: float
-    style: flowviz.FlowStyle
-    panel_px: int
-
-
 def apply_pending(key: str) -> None:
     """Move a value queued under ``_next_<key>`` into the widget state ``key`` (widgets can only be set
     before they are drawn, so callbacks and the play loop queue their changes)."""
@@ -84,12 +74,18 @@ def model_candidates() -> list[Candidate]:
     upload = None
     if source == "checkpoint":
         upload = st.sidebar.file_uploader(
-            "Upload a checkpoint (.pt)", type=["pt", "pth"], key="model_upload", max_upload_size=MAX_UPLOAD_MB,
-            help="A repflow checkpoint (a dict with 'model_config' and 'model'), read with torch.load(weights_only=True).",
+            "Upload a checkpoint (.pt)",
+            type=["pt", "pth"],
+            key="model_upload",
+            max_upload_size=MAX_UPLOAD_MB,
+            help="A repflow checkpoint (a dict with 'model_config' and 'model'), "
+            "read with torch.load(weights_only=True).",
         )
     if upload is not None:
         try:
-            candidates.append(Candidate("upload", str(store_upload(upload.name, upload.getvalue(), kind="models")), upload.name))
+            candidates.append(
+                Candidate("upload", str(store_upload(upload.name, upload.getvalue(), kind="models")), upload.name)
+            )
         except ValueError as error:
             st.error(f"Checkpoint upload refused: {error}")
     if files:
@@ -97,7 +93,11 @@ def model_candidates() -> list[Candidate]:
         paths = list(labels)
         configs = [summary_config(path) for path in files]
         chosen = st.sidebar.selectbox(
-            f"Bundled model ({folder})", paths, index=default_model_index(configs), format_func=labels.get, key="model_choice"
+            f"Bundled model ({folder})",
+            paths,
+            index=default_model_index(configs),
+            format_func=labels.get,
+            key="model_choice",
         )
         candidates.append(Candidate("bundled", chosen, Path(chosen).name))
     return candidates
@@ -134,12 +134,17 @@ def own_model_candidates() -> list[Candidate]:
 def architecture_controls() -> tuple[tuple[str, object], ...]:
     """The repflow architecture a state dict is for (its number of classes is read from the weights)."""
     left, right = st.sidebar.columns(2)
-    depth = left.selectbox("Depth", list(DEPTHS), format_func=lambda d: f"R(2+1)D-{d}", key="own_depth")
-    flow = right.selectbox("Flow", FLOW_KINDS, format_func=FLOW_LABELS.get, key="own_flow")
-    flow_after = left.selectbox("Flow after", STAGES, index=1, key="own_flow_after", disabled=flow == "none")
-    width = right.number_input("Base width", 1, 256, 64, key="own_width", help="64 = standard (stage widths: 1, 2, 4, 8 x it).")
-    flow_channels = left.number_input("Flow channels", 1, 512, 32, key="own_flow_channels", disabled=flow == "none")
-    n_iter = right.number_input("TV-L1 iterations", 1, 200, 10, key="own_n_iter", disabled=flow == "none")
+    choices, default = ARCHITECTURE_CHOICES, default_architecture()
+    depth = left.selectbox("Depth", choices["depth"], format_func=lambda d: f"R(2+1)D-{d}", key="own_depth")
+    flow = right.selectbox("Flow", choices["flow"], format_func=FLOW_KIND_LABELS.get, key="own_flow")
+    flow_after = left.selectbox("Flow after", choices["flow_after"], index=choices["flow_after"].index(
+        default["flow_after"]), key="own_flow_after", disabled=flow == "none")
+    width = right.number_input("Base width", 1, 256, default["width"], key="own_width",
+                               help=f"{default['width']} = standard (stage widths: 1, 2, 4, 8 x it).")
+    flow_channels = left.number_input("Flow channels", 1, 512, default["flow_channels"], key="own_flow_channels",
+                                      disabled=flow == "none")
+    n_iter = right.number_input("TV-L1 iterations", 1, 200, default["n_iter"], key="own_n_iter",
+                                disabled=flow == "none")
     config = {"depth": depth, "flow": flow, "flow_after": flow_after, "width": int(width)}
     config.update(flow_channels=int(flow_channels), n_iter=int(n_iter))
     return tuple(sorted(config.items()))
@@ -154,7 +159,9 @@ def summary_config(path: Path) -> dict | None:
 
 def model_label(path: Path) -> str:
     config = summary_config(path)
-    return f"{path.name} — {describe_config(config)}" if config else f"{path.name} — (not a readable repflow checkpoint)"
+    return (
+        f"{path.name} — {describe_config(config)}" if config else f"{path.name} — (not a readable repflow checkpoint)"
+    )
 
 
 def clip_candidates() -> list[Candidate]:
@@ -164,12 +171,17 @@ def clip_candidates() -> list[Candidate]:
     clips = find_clips(folder)
     candidates = []
     upload = st.sidebar.file_uploader(
-        "Upload a video", type=[suffix.lstrip(".") for suffix in VIDEO_SUFFIXES], key="clip_upload",
-        max_upload_size=MAX_UPLOAD_MB, help=f"Up to {MAX_UPLOAD_MB} MB; long videos are cut to the window chosen below.",
+        "Upload a video",
+        type=[suffix.lstrip(".") for suffix in VIDEO_SUFFIXES],
+        key="clip_upload",
+        max_upload_size=MAX_UPLOAD_MB,
+        help=f"Up to {MAX_UPLOAD_MB} MB; long videos are cut to the window chosen below.",
     )
     if upload is not None:
         try:
-            candidates.append(Candidate("upload", str(store_upload(upload.name, upload.getvalue(), kind="clips")), upload.name))
+            candidates.append(
+                Candidate("upload", str(store_upload(upload.name, upload.getvalue(), kind="clips")), upload.name)
+            )
         except ValueError as error:
             st.error(f"Video upload refused: {error}")
     if clips:
@@ -224,7 +236,9 @@ def layer_picker(flow_layers: dict[str, str], points: list[ProbePoint]) -> str |
     """The model's flow layers and the probe points (``probe_key(name)``) in one list; deep probe points
     (more than one dot in the name) only behind "Show all probe points". None if there is nothing to show."""
     show_all = bool(points) and st.sidebar.toggle(
-        "Show all probe points", key="all_probes", help=f"{len(points)} points; by default only names with at most one dot."
+        "Show all probe points",
+        key="all_probes",
+        help=f"{len(points)} points; by default only names with at most one dot.",
     )
     shown = [point for point in points if show_all or point.name.count(".") <= 1]
     labels = {**flow_layers, **{probe_key(point.name): f"probe · {point.label}" for point in shown}}
@@ -248,7 +262,9 @@ def probe_controls(point: str) -> ProbeOptions:
     component (its brightness), so it is classical single-scale TV-L1 of the frames."""
     with st.sidebar.expander("Probe settings"):
         if point == INPUT:
-            st.caption("Input probe: TV-L1 of the frames' brightness (first principal component), to compare with OpenCV.")
+            st.caption(
+                "Input probe: TV-L1 of the frames' brightness (first principal component), to compare with OpenCV."
+            )
             n_iter = st.number_input("TV-L1 iterations", 1, 500, INPUT_N_ITER, key="probe_input_iter")
             return ProbeOptions(channels=1, reduce="pca", n_iter=int(n_iter))
         reduce = st.radio("Channels", REDUCTIONS, format_func=REDUCTION_LABELS.get, key="probe_reduce")
@@ -263,19 +279,25 @@ def channel_controls(analysis: ClipAnalysis, layer: str) -> tuple[int, int]:
     n_channels, n_steps = flows.shape[:2]
 
     ranked = flowviz.rank_by_energy(flows)[:RANKED_SHOWN]
-    energy = flowviz.motion_energy(flows)
+    energy = flowviz.flow_energy(flows)
     apply_pending("channel")
     # The app opens on the most moving channel; afterwards the user's choice stays.
     st.session_state["channel"] = int(np.clip(st.session_state.get("channel", ranked[0]), 0, n_channels - 1))
     channel = st.sidebar.number_input(f"Channel (0–{n_channels - 1})", 0, n_channels - 1, key="channel")
     if layer in analysis.channel_labels:
-        st.sidebar.caption(f"Flow channel {channel} is {analysis.channel_label(layer, int(channel))} of the probed output.")
+        st.sidebar.caption(
+            f"Flow channel {channel} is {analysis.channel_label(layer, int(channel))} of the probed output."
+        )
     st.sidebar.caption("Most moving channels (motion energy over the clip):")
     columns = st.sidebar.columns(4)
     for position, index in enumerate(ranked):
         columns[position % 4].button(
-            f"{index}", key=f"rank_{position}", on_click=queue, args=("channel", int(index)),
-            help=f"{analysis.channel_label(layer, int(index))}: energy {energy[index]:.3g}", type="primary" if index == channel else "secondary",
+            f"{index}",
+            key=f"rank_{position}",
+            on_click=queue,
+            args=("channel", int(index)),
+            help=f"{analysis.channel_label(layer, int(index))}: energy {energy[index]:.3g}",
+            type="primary" if index == channel else "secondary",
         )
 
     apply_pending("step")
@@ -285,7 +307,9 @@ def channel_controls(analysis: ClipAnalysis, layer: str) -> tuple[int, int]:
         step = st.sidebar.slider("Time step", 0, n_steps - 1, key="step", help=f"{n_steps} flow steps in this layer.")
         left, right = st.sidebar.columns([1, 2])
         left.toggle("▶ Play", key="play", on_change=rewind_if_at_end, args=(n_steps,))
-        right.select_slider("Steps per second", [1, 2, 4, 8, 16], value=4, key="play_speed", label_visibility="collapsed")
+        right.select_slider(
+            "Steps per second", [1, 2, 4, 8, 16], value=4, key="play_speed", label_visibility="collapsed"
+        )
     else:
         step = 0
         st.sidebar.caption("This layer has a single time step.")
@@ -303,7 +327,7 @@ def queue(key: str, value) -> None:
     st.session_state[f"_next_{key}"] = value
 
 
-def view_controls() -> ViewOptions:
+def view_controls() -> flowviz.PanelOptions:
     """Normalisation, colouring, arrows, upsampling, overlay, legend and panel size."""
     st.sidebar.header("Display")
     normalisation = st.sidebar.radio(
@@ -319,12 +343,15 @@ def view_controls() -> ViewOptions:
     )
     arrows = st.sidebar.checkbox("Arrows (quiver)", key="arrows")
     spacing = st.sidebar.slider("Arrow spacing (px)", 8, 64, 16, step=4, key="arrow_spacing", disabled=not arrows)
-    smooth = st.sidebar.checkbox("Smooth upsampling", key="smooth", help="Bilinear instead of nearest (feature-map cells).")
+    smooth = st.sidebar.checkbox(
+        "Smooth upsampling", key="smooth", help="Bilinear instead of nearest (feature-map cells)."
+    )
     opacity = st.sidebar.slider("Flow opacity over the frame", 0.0, 1.0, 1.0, step=0.05, key="opacity")
     legend = st.sidebar.checkbox("Colour-wheel legend", value=True, key="legend")
     panel_px = st.sidebar.select_slider("Panel size (px)", [160, 224, 288, 384], value=224, key="panel_px")
     style = flowviz.FlowStyle(
         colouring=colouring, smooth=smooth, arrow_spacing=spacing if arrows else 0, opacity=opacity, legend=legend
     )
-    return ViewOptions(normalisation=normalisation, fixed_max=float(fixed_max), style=style, panel_px=int(panel_px))
-
+    return flowviz.PanelOptions(
+        normalisation=normalisation, fixed_max=float(fixed_max), style=style, size=int(panel_px)
+    )

@@ -12,7 +12,9 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from repflow.checkpoint import crop_fraction, short_side_for, training_clip
+from repflow.checkpoint import TrainingClip, short_side_for
+from repflow.inspect import FLOW_KIND_LABELS
+from repflow.io import atomic_write
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".gif")
@@ -22,9 +24,8 @@ MAX_FRAMES = 64  # longer clips are cut to a window of at most this many frames
 # The clip the app opens with: an action the bundled demo models were trained on, with large motion.
 DEFAULT_CLIP = "synthetic_jumping_jacks.mp4"
 MAX_STRIDE = 8  # temporal subsampling of the window (models trained at stride s want clips read at stride s)
-DEFAULT_FRAMES = 16
-DEFAULT_SIZE = 112
-FLOW_LABELS = {"fcf": "flow-of-flow", "rep": "Rep-Flow", "none": "no flow layer"}
+DEFAULTS = TrainingClip().with_defaults()  # the window of a model that records no training clip
+MIN_SIZE, MAX_SIZE = 32, 448  # input sizes the app offers
 
 
 class SourceError(ValueError):
@@ -68,8 +69,8 @@ class ClipWindow:
     at what square input size, and what share ``crop`` of the short side that centre crop covers."""
 
     start: int = 0
-    frames: int = DEFAULT_FRAMES
-    size: int = DEFAULT_SIZE
+    frames: int = DEFAULTS.frames
+    size: int = DEFAULTS.size
     stride: int = 1
     crop: float = 1.0
 
@@ -119,8 +120,9 @@ def default_clip_index(clips: list[Path]) -> int:
 
 def describe_config(config: dict) -> str:
     """A short label for a model config, e.g. "flow-of-flow · R(2+1)D-18 · width 8 · 10 classes"."""
-    flow = FLOW_LABELS.get(str(config.get("flow")), str(config.get("flow")))
-    return f"{flow} · R(2+1)D-{config.get('depth', '?')} · width {config.get('width', '?')} · {config.get('num_classes', '?')} classes"
+    flow = FLOW_KIND_LABELS.get(str(config.get("flow")), str(config.get("flow")))
+    depth, width, classes = (config.get(key, "?") for key in ("depth", "width", "num_classes"))
+    return f"{flow} · R(2+1)D-{depth} · width {width} · {classes} classes"
 
 
 def default_model_index(configs: list[dict | None]) -> int:
@@ -132,17 +134,13 @@ def default_model_index(configs: list[dict | None]) -> int:
     return 0
 
 
-def clip_settings(payload: dict) -> tuple[int, int, int, float]:
-    """(frames, size, stride, crop fraction) a checkpoint was trained with, from its optional ``"clip"`` entry,
-    else defaults."""
-    clip = training_clip(payload)
-    frames = clip.get("frames", DEFAULT_FRAMES)
-    size = clip.get("size", DEFAULT_SIZE)
-    stride = clip.get("stride", 1)
-    frames = frames if MIN_FRAMES <= frames <= MAX_FRAMES else DEFAULT_FRAMES
-    size = size if 32 <= size <= 448 else DEFAULT_SIZE
-    stride = stride if stride <= MAX_STRIDE else 1
-    return frames, size, stride, crop_fraction(clip)
+def window_defaults(clip: TrainingClip) -> tuple[int, int, int, float]:
+    """(frames, size, stride, crop fraction) the app opens a model's clips with: as the model was trained,
+    where that fits the app's ranges, else the defaults."""
+    frames = clip.frames if clip.frames is not None and MIN_FRAMES <= clip.frames <= MAX_FRAMES else DEFAULTS.frames
+    size = clip.size if clip.size is not None and MIN_SIZE <= clip.size <= MAX_SIZE else DEFAULTS.size
+    stride = clip.stride if clip.stride is not None and clip.stride <= MAX_STRIDE else DEFAULTS.stride
+    return frames, size, stride, clip.crop_fraction
 
 
 def class_names(payload: dict, num_classes: int) -> list[str]:
@@ -171,9 +169,7 @@ def store_upload(name: str, data: bytes, *, kind: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{digest}{Path(name).suffix.lower()}"
     if not path.exists():
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        atomic_write(path, data)
     return path
 
 

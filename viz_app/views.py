@@ -12,37 +12,31 @@ import streamlit as st
 from PIL import Image
 
 from repflow import flowviz
-from repflow.figure import ClipAnalysis, mosaic, probe_key
+from repflow.analysis import ClipAnalysis, probe_key
+from repflow.figure import mosaic
+from repflow.flowviz import PanelOptions
 from repflow.probe import INPUT, ProbeOptions
 from viz_app import compute
-from viz_app.sidebar import ViewOptions, queue
+from viz_app.sidebar import queue
 
 GRID_COLUMNS = 8
 GRID_TILE_PX = 96
 GRID_ORDERS = ("channel number", "motion energy at this step")
 
 
-def draw_flow(flows: np.ndarray, channel: int, step: int, options: ViewOptions, frame: np.ndarray, *, size: int, legend: bool = True):
-    """Render ``flows[channel, step]`` (flows: (C, T', h, w, 2)) as a ``size`` square; returns (image, max used)."""
-    peak = flowviz.normalisation_max(
-        options.normalisation, frame_flow=flows[channel, step], clip_flow=flows[channel], fixed_max=options.fixed_max
-    )
-    style = options.style if legend else replace(options.style, legend=False)
-    image = flowviz.render_flow(flows[channel, step], max_magnitude=peak, size=(size, size), style=style, frame=frame)
-    return image, peak
-
-
 def main_view(
-    analysis: ClipAnalysis, layer: str, channel: int, step: int, options: ViewOptions, *, frame_numbers: list[int]
+    analysis: ClipAnalysis, layer: str, channel: int, step: int, options: PanelOptions, *, frame_numbers: list[int]
 ) -> None:
     """Input frame, every flow layer at (channel, step) and classical TV-L1, aligned in one row.
 
     ``frame_numbers`` are the clip's frame numbers of the window's frames."""
-    size = options.panel_px
+    size = options.size
     frame = analysis.frames[step]
     names = list(analysis.flows)
     columns = st.columns(2 + max(len(names), 2))
-    columns[0].image(flowviz.resize_image(frame, (size, size)), caption=f"frame {frame_numbers[step]} (input crop)", width="stretch")
+    columns[0].image(
+        flowviz.resize_image(frame, (size, size)), caption=f"frame {frame_numbers[step]} (input crop)", width="stretch"
+    )
     for column, name in zip(columns[1:], names):
         flows = analysis.flows[name]
         label = analysis.layer_labels[name]
@@ -51,7 +45,7 @@ def main_view(
         if step >= flows.shape[1]:
             column.info(f"{label}: no step {step} (it compares {analysis.frames.shape[0] - flows.shape[1] + 1} frames)")
             continue
-        image, peak = draw_flow(flows, shown_channel, step, options, frame, size=size)
+        image, peak = flowviz.render_panel(flows, shown_channel, step, options, frame=frame)
         channel_name = analysis.channel_label(name, shown_channel)
         column.image(image, caption=f"{marker}{label} · {channel_name} · t {step} · max {peak:.3g}", width="stretch")
     if list(analysis.layer_kinds.values()) == ["rep"]:
@@ -65,7 +59,7 @@ def main_view(
     classical_view(columns[-1], analysis, step, options)
 
 
-def classical_view(column, analysis: ClipAnalysis, step: int, options: ViewOptions) -> None:
+def classical_view(column, analysis: ClipAnalysis, step: int, options: PanelOptions) -> None:
     """OpenCV TV-L1 flow of the input frames ``step`` -> ``step + 1``, in pixels of the input crop,
     always normalised per frame (its units are not those of the feature-map flows)."""
     if step + 1 >= len(analysis.frames):
@@ -76,15 +70,15 @@ def classical_view(column, analysis: ClipAnalysis, step: int, options: ViewOptio
     except Exception as error:  # a failing comparison must not take the learned flows down with it
         column.error(f"Classical TV-L1 failed: {error}")
         return
-    peak = flowviz.max_magnitude(flow)
-    size = options.panel_px
-    image = flowviz.render_flow(flow, max_magnitude=peak, size=(size, size), style=options.style, frame=analysis.frames[step])
+    per_frame = replace(options, normalisation="frame")
+    image, peak = flowviz.render_panel(flow[None, None], 0, 0, per_frame, frame=analysis.frames[step])
     column.image(image, caption=f"classical TV-L1 (OpenCV) · t {step} · max {peak:.3g} px (per frame)", width="stretch")
     probe = analysis.flows.get(probe_key(INPUT))
     if probe is not None and step < probe.shape[1]:
         difference, reference, cosine = agreement(probe[0, step], flow)
         column.caption(
-            f"Input probe vs OpenCV: mean end-point difference {difference:.3g} px (zero flow would be {reference:.3g} px), "
+            f"Input probe vs OpenCV: mean end-point difference {difference:.3g} px "
+            f"(zero flow would be {reference:.3g} px), "
             f"direction agreement (cosine) {cosine:.2f}. A working probe is well under the zero-flow figure."
         )
 
@@ -98,7 +92,9 @@ def agreement(flow: np.ndarray, reference: np.ndarray) -> tuple[float, float, fl
     return difference, zero, float((flow * reference).sum() / norms) if norms > 0 else 0.0
 
 
-def channel_grid(analysis: ClipAnalysis, layer: str, channel: int, step: int, options: ViewOptions, *, key: tuple) -> None:
+def channel_grid(
+    analysis: ClipAnalysis, layer: str, channel: int, step: int, options: PanelOptions, *, key: tuple
+) -> None:
     """Every channel of ``layer`` at ``step`` as one image, sortable by motion energy; choosing a channel
     below it selects that channel. ``key`` identifies the analysis in the image cache."""
     flows = analysis.flows[layer]
@@ -108,7 +104,11 @@ def channel_grid(analysis: ClipAnalysis, layer: str, channel: int, step: int, op
     channels, png = grid_image(key, layer, step, options, order, analysis.flows[layer], analysis.frames[step], labels)
     st.image(png, caption="channel · motion energy E at this step", width="content")
     st.pills(
-        f"Select a channel (now {channel})", channels, key="grid_pick", on_change=pick_from_grid, format_func=labels.__getitem__,
+        f"Select a channel (now {channel})",
+        channels,
+        key="grid_pick",
+        on_change=pick_from_grid,
+        format_func=labels.__getitem__,
     )
 
 
@@ -117,7 +117,7 @@ def grid_image(
     key: tuple,
     layer: str,
     step: int,
-    options: ViewOptions,
+    options: PanelOptions,
     order: str,
     _flows: np.ndarray,
     _frame: np.ndarray,
@@ -129,8 +129,9 @@ def grid_image(
     channels = list(range(len(_flows)))
     if order == GRID_ORDERS[1]:
         channels = [int(c) for c in flowviz.rank_by_energy(_flows[:, step])]
-    energy = flowviz.motion_energy(_flows[:, step])
-    tiles = [draw_flow(_flows, index, step, options, _frame, size=GRID_TILE_PX, legend=False)[0] for index in channels]
+    energy = flowviz.flow_energy(_flows[:, step])
+    tile = replace(options, size=GRID_TILE_PX, style=replace(options.style, legend=False))
+    tiles = [flowviz.render_panel(_flows, index, step, tile, frame=_frame)[0] for index in channels]
     image = mosaic(tiles, [f"{_labels[index]} E {energy[index]:.2g}" for index in channels], columns=GRID_COLUMNS)
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
@@ -154,9 +155,14 @@ def predictions(analysis: ClipAnalysis, names: list[str]) -> None:
         return
     top = np.argsort(-analysis.probabilities)[:5]
     st.dataframe(
-        [{"class": names[i] if i < len(names) else f"class {i}", "probability": float(analysis.probabilities[i])} for i in top],
+        [
+            {"class": names[i] if i < len(names) else f"class {i}", "probability": float(analysis.probabilities[i])}
+            for i in top
+        ],
         hide_index=True,
-        column_config={"probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0, format="%.3f")},
+        column_config={
+            "probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0, format="%.3f")
+        },
     )
 
 
@@ -166,7 +172,12 @@ def learned_parameters(model, labels: dict[str, str]) -> None:
 
     st.subheader("Learned TV-L1 parameters")
     rows = [
-        {"layer": labels.get(name, name), "θ (theta)": values["theta"], "λ (lambda)": values["lam"], "τ (tau)": values["tau"]}
+        {
+            "layer": labels.get(name, name),
+            "θ (theta)": values["theta"],
+            "λ (lambda)": values["lam"],
+            "τ (tau)": values["tau"],
+        }
         for name, values in read(model).items()
     ]
     if rows:

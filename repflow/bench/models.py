@@ -72,8 +72,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flow-after", default="layer3", help="stage the flow block follows")
     parser.add_argument("--classes", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=5, help="timed clips per model (mean ± std reported)")
-    parser.add_argument("--small", action="store_true",
-                        help=f"quick preset: {SMALL['frames']} frames, {SMALL['size']} px, ResNet-{SMALL['depth']}, width {SMALL['width']}")
+    parser.add_argument(
+        "--small",
+        action="store_true",
+        help=f"quick preset: {SMALL['frames']} frames, {SMALL['size']} px, ResNet-{SMALL['depth']}, "
+        f"width {SMALL['width']}",
+    )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -87,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
             mean, std = mean_std(time_ms(run_model, repeats=args.repeats, device=device))
             timings.append(ModelTiming(name, mean, std))
     print(
-        f"Per-clip time: {args.frames} frames of {args.size}x{args.size}, (2+1)D ResNet-{args.depth} width {args.width}, "
+        f"Per-clip time: {args.frames} frames of {args.size}x{args.size}, "
+        f"(2+1)D ResNet-{args.depth} width {args.width}, "
         f"flow after {args.flow_after}, batch 1, device={device}, torch threads={torch.get_num_threads()}"
     )
     print("| model | ms per clip (mean ± std) | paper (GPU) |")

@@ -9,7 +9,9 @@ from typing import Callable
 import torch
 
 
-def time_ms(run: Callable[[], object], *, repeats: int, warmup: int = 1, device: torch.device | None = None) -> list[float]:
+def time_ms(
+    run: Callable[[], object], *, repeats: int, warmup: int = 1, device: torch.device | None = None
+) -> list[float]:
     """Wall-clock milliseconds of ``repeats`` calls of ``run`` after ``warmup`` calls (CUDA synchronised)."""
     sync = torch.cuda.synchronize if device is not None and device.type == "cuda" else (lambda: None)
     for _ in range(warmup):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from repflow.commands import add_subcommands
+
 # target -> (module with configure(parser) and run(args) -> int, one-line help)
 TARGETS: dict[str, tuple[str, str]] = {
     "layer": ("repflow.bench.layer", "TV-L1 flow layer: forward and forward+backward time, memory"),
@@ -13,11 +15,5 @@ TARGETS: dict[str, tuple[str, str]] = {
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from repflow.cli import add_subcommands
-
+    """One sub-command per target; each target's own ``run`` runs it."""
     add_subcommands(parser, TARGETS, dest="target")
-
-
-def run(args: argparse.Namespace) -> int:
-    # add_subcommands stored the chosen target's run() as args._run, replacing this function.
-    return args._run(args)

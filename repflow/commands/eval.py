@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from repflow.data.sources import DATASETS
-from repflow.video import BACKEND_NAMES, VideoError
+from repflow.runtime import DEVICES
+from repflow.video import BACKEND_NAMES
 
 CLIP_FLAGS = {"frames": "num_frames", "stride": "stride", "short_side": "short_side", "size": "crop_size"}
 
@@ -34,67 +35,52 @@ def configure(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--csv", help="kinetics400 csv of the val videos")
     data.add_argument("--backend", choices=BACKEND_NAMES, default="auto", help="video decoder (default: %(default)s)")
     views = parser.add_argument_group("views")
-    views.add_argument("--clips", type=int, default=10, help="uniformly spaced clips per video, K (default: %(default)s)")
-    views.add_argument("--crops", type=int, choices=(1, 3), default=3, help="crops per clip; 3 = start, centre, end of the long side (default: %(default)s)")
+    views.add_argument(
+        "--clips", type=int, default=10, help="uniformly spaced clips per video, K (default: %(default)s)"
+    )
+    views.add_argument(
+        "--crops",
+        type=int,
+        choices=(1, 3),
+        default=3,
+        help="crops per clip; 3 = start, centre, end of the long side (default: %(default)s)",
+    )
     for key, flag in CLIP_FLAGS.items():
         views.add_argument("--" + flag.replace("_", "-"), type=int, dest=flag,
                            help=f"clip {key} (default: the checkpoint's)")
     run_group = parser.add_argument_group("run")
     run_group.add_argument("--batch-size", type=int, default=4, help="videos per batch (default: %(default)s)")
     run_group.add_argument("--workers", type=int, default=2, help="DataLoader workers (default: %(default)s)")
-    run_group.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to run (default: %(default)s)")
-    run_group.add_argument("--flow-cache", help="TV-L1 flow cache folder for a flow stream "
-                           "(default: the one it was trained with)")
+    run_group.add_argument("--device", choices=DEVICES, default="auto", help="where to run (default: %(default)s)")
+    run_group.add_argument("--flow-cache", help="TV-L1 flow cache folder for a flow stream (default: the one it was "
+                           "trained with: its flow_cache setting, else flow_cache/ beside the checkpoint)")
     run_group.add_argument("--out-dir", help="where the report goes (default: <checkpoint folder>/eval)")
     run_group.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and write the report; prints the summary's headline numbers."""
-    from repflow.checkpoint import load_checkpoint, model_from_payload
-    from repflow.data.datasets import ClipDataset, ClipSpec, original_message
-    from repflow.data.flow_cache import FlowCache
-    from repflow.data.sources import load_videos
+    from repflow import distributed
+    from repflow.data.datasets import ClipDataset, plain_video_errors
+    from repflow.data.flow_cache import FlowCache, run_flow_cache
     from repflow.eval import StreamModel, evaluate, write_report
-    from repflow.train import distributed
-    from repflow.train.loop import pick_device
+    from repflow.runtime import pick_device
 
-    main = load_checkpoint(args.checkpoint)
-    models = {_stream(main, args.checkpoint): model_from_payload(main, name=args.checkpoint)}
-    second = None
-    if args.flow_checkpoint:
-        second = load_checkpoint(args.flow_checkpoint)
-        if _stream(second, args.flow_checkpoint) != "flow" or "rgb" not in models:
-            raise ValueError("--flow-checkpoint must be a flow-stream model and --checkpoint an RGB one")
-        models["flow"] = model_from_payload(second, name=args.flow_checkpoint)
-    spec = ClipSpec(**_clip_settings(args, main, second))
-    saved = main.get("train_config", {})
-    classes = main.get("classes")
-    if second is not None and second.get("classes") != classes:
-        raise ValueError("the RGB and flow checkpoints were trained on different class lists")
-    dataset = args.dataset or saved.get("dataset")
-    if dataset is None:
-        raise ValueError(f"{args.checkpoint} does not say which data it was trained on: pass --dataset and --data")
-    videos = load_videos(
-        dataset, "val", location=args.data or saved.get("val_data"), data_root=args.data_root or saved.get("data_root"),
-        split=args.split or saved.get("split", 1), splits_dir=args.splits_dir or saved.get("splits_dir") or None,
-        csv_file=args.csv or saved.get("val_csv") or None, classes=classes)
-    num_classes = main["model_config"]["num_classes"]
-    if len(videos.classes) != num_classes or (classes is not None and list(videos.classes) != list(classes)):
-        raise ValueError(f"the data has {len(videos.classes)} classes but the model was trained on {num_classes}"
-                         + (f" ({', '.join(classes[:5])}, ...)" if classes else ""))
+    payloads, models = _load_streams(args)
+    trained = payloads[0]  # --checkpoint's: its data and class list are the evaluation's
+    spec = _clip_spec(args, payloads)
+    videos, dataset = _videos(args, trained)
     model = StreamModel(models.get("rgb"), models.get("flow"))
-    flow_saved = (second or main).get("train_config", {})
-    cache_dir = args.flow_cache or flow_saved.get("flow_cache") or None
+    # The flow stream's TV-L1 cache, found as training placed it: the run's checkpoints lie in its out_dir.
+    flow_run = Path(args.flow_checkpoint or args.checkpoint).parent
+    cache = FlowCache(args.flow_cache) if args.flow_cache else run_flow_cache(
+        payloads[-1].get("train_config", {}).get("flow_cache", ""), flow_run)
     data = ClipDataset(videos, spec, train=False, stream=model.stream, num_clips=args.clips, num_crops=args.crops,
-                       flow_cache=FlowCache(cache_dir), backend=args.backend)
+                       flow_cache=cache, backend=args.backend)
     device = pick_device(args.device)
-    with distributed.process_group(device) as info:  # under torchrun: every process scores its share
-        try:
-            result = evaluate(model, data, batch_size=args.batch_size, workers=args.workers, device=device,
-                              progress=args.progress)
-        except VideoError as error:  # from a DataLoader worker: drop the worker's traceback from the message
-            raise VideoError(original_message(error)) from None
+    with distributed.process_group(device) as info, plain_video_errors():  # under torchrun: each scores a share
+        result = evaluate(model, data, batch_size=args.batch_size, workers=args.workers, device=device,
+                          progress=args.progress)
     if not info.is_main:
         return 0  # rank 0 writes the report
     out_dir = Path(args.out_dir) if args.out_dir else Path(args.checkpoint).parent / "eval"
@@ -108,6 +94,44 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_streams(args: argparse.Namespace) -> tuple[list[dict], dict[str, Any]]:
+    """The checkpoint dicts ([--checkpoint] or [--checkpoint, --flow-checkpoint]) and their models by stream."""
+    from repflow.checkpoint import load_checkpoint, model_from_payload
+
+    trained = load_checkpoint(args.checkpoint)
+    models = {_stream(trained, args.checkpoint): model_from_payload(trained, name=args.checkpoint)}
+    if not args.flow_checkpoint:
+        return [trained], models
+    flow = load_checkpoint(args.flow_checkpoint)
+    if _stream(flow, args.flow_checkpoint) != "flow" or "rgb" not in models:
+        raise ValueError("--flow-checkpoint must be a flow-stream model and --checkpoint an RGB one")
+    models["flow"] = model_from_payload(flow, name=args.flow_checkpoint)
+    if flow.get("classes") != trained.get("classes"):
+        raise ValueError("the RGB and flow checkpoints were trained on different class lists")
+    return [trained, flow], models
+
+
+def _videos(args: argparse.Namespace, trained: dict) -> tuple[Any, str]:
+    """The videos to evaluate and the dataset kind: the checkpoint's validation data, flags override it."""
+    from repflow.data.sources import DataSettings, video_list
+
+    saved = trained.get("train_config", {})
+    overrides = {"dataset": args.dataset, "val_data": args.data, "data_root": args.data_root, "split": args.split,
+                 "splits_dir": args.splits_dir, "val_csv": args.csv}
+    values = {**saved, **{key: value for key, value in overrides.items() if value}}
+    if values.get("dataset") is None:
+        raise ValueError(f"{args.checkpoint} does not say which data it was trained on: pass --dataset and --data")
+    classes = trained.get("classes")
+    videos = video_list(DataSettings.from_mapping(values), "val", classes=classes)
+    if videos is None:
+        raise ValueError(f"{args.checkpoint} was trained without validation data: pass --data")
+    num_classes = trained["model_config"]["num_classes"]
+    if len(videos.classes) != num_classes or (classes is not None and list(videos.classes) != list(classes)):
+        raise ValueError(f"the data has {len(videos.classes)} classes but the model was trained on {num_classes}"
+                         + (f" ({', '.join(classes[:5])}, ...)" if classes else ""))
+    return videos, values["dataset"]
+
+
 def _stream(payload: dict, name: str) -> str:
     in_channels = payload["model_config"].get("in_channels", 3) if "model_config" in payload else 3
     if in_channels not in (2, 3):
@@ -115,16 +139,20 @@ def _stream(payload: dict, name: str) -> str:
     return "rgb" if in_channels == 3 else "flow"
 
 
-def _clip_settings(args: argparse.Namespace, main: dict, second: dict | None) -> dict[str, int]:
-    """num_frames, stride, short_side, crop_size: flags, else the checkpoint's "clip" entry."""
-    saved = main.get("clip", {})
-    if second is not None and any(second.get("clip", {}).get(k) != saved.get(k) for k in CLIP_FLAGS):
+def _clip_spec(args: argparse.Namespace, payloads: list[dict]):
+    """How to cut the clips: flags, else the checkpoints' `TrainingClip` (which must agree for a pair)."""
+    from repflow.checkpoint import TrainingClip
+    from repflow.data.datasets import ClipSpec
+
+    clips = [TrainingClip.from_payload(payload) for payload in payloads]
+    sizes = [{key: getattr(clip, key) for key in CLIP_FLAGS} for clip in clips]
+    if len(sizes) == 2 and sizes[0] != sizes[1]:
         raise ValueError("the RGB and flow checkpoints were trained on different clip settings "
-                         f"({saved} vs {second.get('clip')}); evaluate them separately")
+                         f"({clips[0].to_dict()} vs {clips[1].to_dict()}); evaluate them separately")
     settings = {}
     for key, flag in CLIP_FLAGS.items():
-        value = getattr(args, flag) if getattr(args, flag) is not None else saved.get(key)
+        value = getattr(args, flag) if getattr(args, flag) is not None else sizes[0][key]
         if value is None:
             raise ValueError(f"{args.checkpoint} has no clip settings: pass --{flag.replace('_', '-')}")
         settings[flag] = int(value)
-    return settings
+    return ClipSpec(**settings)

@@ -9,25 +9,44 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from repflow import figure, flowviz
+from repflow import analysis, figure, flowviz
+from repflow.io import atomic_write
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, type=Path, help="checkpoint with 'model_config' and 'model'")
-    parser.add_argument("--clip", required=True, type=Path, action="append", help="video file; repeat for one block of rows per clip")
-    parser.add_argument("--out", required=True, type=Path, help="output file: .png, .pdf, .svg (figure) or .gif, .mp4 (animation)")
-    parser.add_argument("--layer", default=None, help="flow layer by name, label or kind (rep, fcf-1, fcf-2); default: the last")
-    parser.add_argument("--channels", default="top4", help="comma-separated channels, or topN (N most moving, first clip); default top4")
+    parser.add_argument(
+        "--clip", required=True, type=Path, action="append", help="video file; repeat for one block of rows per clip"
+    )
+    parser.add_argument(
+        "--out", required=True, type=Path, help="output file: .png, .pdf, .svg (figure) or .gif, .mp4 (animation)"
+    )
+    parser.add_argument(
+        "--layer", default=None, help="flow layer by name, label or kind (rep, fcf-1, fcf-2); default: the last"
+    )
+    parser.add_argument(
+        "--channels", default="top4", help="comma-separated channels, or topN (N most moving, first clip); default top4"
+    )
     parser.add_argument("--steps", default="all", help="comma-separated time steps, or 'all'; default all")
     parser.add_argument("--start", type=int, default=0, help="first frame of the window read from each clip")
     parser.add_argument("--frames", type=int, help="frames through the model (>= 3); default: as trained, else 16")
-    parser.add_argument("--size", type=int, help="model input size: a centre crop covering the share of the short side it "
-                        "covered in training; default: as trained, else 112")
-    parser.add_argument("--stride", type=int, help="read every n-th frame; default: the stride the model was trained with, else 1")
+    parser.add_argument(
+        "--size",
+        type=int,
+        help="model input size: a centre crop covering the share of the short side it "
+        "covered in training; default: as trained, else 112",
+    )
+    parser.add_argument(
+        "--stride", type=int, help="read every n-th frame; default: the stride the model was trained with, else 1"
+    )
     parser.add_argument("--normalisation", choices=flowviz.NORMALISATIONS, default="clip")
-    parser.add_argument("--fixed-max", type=float, default=None, help="magnitude at full saturation for --normalisation fixed")
+    parser.add_argument(
+        "--fixed-max", type=float, default=None, help="magnitude at full saturation for --normalisation fixed"
+    )
     parser.add_argument("--colouring", choices=["direction", "magnitude"], default="direction")
-    parser.add_argument("--arrows", type=int, default=0, metavar="PX", help="quiver overlay, one arrow every PX pixels (0 = none)")
+    parser.add_argument(
+        "--arrows", type=int, default=0, metavar="PX", help="quiver overlay, one arrow every PX pixels (0 = none)"
+    )
     parser.add_argument("--smooth", action="store_true", help="bilinear instead of nearest upsampling of the flow")
     parser.add_argument("--opacity", type=float, default=1.0, help="flow opacity over the frame (1 = frame hidden)")
     parser.add_argument("--no-frames", action="store_true", help="leave out the row of input frames")
@@ -52,24 +71,29 @@ def parse_indices(spec: str, *, count: int, what: str, energy_order: list[int] |
     try:
         indices = [int(part) for part in spec.split(",") if part.strip()]
     except ValueError:
-        raise ValueError(f"{what}: expected comma-separated numbers{', topN' if energy_order else ''} or 'all', got {spec!r}") from None
+        raise ValueError(
+            f"{what}: expected comma-separated numbers{', topN' if energy_order else ''} or 'all', got {spec!r}"
+        ) from None
     figure.check_indices(indices, count, what)
     return indices
 
 
 def run(args: argparse.Namespace) -> int:
-    from repflow.checkpoint import crop_fraction, load_checkpoint, model_from_payload, short_side_for, training_clip
+    from repflow.checkpoint import TrainingClip, load_checkpoint, model_from_payload, short_side_for
     from repflow.video import read_frames
 
     fmt = args.out.suffix.lower().lstrip(".")
     if fmt not in figure.FIGURE_FORMATS + figure.ANIMATION_FORMATS:
-        raise ValueError(f"{args.out}: unknown output type; use one of {', '.join(figure.FIGURE_FORMATS + figure.ANIMATION_FORMATS)}")
+        raise ValueError(
+            f"{args.out}: unknown output type; use one of {', '.join(figure.FIGURE_FORMATS + figure.ANIMATION_FORMATS)}"
+        )
     payload = load_checkpoint(args.model)
-    trained = training_clip(payload)
-    num_frames = args.frames if args.frames is not None else trained.get("frames", 16)
-    size = args.size if args.size is not None else trained.get("size", 112)
-    short_side = short_side_for(size, crop_fraction(trained))
-    stride = args.stride if args.stride is not None else trained.get("stride", 1)
+    trained = TrainingClip.from_payload(payload)
+    defaults = trained.with_defaults()
+    num_frames = args.frames if args.frames is not None else defaults.frames
+    size = args.size if args.size is not None else defaults.size
+    short_side = short_side_for(size, trained.crop_fraction)
+    stride = args.stride if args.stride is not None else defaults.stride
     if num_frames < 3:
         raise ValueError(f"--frames must be >= 3 (flow-of-flow compares three frames), got {num_frames}")
     if stride < 1:
@@ -79,23 +103,24 @@ def run(args: argparse.Namespace) -> int:
     analyses = []
     for clip in args.clip:
         frames = read_frames(clip, indices, short_side=short_side)
-        analyses.append((clip.name, figure.analyse_clip(model, frames, size=size, short_side=short_side)))
+        analyses.append((clip.name, analysis.analyse_clip(model, frames, size=size, short_side=short_side)))
     first = analyses[0][1]
     layer = first.find_layer(args.layer) if args.layer else list(first.flows)[-1]
     flows = first.flows[layer]
     ranked = [int(c) for c in flowviz.rank_by_energy(flows)]
     channels = parse_indices(args.channels, count=len(flows), what="channel", energy_order=ranked)
-    style = flowviz.FlowStyle(colouring=args.colouring, smooth=args.smooth, arrow_spacing=args.arrows, opacity=args.opacity)
+    style = flowviz.FlowStyle(
+        colouring=args.colouring, smooth=args.smooth, arrow_spacing=args.arrows, opacity=args.opacity
+    )
+    options = flowviz.PanelOptions(normalisation=args.normalisation, fixed_max=args.fixed_max, style=style,
+                                   size=args.cell_px)
     if fmt in figure.ANIMATION_FORMATS:
-        images = figure.animation_panels(
-            first, channel=channels[0], normalisation=args.normalisation, fixed_max=args.fixed_max, style=style, cell_px=args.cell_px
-        )
-        figure.write_atomic(args.out, figure.animation_bytes(images, fmt, fps=args.fps))
+        images = figure.animation_panels(first, channel=channels[0], options=options)
+        atomic_write(args.out, figure.animation_bytes(images, fmt, fps=args.fps))
     else:
         steps = parse_indices(args.steps, count=flows.shape[1], what="time step")
         fig = figure.paper_figure(
-            analyses, layer=layer, channels=channels, steps=steps, normalisation=args.normalisation,
-            fixed_max=args.fixed_max, style=style, cell_px=args.cell_px, show_frames=not args.no_frames,
+            analyses, layer=layer, channels=channels, steps=steps, options=options, show_frames=not args.no_frames,
             legend=not args.no_legend, width_in=args.width, title=args.title,
         )
         figure.save_figure(fig, args.out, dpi=args.dpi)

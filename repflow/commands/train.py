@@ -30,14 +30,11 @@ def run(args: argparse.Namespace) -> int:
 
         print(yaml.safe_dump(config_to_dict(config), sort_keys=False), end="")
         return 0
-    from repflow.data.datasets import original_message
+    from repflow.data.datasets import plain_video_errors
     from repflow.train.loop import train
-    from repflow.video import VideoError
 
-    try:
+    with plain_video_errors():
         summary = train(config)
-    except VideoError as error:  # from a DataLoader worker: drop the worker's traceback from the message
-        raise VideoError(original_message(error)) from None
     if os.environ.get("RANK", "0") == "0":
         last = summary["history"][-1] if summary["history"] else {}
         print(json.dumps({"out_dir": config.out_dir, "global_step": summary["global_step"], **last}))

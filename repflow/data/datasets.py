@@ -10,7 +10,9 @@ mode each tensor has a leading views dimension (K * crops).
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -44,6 +46,16 @@ def original_message(error: VideoError) -> str:
     last = lines[-1]
     prefix = f"{type(error).__module__}.{type(error).__name__}: "
     return last[len(prefix):] if last.startswith(prefix) else last
+
+
+@contextmanager
+def plain_video_errors() -> Iterator[None]:
+    """Inside the block, a `VideoError` raised in a DataLoader worker is raised again with its own one-line
+    message, without the worker's traceback that PyTorch wraps around it."""
+    try:
+        yield
+    except VideoError as error:
+        raise VideoError(original_message(error)) from None
 
 
 @dataclass(frozen=True)
@@ -148,7 +160,10 @@ class ClipDataset(Dataset):
         crop_rng = np.random.default_rng([self.seed, self.epoch, index, 1])
         rgb_views, flow_views = [], []
         for start in range(0, len(indices), spec.num_frames):
-            clip_frames, clip_indices = frames[start : start + spec.num_frames], indices[start : start + spec.num_frames]
+            clip_frames, clip_indices = (
+                frames[start : start + spec.num_frames],
+                indices[start : start + spec.num_frames],
+            )
             if self.train:
                 views = [random_view(height, width, spec.crop_size, crop_rng, flip=self.flip)]
             else:

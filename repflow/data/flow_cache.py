@@ -9,10 +9,11 @@ deterministic and hit the cache from the second pass on; random training clips f
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
+
+from repflow.io import atomic_write
 
 
 def clip_flow(frames: np.ndarray) -> np.ndarray:
@@ -20,6 +21,11 @@ def clip_flow(frames: np.ndarray) -> np.ndarray:
     from repflow.classical import tvl1
 
     return np.asarray(tvl1(frames), dtype=np.float32)
+
+
+def run_flow_cache(flow_cache: str | Path, out_dir: str | Path) -> FlowCache:
+    """The TV-L1 cache of a training run: its ``flow_cache`` setting, or ``<out_dir>/flow_cache`` when empty."""
+    return FlowCache(Path(flow_cache) if flow_cache else Path(out_dir) / "flow_cache")
 
 
 class FlowCache:
@@ -46,8 +52,5 @@ class FlowCache:
             except (OSError, ValueError):
                 pass  # a damaged entry is recomputed and overwritten below
         flow = clip_flow(frames)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{key}.{os.getpid()}.tmp.npy")
-        np.save(tmp, flow.astype(np.float16))
-        os.replace(tmp, path)
+        atomic_write(path, lambda file: np.save(file, flow.astype(np.float16)))
         return flow

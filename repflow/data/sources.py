@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import csv
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg")
 
@@ -92,7 +92,9 @@ def from_list_file(
     return VideoList(tuple(records), tuple(classes))
 
 
-def hmdb51(root: str | Path, *, split: int = 1, subset: str = "train", splits_dir: str | Path | None = None) -> VideoList:
+def hmdb51(
+    root: str | Path, *, split: int = 1, subset: str = "train", splits_dir: str | Path | None = None
+) -> VideoList:
     """HMDB-51 as distributed: ``root/<class>/<video>.avi`` plus ``<class>_test_split{1,2,3}.txt`` files
     (in ``splits_dir``, default ``root``) whose lines are ``<video>.avi <0|1|2>`` (1 = train, 2 = test, 0 = unused).
     """
@@ -193,6 +195,38 @@ def load_videos(
     if dataset == "list":
         return from_list_file(location, classes=classes)
     return from_folders(location, classes=classes)
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """Which videos a run trains and validates on: the data settings of a training config, which its
+    checkpoints keep (``"train_config"``), so evaluation finds the same videos."""
+
+    dataset: str
+    data_root: str = ""
+    train_data: str = ""
+    val_data: str = ""
+    split: int = 1
+    splits_dir: str = ""
+    train_csv: str = ""
+    val_csv: str = ""
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> "DataSettings":
+        """The settings among ``values`` (a training config as a dict; other keys are ignored)."""
+        return cls(**{item.name: values[item.name] for item in fields(cls) if item.name in values})
+
+
+def video_list(data: DataSettings, subset: str, *, classes: Sequence[str] | None = None) -> VideoList | None:
+    """The videos of ``subset`` ("train" or "val"); None when the settings name no validation data."""
+    training = subset == "train"
+    if not training:
+        no_kinetics_val = data.dataset == "kinetics400" and not (Path(data.data_root) / "val").is_dir()
+        if no_kinetics_val or (data.dataset in ("folders", "list") and not data.val_data):
+            return None
+    return load_videos(data.dataset, subset, location=data.train_data if training else data.val_data,
+                       data_root=data.data_root, split=data.split, splits_dir=data.splits_dir or None,
+                       csv_file=(data.train_csv if training else data.val_csv) or None, classes=classes)
 
 
 def _read_kinetics_csv(csv_file: Path) -> list[dict[str, str]]:

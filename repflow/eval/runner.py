@@ -16,10 +16,10 @@ from torch import nn
 from torch.utils.data import DataLoader, Subset
 from tqdm import tqdm
 
+from repflow import distributed
 from repflow.data.datasets import ClipDataset
 from repflow.eval.metrics import confusion_matrix, per_class_accuracy, top_k_correct
 from repflow.models import TwoStream
-from repflow.train import distributed
 
 
 @dataclass

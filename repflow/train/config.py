@@ -15,16 +15,21 @@ from typing import Any
 
 import yaml
 
+from repflow.data.datasets import STREAMS, ClipSpec
+from repflow.data.sources import DATASETS
+from repflow.models import ARCHITECTURE_CHOICES, ModelConfig
+from repflow.runtime import DEVICES
+from repflow.video import BACKEND_NAMES
+
+# Settings with a fixed set of values; the lists belong to the modules that use the values.
 CHOICES = {
-    "dataset": ("folders", "list", "hmdb51", "kinetics400"),
-    "stream": ("rgb", "flow"),
-    "flow": ("none", "rep", "fcf"),
-    "flow_after": ("layer1", "layer2", "layer3", "layer4"),
-    "depth": (18, 34, 50),
+    "dataset": DATASETS,
+    "stream": tuple(stream for stream in STREAMS if stream != "both"),  # a model is trained on one stream
+    **ARCHITECTURE_CHOICES,
     "optimizer": ("sgd", "adamw"),
     "schedule": ("cosine", "step"),
-    "device": ("auto", "cpu", "cuda"),
-    "video_backend": ("auto", "decord", "pyav"),
+    "device": DEVICES,
+    "video_backend": BACKEND_NAMES,
 }
 
 
@@ -34,7 +39,7 @@ def _opt(default: Any, help: str) -> Any:
 
 @dataclass
 class TrainConfig:
-    """Settings of one training run (see README "Train on HMDB-51 / Kinetics")."""
+    """Settings of one training run (see docs/training.md)."""
 
     # data
     dataset: str = _opt("folders", "folders: train_data/val_data are class-folder dirs; list: they are list files "
@@ -50,21 +55,21 @@ class TrainConfig:
     skip_unreadable: bool = _opt(False, "training: use the next video (with a warning naming the file) when one "
                                  "cannot be decoded, instead of stopping")
     # clips
-    num_frames: int = _opt(16, "frames per clip")
-    stride: int = _opt(1, "temporal stride between clip frames")
-    short_side: int = _opt(128, "frames are resized so their short side has this many pixels")
-    crop_size: int = _opt(112, "square crop fed to the model")
+    num_frames: int = _opt(ClipSpec.num_frames, "frames per clip")
+    stride: int = _opt(ClipSpec.stride, "temporal stride between clip frames")
+    short_side: int = _opt(ClipSpec.short_side, "frames are resized so their short side has this many pixels")
+    crop_size: int = _opt(ClipSpec.crop_size, "square crop fed to the model")
     flip: bool = _opt(True, "random horizontal flips in training")
     stream: str = _opt("rgb", "rgb: RGB frames; flow: classical TV-L1 flow of the clip (2 channels, for two-stream)")
     flow_cache: str = _opt("", "folder caching TV-L1 clip flows for stream=flow (empty: <out_dir>/flow_cache)")
     # model (repflow.models.ModelConfig; num_classes and in_channels come from the data)
-    depth: int = _opt(18, "ResNet depth: 18, 34 or 50")
+    depth: int = _opt(ModelConfig.depth, "ResNet depth: 18, 34 or 50")
     flow: str = _opt("rep", "flow layer: none (baseline), rep (representation flow) or fcf (flow-of-flow)")
-    flow_after: str = _opt("layer2", "ResNet stage after which the flow layer sits")
-    width: int = _opt(64, "base channel width (64 standard, 8 for a tiny CPU model)")
-    flow_channels: int = _opt(32, "channels the flow layer works on")
-    n_iter: int = _opt(10, "TV-L1 iterations in the flow layer")
-    learn_flow: bool = _opt(True, "learn the flow layer's theta, lambda, tau and kernels")
+    flow_after: str = _opt(ModelConfig.flow_after, "ResNet stage after which the flow layer sits")
+    width: int = _opt(ModelConfig.width, "base channel width (64 standard, 8 for a tiny CPU model)")
+    flow_channels: int = _opt(ModelConfig.flow_channels, "channels the flow layer works on")
+    n_iter: int = _opt(ModelConfig.n_iter, "TV-L1 iterations in the flow layer")
+    learn_flow: bool = _opt(ModelConfig.learn_flow, "learn the flow layer's theta, lambda, tau and kernels")
     # optimisation
     epochs: int = _opt(30, "training epochs")
     batch_size: int = _opt(16, "clips per batch on each process (global batch = batch_size x processes)")
@@ -106,7 +111,9 @@ class TrainConfig:
         if self.num_frames < 3:
             raise ValueError(f"num_frames must be >= 3 (the models need T >= 3), got {self.num_frames}")
         if self.dataset in ("folders", "list") and not self.train_data:
-            raise ValueError(f"dataset={self.dataset} needs train_data (a {'folder' if self.dataset == 'folders' else 'list file'})")
+            raise ValueError(
+                f"dataset={self.dataset} needs train_data (a {'folder' if self.dataset == 'folders' else 'list file'})"
+            )
         if self.dataset in ("hmdb51", "kinetics400") and not self.data_root:
             raise ValueError(f"dataset={self.dataset} needs data_root")
         if self.lr <= 0 or self.workers < 0 or self.warmup_epochs < 0:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import math
-import os
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -27,13 +27,15 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from repflow.checkpoint import load_checkpoint, model_payload, save_checkpoint
+from repflow import distributed
+from repflow.checkpoint import TrainingClip, load_checkpoint, model_payload, save_checkpoint
 from repflow.data.datasets import ClipDataset
 from repflow.data.transforms import FLOW_CLIP
+from repflow.io import atomic_write
 from repflow.models import ModelConfig, build_model
-from repflow.train import distributed
+from repflow.runtime import pick_device
 from repflow.train.config import TrainConfig, config_to_dict
-from repflow.train.data import build_datasets
+from repflow.train.data import build_datasets, clip_spec
 from repflow.train.optim import build_optimizer, build_scheduler
 from repflow.train.sampler import ShardedEpochSampler
 from repflow.train.state import rng_state, seed_everything, set_rng_state, weights_digest
@@ -45,23 +47,33 @@ RUN_CONTROL = {"resume", "max_steps", "progress", "workers", "checkpoint_every",
 
 
 @dataclass
+class EpochSums:
+    """Running sums of the epoch on this process: loss x clips, correct predictions, clips."""
+
+    loss: float = 0.0
+    correct: float = 0.0
+    clips: float = 0.0
+
+    def add(self, mean_loss: float, correct: int, clips: int) -> None:
+        """Count a batch of ``clips`` clips with loss ``mean_loss`` and ``correct`` right predictions."""
+        self.loss += mean_loss * clips
+        self.correct += correct
+        self.clips += clips
+
+    def as_list(self) -> list[float]:
+        """[loss, correct, clips], the form checkpoints store and processes sum."""
+        return [self.loss, self.correct, self.clips]
+
+
+@dataclass
 class Progress:
     """Where the run is: the next epoch to finish, steps done in it and in total, and its running sums."""
 
     epoch: int = 0
     step_in_epoch: int = 0
     global_step: int = 0
-    sums: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # loss * clips, correct, clips
+    sums: EpochSums = field(default_factory=EpochSums)
     history: list[dict[str, float]] = field(default_factory=list)
-
-
-def pick_device(name: str) -> torch.device:
-    """cuda when asked or (for "auto") available, else cpu."""
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device=cuda but no CUDA device is available")
-    if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    return torch.device("cpu")
 
 
 def model_config(config: TrainConfig, num_classes: int) -> ModelConfig:
@@ -71,16 +83,10 @@ def model_config(config: TrainConfig, num_classes: int) -> ModelConfig:
                        flow_channels=config.flow_channels, n_iter=config.n_iter, learn_flow=config.learn_flow)
 
 
-def clip_settings(config: TrainConfig) -> dict[str, Any]:
-    """How the model's input clips were made (stored in checkpoints for evaluation and the app).
-
-    A flow stream's input is TV-L1 flow clipped to +-``flow_clip`` pixels and divided by it.
-    """
-    settings = {"frames": config.num_frames, "size": config.crop_size, "stride": config.stride,
-                "short_side": config.short_side, "stream": config.stream}
-    if config.stream == "flow":
-        settings["flow_clip"] = FLOW_CLIP
-    return settings
+def training_clip(config: TrainConfig) -> TrainingClip:
+    """How the model's input clips are made (stored in checkpoints for evaluation, figures and the app)."""
+    return TrainingClip.of(clip_spec(config), stream=config.stream,
+                           flow_clip=FLOW_CLIP if config.stream == "flow" else None)
 
 
 def _epoch_line(row: dict[str, float], epochs: int) -> str:
@@ -177,7 +183,7 @@ class Trainer:
             row = self._epoch_row()
             progress.history.append(row)
             progress.epoch += 1
-            progress.step_in_epoch, progress.sums = 0, [0.0, 0.0, 0.0]
+            progress.step_in_epoch, progress.sums = 0, EpochSums()
             self._save_checkpoint()
             if self.info.is_main:
                 self._write_metrics(row)
@@ -199,14 +205,14 @@ class Trainer:
             for batch in loader:
                 clips, labels = self._inputs(batch)
                 loss, correct = self._step(clips, labels)
-                progress.sums = [progress.sums[0] + loss * len(labels), progress.sums[1] + correct,
-                                 progress.sums[2] + len(labels)]
+                sums = progress.sums
+                sums.add(loss, correct, len(labels))
                 progress.step_in_epoch += 1
                 progress.global_step += 1
                 clips_seen += len(labels) * self.info.world_size
                 rate = clips_seen / max(time.perf_counter() - started, 1e-9)
-                bar.set_postfix(loss=f"{progress.sums[0] / progress.sums[2]:.3f}",
-                                acc=f"{progress.sums[1] / progress.sums[2]:.3f}", clips_s=f"{rate:.1f}")
+                bar.set_postfix(loss=f"{sums.loss / sums.clips:.3f}", acc=f"{sums.correct / sums.clips:.3f}",
+                                clips_s=f"{rate:.1f}")
                 bar.update()
                 if self.writer is not None:
                     self.writer.add_scalar("train/loss_step", loss, progress.global_step)
@@ -242,16 +248,16 @@ class Trainer:
                                       shuffle=False, pad=False)
         distributed.broadcast_buffers(self.model)  # every rank validates with rank 0's BatchNorm statistics
         self.model.eval()
-        sums = [0.0, 0.0, 0.0]
+        sums = EpochSums()
         for batch in self._loader(self.val_set, sampler):
             clips, labels = self._inputs(batch)
             clips = clips.flatten(0, 1)  # one view per video
             with self._autocast():
                 logits = self.model(clips).float()
-            sums[0] += float(F.cross_entropy(logits, labels, reduction="sum"))
-            sums[1] += int((logits.argmax(1) == labels).sum())
-            sums[2] += len(labels)
-        loss_sum, correct, count = distributed.all_reduce_sum(sums, self.device)
+            sums.loss += float(F.cross_entropy(logits, labels, reduction="sum"))
+            sums.correct += int((logits.argmax(1) == labels).sum())
+            sums.clips += len(labels)
+        loss_sum, correct, count = distributed.all_reduce_sum(sums.as_list(), self.device)
         return loss_sum / max(count, 1), correct / max(count, 1)
 
     # ---- helpers ---------------------------------------------------------------------------------------
@@ -278,7 +284,7 @@ class Trainer:
         return clips, batch["label"].to(self.device, non_blocking=True)
 
     def _epoch_row(self) -> dict[str, float]:
-        loss_sum, correct, count = distributed.all_reduce_sum(self.progress.sums, self.device)
+        loss_sum, correct, count = distributed.all_reduce_sum(self.progress.sums.as_list(), self.device)
         row = {"epoch": self.progress.epoch + 1, "step": self.progress.global_step,
                "train_loss": loss_sum / max(count, 1), "train_acc": correct / max(count, 1),
                "lr": self.optimizer.param_groups[0]["lr"],
@@ -293,18 +299,16 @@ class Trainer:
 
     def _write_metrics(self, row: dict[str, float]) -> None:
         """Rewrite metrics.csv from the full history (so a resumed run never duplicates rows)."""
-        path = self.out_dir / "metrics.csv"
-        tmp = path.with_suffix(".csv.tmp")
         keys = list(dict.fromkeys(k for r in self.progress.history for k in r))
-        with tmp.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=keys)
-            writer.writeheader()
-            writer.writerows(self.progress.history)
-        tmp.replace(path)
+        text = io.StringIO(newline="")
+        writer = csv.DictWriter(text, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(self.progress.history)
+        atomic_write(self.out_dir / "metrics.csv", text.getvalue())
 
     def _payload(self) -> dict[str, Any]:
         return {**model_payload(self.model if not hasattr(self.model, "module") else self.model.module),
-                "classes": self.classes, "clip": clip_settings(self.config),
+                "classes": self.classes, "clip": training_clip(self.config).to_dict(),
                 "train_config": config_to_dict(self.config)}
 
     def _save_checkpoint(self) -> None:
@@ -314,7 +318,7 @@ class Trainer:
         payload = {**self._payload(), "optimizer": self.optimizer.state_dict(),
                    "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
                    "epoch": progress.epoch, "step_in_epoch": progress.step_in_epoch,
-                   "global_step": progress.global_step, "sums": progress.sums, "history": progress.history,
+                   "global_step": progress.global_step, "sums": progress.sums.as_list(), "history": progress.history,
                    "world_size": self.info.world_size, "rng": rng_state()}
         save_checkpoint(self.out_dir / LAST_CHECKPOINT, payload)
 
@@ -334,7 +338,7 @@ class Trainer:
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
         self.progress = Progress(state["epoch"], state["step_in_epoch"], state["global_step"],
-                                 list(state["sums"]), list(state["history"]))
+                                 EpochSums(*state["sums"]), list(state["history"]))
         set_rng_state(state["rng"])
 
     def _finish(self) -> dict[str, Any]:
@@ -346,7 +350,7 @@ class Trainer:
                    "ranks_identical": len(set(digests)) == 1}
         if self.info.is_main:
             save_checkpoint(self.out_dir / FINAL_MODEL, self._payload())
-            (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+            atomic_write(self.out_dir / "summary.json", json.dumps(summary, indent=2))
             if self.writer is not None:
                 self.writer.close()
         return summary

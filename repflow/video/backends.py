@@ -22,7 +22,6 @@ from repflow.video.errors import (
     UnsupportedCodecError,
 )
 
-
 # Which frames to read: all (None), these indices, or a function of the frame count returning indices.
 Selection = Union[np.ndarray, None, Callable[[int], np.ndarray]]
 

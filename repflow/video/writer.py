@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from repflow.io import atomic_path
+
 
 def write_video(path: str | Path, frames: np.ndarray, fps: float = 25.0, *, crf: int = 20) -> Path:
     """Encode ``frames`` (T, H, W, 3) uint8 RGB as H.264 to ``path`` (.mp4 or .avi).
@@ -24,10 +26,8 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 25.0, *, crf:
     if len(frames) == 0:
         raise ValueError("write_video got zero frames")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     height, width = frames.shape[1:3]
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    with av.open(str(tmp), mode="w") as container:
+    with atomic_path(path) as tmp, av.open(str(tmp), mode="w") as container:
         stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
@@ -35,5 +35,4 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 25.0, *, crf:
         for frame in frames:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")))
         container.mux(stream.encode())
-    tmp.replace(path)
     return path

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import torch
+
 from repflow.bench.layer import peak_memory_mib
 from repflow.cli import main
 from repflow.flow import TVL1Flow
-
-import torch
 
 
 def test_bench_layer_prints_a_row_per_shape(capsys):
@@ -64,14 +64,19 @@ def test_side_by_side_comparison_sees_the_slower_layer(tmp_path):
     from repflow.bench.layer import compare, load_flow_class
 
     (tmp_path / "slow_flow.py").write_text(SLOW_FLOW)
-    result = compare((1, 2, 8, 2), load_flow_class(str(tmp_path / "slow_flow.py")), repeats=3, device=torch.device("cpu"))
+    result = compare(
+        (1, 2, 8, 2), load_flow_class(str(tmp_path / "slow_flow.py")), repeats=3, device=torch.device("cpu")
+    )
     (fast, slow), (fast_bwd, slow_bwd) = result.forward_ms, result.backward_ms
     assert slow > fast + 15 and slow_bwd > fast_bwd + 15, (result.forward_ms, result.backward_ms)
 
 
 def test_against_prints_the_ratio_table_and_refuses_bad_files(tmp_path, capsys):
     (tmp_path / "same_flow.py").write_text("from repflow.flow import TVL1Flow\n")
-    assert main(["bench", "layer", "--shapes", "2,3,8,2", "--repeats", "2", "--against", str(tmp_path / "same_flow.py")]) == 0
+    assert (
+        main(["bench", "layer", "--shapes", "2,3,8,2", "--repeats", "2", "--against", str(tmp_path / "same_flow.py")])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "Side by side with" in out and out.count("| 2, 3, 8x8, 2 |") == 2
     (tmp_path / "other.py").write_text("x = 1\n")

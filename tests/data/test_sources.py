@@ -125,7 +125,10 @@ def test_kinetics_csv_labels_and_missing(tmp_path, toy, caplog):
     )
     val = kinetics400(tmp_path, subset="val", csv_file=csv_file)
     assert val.classes == ("abseiling", "air drumming")
-    assert sorted((r.path.stem, r.label) for r in val.records) == [("val00_000010_000020", 1), ("val10_000010_000020", 0)]
+    assert sorted((r.path.stem, r.label) for r in val.records) == [
+        ("val00_000010_000020", 1),
+        ("val10_000010_000020", 0),
+    ]
     assert "1 of 3 videos" in caplog.text
 
 

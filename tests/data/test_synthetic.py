@@ -241,7 +241,9 @@ def test_the_same_settings_write_the_same_files_with_any_number_of_workers(tmp_p
         for line in (tmp_path / "one" / split).read_text().splitlines():
             relative = line.split()[0]
             one = (tmp_path / "one" / relative).read_bytes()
-            assert one == (tmp_path / "two" / relative).read_bytes() == (tmp_path / "again" / relative).read_bytes(), relative
+            assert one == (tmp_path / "two" / relative).read_bytes() == (tmp_path / "again" / relative).read_bytes(), (
+                relative
+            )
 
 
 def test_train_and_test_clips_use_different_seeds(tmp_path):

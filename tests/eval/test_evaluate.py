@@ -76,7 +76,9 @@ def test_eval_under_torchrun_matches_one_process(trained):
     one, three = (json.loads((trained / name / "summary.json").read_text()) for name in ("one", "three"))
     for key in ("num_videos", "views_per_video", "clip_top1", "clip_top5", "video_top1", "per_class_accuracy"):
         assert one[key] == three[key], key
-    rows_one, rows_three = (list(csv.DictReader((trained / name / "predictions.csv").open())) for name in ("one", "three"))
+    rows_one, rows_three = (
+        list(csv.DictReader((trained / name / "predictions.csv").open())) for name in ("one", "three")
+    )
     assert [(r["video"], r["predicted"]) for r in rows_one] == [(r["video"], r["predicted"]) for r in rows_three]
     assert [float(r["score"]) for r in rows_one] == pytest.approx([float(r["score"]) for r in rows_three], abs=1e-5)
 
@@ -100,6 +102,27 @@ def test_eval_errors_are_clean(trained, tmp_path):
     assert wrong.returncode == 2 and "class" in wrong.stderr
     missing = repflow("eval", "--checkpoint", str(tmp_path / "nope.pt"), check=False)
     assert missing.returncode == 2 and "nope.pt" in missing.stderr
+
+
+def test_flow_stream_eval_reads_the_training_runs_tvl1_cache(trained, monkeypatch):
+    """Validation during training cached the TV-L1 flow of every video's centre clip; evaluating one centre clip
+    per video computes no flow, and other clips add their flows to the same cache."""
+    from repflow.cli import main
+    from repflow.data import flow_cache
+
+    cache = trained / "flow" / "flow_cache"
+    cached = sorted(cache.rglob("*.npy"))
+    assert cached, "training filled the run's cache"
+    computed = []
+    real = flow_cache.clip_flow
+    monkeypatch.setattr(flow_cache, "clip_flow", lambda frames: computed.append(1) or real(frames))
+    args = ["eval", "--checkpoint", str(trained / "flow" / "model.pt"), "--crops", "1", "--workers", "0",
+            "--no-progress"]
+    assert main([*args, "--clips", "1", "--out-dir", str(trained / "flow_eval_1")]) == 0
+    assert computed == [] and sorted(cache.rglob("*.npy")) == cached
+    assert main([*args, "--clips", "3", "--out-dir", str(trained / "flow_eval_3")]) == 0
+    assert len(computed) == 4 * 3, "3 uniform clips per video, none of them the centre clip"
+    assert len(list(cache.rglob("*.npy"))) == len(cached) + 12, "new flows go into the run's cache"
 
 
 class ConstantModel(nn.Module):

@@ -31,8 +31,17 @@ def test_hmdb51_configs_and_two_stream_eval(tmp_path, run_repflow):
     where = ["--data-root", str(data / "videos"), "--splits-dir", str(data / "splits")]
     rgb, flow = tmp_path / "rgb", tmp_path / "flow"
     run_repflow("train", "--config", str(CONFIGS / "hmdb51_rgb.yaml"), *where, *SMALL, "--out-dir", str(rgb))
-    run_repflow("train", "--config", str(CONFIGS / "hmdb51_two_stream_flow.yaml"), *where, *SMALL, "--out-dir", str(flow),
-                "--flow-cache", str(tmp_path / "cache"))
+    run_repflow(
+        "train",
+        "--config",
+        str(CONFIGS / "hmdb51_two_stream_flow.yaml"),
+        *where,
+        *SMALL,
+        "--out-dir",
+        str(flow),
+        "--flow-cache",
+        str(tmp_path / "cache"),
+    )
     flow_state = load_checkpoint(flow / "model.pt")
     assert flow_state["model_config"]["in_channels"] == 2 and flow_state["clip"]["flow_clip"] == 20.0
     assert list((tmp_path / "cache").rglob("*.npy"))

@@ -14,7 +14,10 @@ def test_the_same_frames_give_the_same_file(tmp_path):
     # Synthetic clips made x264 (with macroblock-tree rate control) write different bytes on each call.
     clips = [generate_clip(action, (0, 1, seed), size=64, num_frames=16) for action in ACTION_NAMES for seed in (0, 1)]
     for index, frames in enumerate(clips):
-        digests = {hashlib.sha1(write_video(tmp_path / f"{index}_{n}.mp4", frames, fps=15).read_bytes()).hexdigest() for n in range(3)}
+        digests = {
+            hashlib.sha1(write_video(tmp_path / f"{index}_{n}.mp4", frames, fps=15).read_bytes()).hexdigest()
+            for n in range(3)
+        }
         assert len(digests) == 1, f"clip {index}: {len(digests)} different files from the same frames"
 
 

@@ -1,19 +1,13 @@
 """Fixtures of the viewer tests: tiny models and clips in temp folders the app is pointed at."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))  # `viz_app` is importable as a package from the repository root
+from repflow.checkpoint import model_payload, save_checkpoint
+from repflow.models import ModelConfig, build_model
+from repflow.video import write_video
 
-from repflow.checkpoint import model_payload, save_checkpoint  # noqa: E402
-from repflow.models import ModelConfig, build_model  # noqa: E402
-from repflow.video import write_video  # noqa: E402
 
 def make_moving_square(frames: int = 12, height: int = 64, width: int = 80, *, gray: bool = False) -> np.ndarray:
     """A textured square sliding right over a dark background: (T, H, W, 3) uint8."""

@@ -27,7 +27,9 @@ def test_default_page_renders_frames_flows_classical_grid_predictions(app_env):
     assert any(c.startswith("▶ flow-of-flow 2/2") for c in captions)
     assert any("classical TV-L1" in c for c in captions)
     assert len(at.pills(key="grid_pick").options) == 8, "one grid choice per channel"
-    assert at.session_state["frames"] == 8 and at.session_state["size"] == 64, "defaults from the checkpoint's clip entry"
+    assert at.session_state["frames"] == 8 and at.session_state["size"] == 64, (
+        "defaults from the checkpoint's clip entry"
+    )
     assert at.session_state["channel"] == int(at.button(key="rank_0").label), "opens on the most moving channel"
     predictions, parameters = at.dataframe[0].value, at.dataframe[1].value
     assert len(predictions) == 5 and predictions["class"].str.startswith("action").all()
@@ -40,7 +42,9 @@ def test_the_model_sees_the_view_its_checkpoint_was_trained_on(app_env, monkeypa
 
     views = []
     real = compute.analyse_clip
-    monkeypatch.setattr(compute, "analyse_clip", lambda *a, **k: views.append((k["size"], k["short_side"])) or real(*a, **k))
+    monkeypatch.setattr(
+        compute, "analyse_clip", lambda *a, **k: views.append((k["size"], k["short_side"])) or real(*a, **k)
+    )
     st.cache_data.clear()
     assert_clean(run_app())
     assert views == [(64, 80)], "trained at short side 80, crop 64: the app resizes to 80 and crops 64"
@@ -166,7 +170,9 @@ def test_odd_sizes_and_grayscale_render(app_env, tmp_path, moving_square, height
 
 def test_long_clip_is_cut_to_the_chosen_window(app_env, tmp_path, moving_square):
     at = run_app()
-    at.file_uploader(key="clip_upload").upload("long.mp4", video_bytes(tmp_path, moving_square(30, 32, 32)), "video/mp4").run()
+    at.file_uploader(key="clip_upload").upload(
+        "long.mp4", video_bytes(tmp_path, moving_square(30, 32, 32)), "video/mp4"
+    ).run()
     at.number_input(key="start").set_value(20).run()
     assert_clean(at)
     assert "frames 20–27 of 30" in at.caption[0].value
@@ -252,7 +258,9 @@ def test_gif_animation_is_built_and_offered(app_env):
     assert_clean(at)
     settings, data = at.session_state["animation"]
     gif = Image.open(io.BytesIO(data))
-    assert gif.format == "GIF" and gif.n_frames == at.slider(key="step").max + 2, "one image per step of the first layer"
+    assert gif.format == "GIF" and gif.n_frames == at.slider(key="step").max + 2, (
+        "one image per step of the first layer"
+    )
     assert np.asarray(gif.convert("RGB")).shape[1] > 4 * 100, "frame, two flow layers and TV-L1 side by side"
     assert at.get("download_button"), "the download button serves these bytes"
     assert image_panel(at, "animation preview")

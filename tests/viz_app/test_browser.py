@@ -42,9 +42,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def streamlit_command() -> list[str]:
+    """The README's ``streamlit`` (the console script beside this Python), so the app must find ``viz_app`` as an
+    installed package: ``python -m streamlit`` would put the working directory on sys.path and hide a missing one."""
+    script = Path(sys.executable).parent / "streamlit"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "streamlit"]
+
+
 def start_server(port: int, env: dict, log) -> subprocess.Popen:
     command = [
-        sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "viz_app" / "main.py"),
+        *streamlit_command(), "run", "viz_app/main.py",
         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]
@@ -92,7 +99,9 @@ def test_changing_the_channel_in_chromium_changes_the_flow_image(app_env, tmp_pa
                 channel = page.get_by_label("Channel (0–7)")
                 channel.fill("3")
                 channel.press("Enter")
-                page.locator("[data-testid='stImage']", has_text="▶ flow-of-flow 2/2 · ch 3").first.wait_for(timeout=30_000)
+                page.locator("[data-testid='stImage']", has_text="▶ flow-of-flow 2/2 · ch 3").first.wait_for(
+                    timeout=30_000
+                )
                 after = selected_flow_src(page)
                 page.screenshot(path=str(tmp_path / "viewer.png"), full_page=True)
                 assert after != before, "the flow image must change with the channel"

@@ -12,14 +12,15 @@ from streamlit.testing.v1 import AppTest
 from torch import nn
 
 from repflow import figure
-from repflow.figure import analyse_clip, probe_key
+from repflow.analysis import analyse_clip, probe_key
+from repflow.checkpoint import CheckpointError, infer_num_classes, mismatch_report, read_state_dict
+from repflow.flowviz import PanelOptions
 from repflow.probe import ProbeOptions
 from repflow.video import write_video
 from tests.viz_app.apptest_helpers import assert_clean, image_panel, run_app
 from viz_app import compute
-from viz_app.own_model import infer_num_classes, load_torchscript, mismatch_report, read_state_dict
+from viz_app.own_model import load_torchscript
 from viz_app.sources import SourceError
-
 
 
 def features_net() -> nn.Module:
@@ -97,7 +98,9 @@ def test_state_dict_with_its_architecture_renders_flow_layer_and_probe(app_env, 
     assert "**weights.pth**" in at.caption[0].value
     image_panel(at, "▶ Rep-Flow")
     predictions = at.dataframe[0].value
-    assert len(predictions) == 5 and predictions["class"].str.startswith("class ").all(), "10 classes read from fc.weight"
+    assert len(predictions) == 5 and predictions["class"].str.startswith("class ").all(), (
+        "10 classes read from fc.weight"
+    )
 
     options = at.selectbox(key="layer").options
     shallow = len(options)
@@ -132,14 +135,18 @@ def test_a_state_dict_that_does_not_fit_the_architecture_says_where(app_env, tmp
     upload(at, path)
     assert not at.exception
     errors = [e.value for e in at.error]
-    assert any("small.pt does not fit R(2+1)D-18" in e and "wrong shape" in e and "unexpected" in e for e in errors), errors
+    assert any("small.pt does not fit R(2+1)D-18" in e and "wrong shape" in e and "unexpected" in e for e in errors), (
+        errors
+    )
     image_panel(at, "▶ flow-of-flow 2/2")
 
 
 def test_bundled_model_offers_probe_points_and_probing_runs_under_the_model_lock(app_env, monkeypatch):
     held = []
     real = compute.analyse_clip
-    monkeypatch.setattr(compute, "analyse_clip", lambda *a, **k: held.append(compute.MODEL_LOCK.locked()) or real(*a, **k))
+    monkeypatch.setattr(
+        compute, "analyse_clip", lambda *a, **k: held.append(compute.MODEL_LOCK.locked()) or real(*a, **k)
+    )
     compute.st.cache_data.clear()
     at = run_app()
     assert at.session_state["layer"] == "flow_block.flow2", "the bundled model still opens on its last flow layer"
@@ -153,7 +160,7 @@ def test_bundled_model_offers_probe_points_and_probing_runs_under_the_model_lock
     assert held == [True, True], held
 
 
-# --- own_model (no Streamlit) ----------------------------------------------------------------------------
+# --- own_model and repflow.checkpoint's state-dict fitting (no Streamlit) ---------------------------------
 
 
 def test_load_torchscript_names_the_file_for_junk(tmp_path):
@@ -168,16 +175,20 @@ def test_read_state_dict_takes_the_model_entry_and_refuses_tensorless_files(tmp_
     state = read_state_dict(str(tmp_path / "ckpt.pt"), "ckpt.pt")
     assert list(state) == ["fc.weight"] and infer_num_classes(state, "ckpt.pt") == 7
     torch.save({"epoch": 3}, tmp_path / "empty.pt")
-    with pytest.raises(SourceError, match="empty.pt holds no tensors"):
+    with pytest.raises(CheckpointError, match="empty.pt holds no tensors"):
         read_state_dict(str(tmp_path / "empty.pt"), "empty.pt")
-    with pytest.raises(SourceError, match="classifier weight 'fc.weight'"):
+    with pytest.raises(CheckpointError, match="classifier weight 'fc.weight'"):
         infer_num_classes({"head.weight": torch.zeros(3, 2)}, "x.pt")
 
 
 def test_mismatch_report_lists_missing_unexpected_and_misshapen_entries():
     expected = {"a": torch.zeros(2), "b": torch.zeros(3), "c": torch.zeros(1)}
     given = {"a": torch.zeros(2), "b": torch.zeros(4), "d": torch.zeros(1)}
-    assert mismatch_report(expected, given) == ["1 missing: c", "1 unexpected: d", "1 wrong shape: b (4,) (expected (3,))"]
+    assert mismatch_report(expected, given) == [
+        "1 missing: c",
+        "1 unexpected: d",
+        "1 wrong shape: b (4,) (expected (3,))",
+    ]
     assert mismatch_report(expected, dict(expected)) == []
 
 
@@ -189,7 +200,10 @@ def test_exported_figure_of_a_probe_labels_rows_with_the_probed_channels(moving_
     labels = analysis.channel_labels[key]
     assert len(labels) == 2 and all(label.startswith(expected) for label in labels), labels
     assert analysis.probabilities is None, "feature maps are not class scores"
-    grid = figure.paper_figure([("clip", analysis)], layer=key, channels=[1, 0], steps=[0, 2], show_frames=False, cell_px=32)
+    grid = figure.paper_figure([("clip", analysis)], layer=key, channels=[1, 0], steps=[0, 2], show_frames=False,
+                                options=PanelOptions(size=32))
     row_labels = [axes.get_ylabel().split("\n")[0] for axes in grid.axes if axes.get_ylabel()]
     assert row_labels == [labels[1], labels[0]], "rows in the order asked for, named by the probed channel"
-    assert len(figure.animation_panels(analysis, channel=1, cell_px=32)) == 4, "one image per flow step"
+    assert len(figure.animation_panels(analysis, channel=1, options=PanelOptions(size=32))) == 4, (
+        "one image per flow step"
+    )

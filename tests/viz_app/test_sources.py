@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from repflow.checkpoint import TrainingClip
 from viz_app import sources
 
 
@@ -30,13 +31,17 @@ def test_default_model_prefers_flow_of_flow_then_rep():
     assert sources.default_clip_index(clips) == 1 and sources.default_clip_index(clips[::2]) == 0
 
 
-def test_clip_settings_and_class_names_from_checkpoint():
-    assert sources.clip_settings({"clip": {"frames": 8, "size": 96}}) == (8, 96, 1, 1.0)
-    assert sources.clip_settings({"clip": {"frames": 8, "size": 96, "stride": 2, "short_side": 128}}) == (8, 96, 2, 0.75)
+def window_defaults(payload: dict) -> tuple[int, int, int, float]:
+    return sources.window_defaults(TrainingClip.from_payload(payload))
+
+
+def test_window_defaults_and_class_names_from_checkpoint():
+    assert window_defaults({"clip": {"frames": 8, "size": 96}}) == (8, 96, 1, 1.0)
+    assert window_defaults({"clip": {"frames": 8, "size": 96, "stride": 2, "short_side": 128}}) == (8, 96, 2, 0.75)
     assert sources.ClipWindow(size=96, crop=0.75).short_side == 128
-    defaults = (sources.DEFAULT_FRAMES, sources.DEFAULT_SIZE, 1, 1.0)
-    assert sources.clip_settings({"clip": {"frames": 1000, "size": "big", "stride": 0}}) == defaults
-    assert sources.clip_settings({}) == defaults
+    defaults = (16, 112, 1, 1.0)  # ClipSpec's, the training defaults
+    assert window_defaults({"clip": {"frames": 1000, "size": "big", "stride": 0}}) == defaults
+    assert window_defaults({}) == defaults
     assert sources.class_names({"class_names": ["a", "b"]}, 2) == ["a", "b"]
     assert sources.class_names({"classes": ["a"]}, 2) == ["class 0", "class 1"], "wrong length is ignored"
 

@@ -24,6 +24,7 @@ from typing import Callable, Iterator
 from repflow.data.synthetic.actions import ACTION_NAMES
 from repflow.data.synthetic.backgrounds import BackgroundPool
 from repflow.data.synthetic.generator import generate_clip
+from repflow.io import atomic_write
 
 SPLITS = ("train", "test")
 
@@ -90,9 +91,7 @@ def _jobs(out: Path, settings: SynthSettings) -> dict[str, list[_Job]]:
 
 
 def _write_text(path: Path, lines: list[str]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("".join(f"{line}\n" for line in lines))
-    tmp.replace(path)
+    atomic_write(path, "".join(f"{line}\n" for line in lines))
 
 
 def write_dataset(
