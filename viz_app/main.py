@@ -17,7 +17,7 @@ import streamlit as st  # noqa: E402
 
 from repflow.probe import ProbeOptions  # noqa: E402
 
-from viz_app import compute, export, sidebar, views  # noqa: E402
+from viz_app import channel_browser, compute, export, sidebar, views  # noqa: E402
 from viz_app.sources import ClipWindow, ModelFile, ModelSource, fit_window, models_dir, samples_dir  # noqa: E402
 
 def ordered(candidates: list[sidebar.Candidate], last_good: sidebar.Candidate | None) -> list[sidebar.Candidate]:
@@ -153,6 +153,7 @@ def main() -> None:
     views.main_view(analysis, layer, channel, step, options, frame_numbers=window.indices())
     analysis_key = (source, clip.digest, window, probe, probe_options)
     views.channel_grid(analysis, layer, channel, step, options, key=analysis_key)
+    channel_browser.browser_section(analysis, layer, channel, step, options, frame_numbers=window.indices(), key=analysis_key)
     left, right = st.columns(2)
     with left:
         views.predictions(analysis, compute.summary_for(source).class_names)
