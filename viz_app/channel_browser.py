@@ -158,11 +158,13 @@ def first_view(field: np.ndarray, scale: float, meta: dict) -> str:
     height, width = field.shape[:2]
     text = hover_text(field)
     hover = "cell x %{x}, y %{y}<br>%{text}<extra></extra>"
-    titles = (meta["frame_labels"][step] if meta["frames"] else "(no input frame)", "direction (hue) and speed", "speed |u|")
+    frame_title = meta["frame_labels"][step] if meta["frames"] else "(no input frame)"
+    titles = (frame_title, "direction (hue) and speed", "speed |u|")
     figure = make_subplots(rows=1, cols=3, subplot_titles=titles, horizontal_spacing=0.06)
     if meta["frames"]:
         dx = width / meta["frame_px"]
-        frame = go.Image(source=meta["frames"][step], x0=-0.5 + dx / 2, y0=-0.5 + dx / 2, dx=dx, dy=dx, hoverinfo="skip")
+        corner = -0.5 + dx / 2  # pixel centres: the frame covers the same area as the cells
+        frame = go.Image(source=meta["frames"][step], x0=corner, y0=corner, dx=dx, dy=dx, hoverinfo="skip")
     else:
         frame = go.Image(z=np.full((height, width, 3), 255, np.uint8).tolist(), hoverinfo="skip")
     figure.add_trace(frame, 1, 1)

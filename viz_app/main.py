@@ -153,7 +153,9 @@ def main() -> None:
     views.main_view(analysis, layer, channel, step, options, frame_numbers=window.indices())
     analysis_key = (source, clip.digest, window, probe, probe_options)
     views.channel_grid(analysis, layer, channel, step, options, key=analysis_key)
-    channel_browser.browser_section(analysis, layer, channel, step, options, frame_numbers=window.indices(), key=analysis_key)
+    channel_browser.browser_section(
+        analysis, layer, channel, step, options, frame_numbers=window.indices(), key=analysis_key
+    )
     left, right = st.columns(2)
     with left:
         views.predictions(analysis, compute.summary_for(source).class_names)

@@ -4,8 +4,8 @@
 // ICCV 2007) exactly as repflow.flowviz draws them, with cells under a fraction of the scale drawn white.
 "use strict";
 
-const view = {meta: null, codes: null, channel: 0, step: 0, digest: null, start: null, method: "update",
-              revision: 0, switches: 0, lastSwitch: null};
+const view = {meta: null, codes: null, channel: 0, step: 0, digest: null, ready: null, start: null,
+              method: "update", revision: 0, switches: 0, lastSwitch: null};
 window.repflowBrowser = view;  // read by viz_app/benchmark.py and the browser test
 
 const $ = (id) => document.getElementById(id);
@@ -71,11 +71,13 @@ function scaleNumber(value) {
 function labels(channel, step, scale) {
   const m = view.meta, [channels, steps] = m.shape;
   const rank = m.energy_order.indexOf(channel) + 1;
-  $("channel-label").textContent = `${m.channel_labels[channel]} (${channel + 1} of ${channels}; motion-energy rank ${rank})`;
+  $("channel-label").textContent =
+    `${m.channel_labels[channel]} (${channel + 1} of ${channels}; motion-energy rank ${rank})`;
   $("step-label").textContent = `step ${step} of ${steps - 1} · ${m.step_labels[step]}`;
+  $("shown").textContent = `${m.layer} · ${m.channel_labels[channel]} · step ${step} (${m.step_labels[step]})`;
+  $("scale").textContent = scaleNumber(scale);
   const cell = m.cell_px ? ` One cell = ${m.cell_px} input pixels.` : "";
-  $("status").innerHTML = `<b>${m.layer} · ${m.channel_labels[channel]} · step ${step} (${m.step_labels[step]})</b> · ` +
-    `colour scale <b>${scaleNumber(scale)}</b> ${m.units} = ${m.scale_text}; ` +
+  $("scale-text").textContent = ` ${m.units} = ${m.scale_text}; ` +
     `cells under ${Math.round(m.still_fraction * 100)} % of it are white.${cell}`;
 }
 
@@ -144,7 +146,8 @@ function build(args) {
   $("step").disabled = steps < 2;
   const figure = JSON.parse(args.figure);
   const gd = $("plot");
-  const config = {responsive: true, displaylogo: false, scrollZoom: true, modeBarButtonsToRemove: ["select2d", "lasso2d"]};
+  const config = {responsive: true, displaylogo: false, scrollZoom: true,
+                  modeBarButtonsToRemove: ["select2d", "lasso2d"]};
   return Plotly.newPlot(gd, figure.data, figure.layout, config).then(() => {
     gd.on("plotly_hover", readout);
     view.start = null;
@@ -153,8 +156,8 @@ function build(args) {
 
 function render(args) {
   const start = args.meta.start;
-  const ready = args.meta.digest === view.digest ? Promise.resolve() : build(args);
-  ready.then(() => {
+  if (args.meta.digest !== view.digest) view.ready = build(args);  // later renders wait for the same figure
+  view.ready.then(() => {
     const key = `${start.channel}/${start.step}`;
     if (view.start !== key) {  // a new selection in the page moves the view; a plain rerun leaves it
       view.start = key;
@@ -163,7 +166,8 @@ function render(args) {
   }).then(() => post("streamlit:setFrameHeight", {height: document.documentElement.scrollHeight}));
 }
 
-$("channel").addEventListener("input", (event) => show(channelAt(Number(event.target.value)), view.step, event.timeStamp));
+$("channel").addEventListener("input",
+  (event) => show(channelAt(Number(event.target.value)), view.step, event.timeStamp));
 $("step").addEventListener("input", (event) => show(view.channel, Number(event.target.value), event.timeStamp));
 $("by-energy").addEventListener("change", () => { $("channel").value = positionOf(view.channel); });
 window.addEventListener("message", (event) => {
