@@ -269,7 +269,11 @@ def robust_max(flow: np.ndarray, percentile: float = ROBUST_PERCENTILE) -> float
 
 
 def panel_scales(
-    flows: np.ndarray, mode: ScaleMode = "clip", *, fixed_max: float | None = None, percentile: float = ROBUST_PERCENTILE
+    flows: np.ndarray,
+    mode: ScaleMode = "clip",
+    *,
+    fixed_max: float | None = None,
+    percentile: float = ROBUST_PERCENTILE,
 ) -> np.ndarray:
     """The magnitude drawn at full colour for every panel of ``flows`` (C, T, H, W, 2): an array (C, T).
 
