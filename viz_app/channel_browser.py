@@ -68,13 +68,6 @@ def step_labels(frame_numbers: list[int], steps: int) -> list[str]:
     return [f"frames {frame_numbers[t]}→{frame_numbers[t + span]}" for t in range(steps)]
 
 
-def hover_text(field: np.ndarray) -> list[list[str]]:
-    """(u, v, |u|) of every cell of ``field`` (H, W, 2) as the hover label's text (the controller writes the same)."""
-    u, v = field[..., 0], field[..., 1]
-    mag = np.sqrt(u * u + v * v)
-    return [[f"u {a:.4f}<br>v {b:.4f}<br>|u| {c:.4f}" for a, b, c in zip(*row)] for row in zip(u, v, mag)]
-
-
 def jpeg_uri(image: np.ndarray, quality: int = 85) -> str:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="JPEG", quality=quality)
@@ -85,11 +78,6 @@ def png_uri(image: np.ndarray) -> str:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-def plotly_colorscale(lut: np.ndarray) -> list[list]:
-    """A plotly colour scale with the colours of ``lut`` (N, 3) evenly spaced from 0 to 1."""
-    return [[i / (len(lut) - 1), f"rgb({r},{g},{b})"] for i, (r, g, b) in enumerate(lut.tolist())]
 
 
 def build_browser(
@@ -133,6 +121,7 @@ def build_browser(
         "still_fraction": flowviz.STILL_FRACTION,
         "units": flowviz.FLOW_UNITS,
         "wheel": flow_vis.make_colorwheel().astype(int).tolist(),
+        "speed_colours": flowviz.magnitude_lut().tolist(),
         "layer": layer_label,
         "channel_labels": labels,
         "energy_order": [int(c) for c in flowviz.rank_by_energy(flows)],
@@ -148,48 +137,55 @@ def build_browser(
     return BrowserData(codes.tobytes(), meta, figure)
 
 
+def panel_image(source: str, column: int, width: int, height: int) -> dict:
+    """A layout image filling the cell grid of subplot ``column`` (1-based)."""
+    axis = "" if column == 1 else str(column)
+    return {
+        "source": source, "xref": f"x{axis}", "yref": f"y{axis}", "x": -0.5, "y": -0.5, "sizex": width,
+        "sizey": height, "sizing": "stretch", "xanchor": "left", "yanchor": "top", "layer": "below",
+    }
+
+
 def first_view(field: np.ndarray, scale: float, meta: dict) -> str:
-    """The plotly figure (JSON) of one panel set: input frame | direction colours | magnitude and colour bar."""
+    """The plotly figure (JSON) of one panel set: input frame | direction colours | speed.
+
+    The three pictures are layout images (a switch replaces their sources: plotly redraws only the images, not
+    the traces and axes); an invisible heatmap over each flow panel gives the hover events. The speed colour bar
+    is drawn by the page beside the figure."""
     import plotly.graph_objects as go
     import plotly.io as pio
     from plotly.subplots import make_subplots
 
-    channel, step = meta["start"]["channel"], meta["start"]["step"]
     height, width = field.shape[:2]
-    text = hover_text(field)
-    hover = "cell x %{x}, y %{y}<br>%{text}<extra></extra>"
-    frame_title = meta["frame_labels"][step] if meta["frames"] else "(no input frame)"
-    titles = (frame_title, "direction (hue) and speed", "speed |u|")
+    flow = field.astype(np.float32)
+    blank = png_uri(np.full((height, width, 3), 255, np.uint8))
+    sources = (
+        meta["frames"][meta["start"]["step"]] if meta["frames"] else blank,
+        png_uri(flowviz.flow_to_rgb_still_white(flow, scale)),
+        png_uri(flowviz.magnitude_to_rgb(flow, scale)),
+    )
+    titles = ("input frame", "direction (hue) and speed", "speed |u|")
     figure = make_subplots(rows=1, cols=3, subplot_titles=titles, horizontal_spacing=0.06)
-    if meta["frames"]:
-        dx = width / meta["frame_px"]
-        corner = -0.5 + dx / 2  # pixel centres: the frame covers the same area as the cells
-        frame = go.Image(source=meta["frames"][step], x0=corner, y0=corner, dx=dx, dy=dx, hoverinfo="skip")
-    else:
-        frame = go.Image(z=np.full((height, width, 3), 255, np.uint8).tolist(), hoverinfo="skip")
-    figure.add_trace(frame, 1, 1)
-    colours = flowviz.flow_to_rgb_still_white(field.astype(np.float32), scale)
-    figure.add_trace(go.Image(z=colours.tolist(), text=text, hovertemplate=hover, name="direction"), 1, 2)
-    magnitude = np.sqrt((field**2).sum(axis=-1))
-    speed = go.Heatmap(z=magnitude.tolist(), text=text, hovertemplate=hover, coloraxis="coloraxis", name="speed")
-    figure.add_trace(speed, 1, 3)
-    figure.update_xaxes(range=[-0.5, width - 0.5], constrain="domain", row=1, col=1)
-    figure.update_yaxes(range=[height - 0.5, -0.5], scaleanchor="x", constrain="domain", row=1, col=1)
+    cells = np.zeros((height, width)).tolist()
+    for column in (1, 2, 3):
+        hover = "skip" if column == 1 else "none"  # hover events without plotly's label: the page writes its own
+        figure.add_trace(go.Heatmap(z=cells, opacity=0, showscale=False, hoverinfo=hover), 1, column)
+    figure.update_xaxes(range=[-0.5, width - 0.5], constrain="domain", showgrid=False, zeroline=False, row=1, col=1)
+    figure.update_yaxes(range=[height - 0.5, -0.5], scaleanchor="x", constrain="domain", showgrid=False,
+                        zeroline=False, row=1, col=1)
     for column in (2, 3):  # zoom and pan act on the three panels together
-        figure.update_xaxes(matches="x", constrain="domain", row=1, col=column)
-        figure.update_yaxes(matches="y", showticklabels=False, ticks="", constrain="domain", row=1, col=column)
-    colour_bar = {"title": {"text": f"|u| ({meta['units']})", "side": "right"}, "thickness": 14, "len": 0.9}
+        figure.update_xaxes(matches="x", constrain="domain", showgrid=False, zeroline=False, row=1, col=column)
+        figure.update_yaxes(matches="y", showticklabels=False, ticks="", constrain="domain", showgrid=False,
+                            zeroline=False, row=1, col=column)
     wheel = {
         "source": png_uri(flowviz.color_wheel(WHEEL_PX)), "xref": "x2 domain", "yref": "y2 domain", "x": 1.03,
         "y": 0.0, "xanchor": "left", "yanchor": "bottom", "sizex": 0.17, "sizey": 0.17, "layer": "above",
     }
     figure.update_layout(
         height=FIGURE_HEIGHT_PX, margin={"l": 30, "r": 10, "t": 30, "b": 30}, font={"size": 12},
-        plot_bgcolor="white", paper_bgcolor="white", dragmode="zoom", uirevision="keep", images=[wheel],
-        coloraxis={"cmin": 0.0, "cmax": scale if scale > 0 else 1.0, "colorbar": colour_bar,
-                   "colorscale": plotly_colorscale(flowviz.magnitude_lut())},
+        plot_bgcolor="white", paper_bgcolor="white", dragmode="zoom", uirevision="keep", hovermode="closest",
+        images=[*(panel_image(source, column, width, height) for column, source in enumerate(sources, 1)), wheel],
     )
-    figure.layout.meta = {"channel": channel, "step": step}
     return pio.to_json(figure, validate=False)
 
 

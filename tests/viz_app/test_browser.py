@@ -129,18 +129,28 @@ def painted_after(frame, key: str, switches: int, arrow: str = "ArrowRight") -> 
     return frame.evaluate(
         "() => { const v = window.repflowBrowser, gd = document.getElementById('plot');"
         " return {channel: v.channel, step: v.step, switches: v.switches, scale: v.current.scale,"
-        " u: Array.from(v.current.u), v: Array.from(v.current.v), z: gd.data[1].z, speed: gd.data[2].z,"
-        " status: document.getElementById('status').innerText}; }"
+        " u: Array.from(v.current.u), v: Array.from(v.current.v), direction: gd.layout.images[1].source,"
+        " speed: gd.layout.images[2].source, status: document.getElementById('status').innerText}; }"
     )
 
 
 def hover_cell(page, frame, x: int, y: int, width: int, height: int) -> str:
-    """Move the mouse over cell (x, y) of the direction panel; returns plotly's hover label text."""
+    """Move the mouse over cell (x, y) of the direction panel; returns the hover label's text."""
     box = frame.locator(".draglayer .x2y2 .nsewdrag").first.bounding_box()
     page.mouse.move(box["x"] + (x + 0.5) * box["width"] / width, box["y"] + (y + 0.5) * box["height"] / height)
-    label = frame.locator(".hoverlayer .hovertext").first
-    label.wait_for(timeout=5_000)
+    label = frame.locator("#tooltip")
+    label.wait_for(state="visible", timeout=5_000)
     return label.text_content()
+
+
+def picture(uri: str):
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    return np.array(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGB"))
 
 
 def hover_numbers(text: str) -> list[float]:
@@ -200,7 +210,7 @@ def test_channel_browser_switches_and_hovers_in_chromium_without_a_rerun(app_env
                 first = frame.evaluate(
                     "() => { const v = window.repflowBrowser;"
                     " return {channel: v.channel, switches: v.switches,"
-                    " z: document.getElementById('plot').data[1].z}; }"
+                    " direction: document.getElementById('plot').layout.images[1].source}; }"
                 )
                 assert first["channel"] == int(flowviz.rank_by_energy(expected)[0]), "opens on the most moving channel"
 
@@ -210,7 +220,10 @@ def test_channel_browser_switches_and_hovers_in_chromium_without_a_rerun(app_env
                 assert (by_channel["channel"], by_channel["step"]) == (first["channel"] + (1 if forward else -1), 0)
                 by_step = painted_after(frame, "step", by_channel["switches"])
                 assert (by_step["channel"], by_step["step"]) == (by_channel["channel"], 1)
-                assert by_step["z"] != first["z"] and by_step["z"] != by_channel["z"], "the picture changes"
+                assert by_step["direction"] != first["direction"] != by_channel["direction"], "the picture changes"
+                images = frame.locator(".imagelayer image")
+                shown = images.evaluate_all("images => images.map((image) => image.getAttribute('href'))")
+                assert by_step["direction"] in shown and by_step["speed"] in shown, "the new pictures are on the page"
                 assert f"ch {by_step['channel']} · step 1" in by_step["status"]
 
                 channel, step = by_step["channel"], 1
@@ -221,10 +234,12 @@ def test_channel_browser_switches_and_hovers_in_chromium_without_a_rerun(app_env
                 scale = flowviz.panel_scales(expected, mode)[channel, step]
                 assert by_step["scale"] == pytest.approx(scale, rel=1e-3)
                 library = flowviz.flow_to_rgb_still_white(field, by_step["scale"]).astype(int)
-                painted = np.array(by_step["z"])
+                painted = picture(by_step["direction"]).astype(int)
                 near_threshold = np.abs(np.hypot(field[..., 0], field[..., 1]) - 0.05 * scale) < 1e-3 * scale
                 difference = np.abs(painted - library).max(axis=-1)
                 assert (difference[~near_threshold] <= 1).all(), "colours as repflow.flowviz draws them"
+                speed = picture(by_step["speed"]).astype(int) - flowviz.magnitude_to_rgb(field, by_step["scale"])
+                assert (np.abs(speed).max(axis=-1)[~near_threshold] <= 1).all()
 
                 x, y = width // 2, height // 3
                 numbers = hover_numbers(hover_cell(page, frame, x, y, width, height))

@@ -1,11 +1,12 @@
 // Channel x time browser of one flow layer (see viz_app/channel_browser.py). The page gets every channel and
-// step once (int16 flows, one step size per channel); a slider change recolours the panels here and updates the
-// plotly figure, so browsing never calls the server. Colours follow the Middlebury colour wheel (Baker et al.,
-// ICCV 2007) exactly as repflow.flowviz draws them, with cells under a fraction of the scale drawn white.
+// step once (int16 flows, one step size per channel); a slider change recolours the panels here and swaps the
+// figure's three layout images, so browsing never calls the server and plotly redraws only those images.
+// Colours follow the Middlebury colour wheel (Baker et al., ICCV 2007) as repflow.flowviz draws them, with
+// cells under a fraction of the scale drawn white; speed uses repflow.flowviz.magnitude_lut.
 "use strict";
 
-const view = {meta: null, codes: null, channel: 0, step: 0, digest: null, ready: null, start: null,
-              method: "update", revision: 0, switches: 0, lastSwitch: null};
+const view = {meta: null, codes: null, channel: 0, step: 0, digest: null, ready: null, start: null, scale: null,
+              switches: 0, lastSwitch: null, payload: null, buildMs: null, builtAt: null};
 window.repflowBrowser = view;  // read by viz_app/benchmark.py and the browser test
 
 const $ = (id) => document.getElementById(id);
@@ -33,39 +34,64 @@ function field(channel, step) {
   return {u, v, mag};
 }
 
-function wheelColour(u, v, mag, scale) {
-  if (!(scale > 0) || mag < view.meta.still_fraction * scale) return [255, 255, 255];
+function wheelColour(u, v, mag, scale, out, k) {
   const wheel = view.meta.wheel, n = wheel.length;
   const x = u / scale, y = v / scale, rad = Math.sqrt(x * x + y * y);
   const fk = (Math.atan2(-y, -x) / Math.PI + 1) / 2 * (n - 1);
   const k0 = Math.floor(fk), k1 = k0 + 1 === n ? 0 : k0 + 1, f = fk - k0;
-  return [0, 1, 2].map((i) => {
+  for (let i = 0; i < 3; i++) {
     let col = (1 - f) * wheel[k0][i] / 255 + f * wheel[k1][i] / 255;
     col = rad <= 1 ? 1 - rad * (1 - col) : col * 0.75;
-    return Math.floor(255 * col);
-  });
-}
-
-function panels(channel, step) {
-  const [, , height, width] = view.meta.shape;
-  const scale = view.meta.scales[channel][step];
-  const {u, v, mag} = field(channel, step);
-  const colours = [], speeds = [], text = [];
-  for (let y = 0; y < height; y++) {
-    const colourRow = [], speedRow = [], textRow = [];
-    for (let x = 0; x < width; x++) {
-      const i = y * width + x;
-      colourRow.push(wheelColour(u[i], v[i], mag[i], scale));
-      speedRow.push(mag[i]);
-      textRow.push(`u ${u[i].toFixed(4)}<br>v ${v[i].toFixed(4)}<br>|u| ${mag[i].toFixed(4)}`);
-    }
-    colours.push(colourRow); speeds.push(speedRow); text.push(textRow);
+    out[k + i] = Math.floor(255 * col);
   }
-  return {scale, colours, speeds, text, u, v, mag};
 }
 
-function scaleNumber(value) {
-  return value >= 100 ? value.toFixed(0) : value.toPrecision(3);
+const canvas = document.createElement("canvas");
+const context = canvas.getContext("2d");
+
+function pictures(flow, scale) {
+  const [, , height, width] = view.meta.shape;
+  canvas.width = width; canvas.height = height;
+  const direction = context.createImageData(width, height), speed = context.createImageData(width, height);
+  const lut = view.meta.speed_colours, still = view.meta.still_fraction * scale;
+  for (let i = 0; i < width * height; i++) {
+    const k = 4 * i;
+    direction.data[k + 3] = speed.data[k + 3] = 255;
+    if (!(scale > 0) || flow.mag[i] < still) {
+      direction.data.fill(255, k, k + 3); speed.data.fill(255, k, k + 3);
+      continue;
+    }
+    wheelColour(flow.u[i], flow.v[i], flow.mag[i], scale, direction.data, k);
+    const colour = lut[Math.round(Math.min(flow.mag[i] / scale, 1) * 255)];
+    speed.data[k] = colour[0]; speed.data[k + 1] = colour[1]; speed.data[k + 2] = colour[2];
+  }
+  context.putImageData(direction, 0, 0);
+  const directionUri = canvas.toDataURL();
+  context.putImageData(speed, 0, 0);
+  return [directionUri, canvas.toDataURL()];
+}
+
+function number(value) {
+  return value >= 100 ? value.toFixed(0) : Number(value.toPrecision(3)).toString();
+}
+
+function colourBar(scale) {
+  if (scale === view.scale) return;
+  view.scale = scale;
+  const ticks = $("ticks");
+  ticks.replaceChildren();
+  if (!(scale > 0)) {
+    ticks.append(Object.assign(document.createElement("span"), {textContent: "0 (still)", style: "bottom: 0%"}));
+    return;
+  }
+  const raw = scale / 4, power = 10 ** Math.floor(Math.log10(raw));
+  const spacing = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  for (let value = 0; value <= scale * (1 - 0.12); value += spacing) {  // leave room for the scale's own label
+    ticks.append(Object.assign(document.createElement("span"),
+      {textContent: number(value), style: `bottom: ${100 * value / scale}%`}));
+  }
+  ticks.append(Object.assign(document.createElement("span"),
+    {textContent: `≥ ${number(scale)}`, style: "bottom: 100%; font-weight: bold"}));
 }
 
 function labels(channel, step, scale) {
@@ -75,42 +101,29 @@ function labels(channel, step, scale) {
     `${m.channel_labels[channel]} (${channel + 1} of ${channels}; motion-energy rank ${rank})`;
   $("step-label").textContent = `step ${step} of ${steps - 1} · ${m.step_labels[step]}`;
   $("shown").textContent = `${m.layer} · ${m.channel_labels[channel]} · step ${step} (${m.step_labels[step]})`;
-  $("scale").textContent = scaleNumber(scale);
+  $("scale").textContent = number(scale);
   const cell = m.cell_px ? ` One cell = ${m.cell_px} input pixels.` : "";
   $("scale-text").textContent = ` ${m.units} = ${m.scale_text}; ` +
     `cells under ${Math.round(m.still_fraction * 100)} % of it are white.${cell}`;
+  colourBar(scale);
 }
 
 function show(channel, step, startedAt) {
-  const gd = $("plot"), m = view.meta;
-  const shown = panels(channel, step);
-  view.channel = channel; view.step = step; view.current = shown;
-  labels(channel, step, shown.scale);
-  const cmax = shown.scale > 0 ? shown.scale : 1;
-  const frameTitle = m.frames.length ? m.frame_labels[step] : "(no input frame)";
-  let drawn;
-  if (view.method === "react") {
-    if (m.frames.length) gd.data[0].source = m.frames[step];
-    gd.data[1].z = shown.colours; gd.data[1].text = shown.text;
-    gd.data[2].z = shown.speeds; gd.data[2].text = shown.text;
-    gd.layout.coloraxis.cmax = cmax;
-    gd.layout.annotations[0].text = frameTitle;
-    gd.layout.meta = {channel, step};
-    gd.layout.datarevision = ++view.revision;
-    drawn = Plotly.react(gd, gd.data, gd.layout);
-  } else {
-    const data = {z: [undefined, shown.colours, shown.speeds], text: [undefined, shown.text, shown.text]};
-    if (m.frames.length) data.source = [m.frames[step], undefined, undefined];
-    const layout = {"coloraxis.cmax": cmax, "annotations[0].text": frameTitle, meta: {channel, step}};
-    drawn = Plotly.update(gd, data, layout, [0, 1, 2]);
-  }
+  const m = view.meta, scale = m.scales[channel][step];
+  const flow = field(channel, step);
+  const [direction, speed] = pictures(flow, scale);
+  view.channel = channel; view.step = step; view.current = {...flow, scale, images: [direction, speed]};
+  labels(channel, step, scale);
+  const update = {"images[1].source": direction, "images[2].source": speed};
+  if (m.frames.length) update["images[0].source"] = m.frames[step];
   // Painted: the promise resolves once the figure's DOM is updated; the animation frame after it is the paint
   // that shows it, and a task queued from that frame's callback runs after the paint.
-  return drawn.then(() => new Promise((resolve) => requestAnimationFrame(() => setTimeout(() => {
-    view.switches += 1;
-    view.lastSwitch = {channel, step, startedAt, paintedAt: performance.now()};
-    resolve();
-  }, 0))));
+  return Plotly.relayout($("plot"), update).then(() => new Promise((resolve) => requestAnimationFrame(
+    () => setTimeout(() => {
+      view.switches += 1;
+      view.lastSwitch = {channel, step, startedAt, paintedAt: performance.now()};
+      resolve();
+    }, 0))));
 }
 
 function channelAt(position) {
@@ -127,30 +140,48 @@ function select(channel, step, startedAt = performance.now()) {
   return show(channel, step, startedAt);
 }
 
-function readout(event) {
+function hover(event) {
   const point = event.points[0];
-  if (!point || point.curveNumber === 0) return;
+  if (!point) return;
   const width = view.meta.shape[3], x = Math.round(point.x), y = Math.round(point.y), i = y * width + x;
   const {u, v, mag} = view.current;
-  $("readout").textContent = `${view.meta.channel_labels[view.channel]}, step ${view.step}, cell (x ${x}, y ${y}): ` +
-    `u ${u[i].toFixed(4)}, v ${v[i].toFixed(4)}, |u| ${mag[i].toFixed(4)} ${view.meta.units}`;
+  const values = `u ${u[i].toFixed(4)}, v ${v[i].toFixed(4)}, |u| ${mag[i].toFixed(4)}`;
+  $("readout").textContent = `${view.meta.channel_labels[view.channel]}, step ${view.step}, ` +
+    `cell (x ${x}, y ${y}): ${values} ${view.meta.units}`;
+  const tip = $("tooltip");
+  tip.textContent = `cell (x ${x}, y ${y})\nu ${u[i].toFixed(4)}\nv ${v[i].toFixed(4)}\n|u| ${mag[i].toFixed(4)}`;
+  tip.style.left = `${event.event.clientX + 14}px`;
+  tip.style.top = `${event.event.clientY + 14}px`;
+  tip.style.display = "block";
 }
 
 function build(args) {
+  const began = performance.now();
+  view.payload = {flows: args.flows.byteLength, meta: JSON.stringify(args.meta).length, figure: args.figure.length};
   view.meta = args.meta;
   view.codes = decode(args.flows);
   view.digest = args.meta.digest;
+  view.scale = null;
   const [channels, steps] = view.meta.shape;
   $("channel").max = channels - 1;
   $("step").max = steps - 1;
   $("step").disabled = steps < 2;
+  $("bar-title").textContent = `|u| (${view.meta.units})`;
+  const bar = $("bar").getContext("2d"), lut = view.meta.speed_colours;
+  lut.forEach((colour, level) => {
+    bar.fillStyle = `rgb(${colour.join(",")})`;
+    bar.fillRect(0, 255 - level, 1, 1);
+  });
   const figure = JSON.parse(args.figure);
   const gd = $("plot");
   const config = {responsive: true, displaylogo: false, scrollZoom: true,
                   modeBarButtonsToRemove: ["select2d", "lasso2d"]};
   return Plotly.newPlot(gd, figure.data, figure.layout, config).then(() => {
-    gd.on("plotly_hover", readout);
+    gd.on("plotly_hover", hover);
+    gd.on("plotly_unhover", () => { $("tooltip").style.display = "none"; });
     view.start = null;
+    view.buildMs = performance.now() - began;
+    view.builtAt = performance.now();  // since this frame began loading (plotly.js included)
   });
 }
 
