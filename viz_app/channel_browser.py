@@ -182,7 +182,7 @@ def first_view(field: np.ndarray, scale: float, meta: dict) -> str:
         "y": 0.0, "xanchor": "left", "yanchor": "bottom", "sizex": 0.17, "sizey": 0.17, "layer": "above",
     }
     figure.update_layout(
-        height=FIGURE_HEIGHT_PX, margin={"l": 30, "r": 10, "t": 30, "b": 30}, font={"size": 12},
+        height=FIGURE_HEIGHT_PX, margin={"l": 30, "r": 10, "t": 56, "b": 30}, font={"size": 12},
         plot_bgcolor="white", paper_bgcolor="white", dragmode="zoom", uirevision="keep", hovermode="closest",
         images=[*(panel_image(source, column, width, height) for column, source in enumerate(sources, 1)), wheel],
     )
@@ -233,10 +233,13 @@ def browser_section(
         f"{flowviz.FLOW_UNITS}; positive u moves right, positive v down."
     )
     labels = [analysis.channel_label(layer, c) for c in range(len(flows))]
-    data = cached_browser(key, layer, options.normalisation, options.fixed_max, flows, analysis.frames,
-                          list(frame_numbers), analysis.layer_labels[layer], labels)
-    start = {"channel": min(channel, len(flows) - 1), "step": min(step, flows.shape[1] - 1)}
-    show_channel_browser(BrowserData(data.flows, {**data.meta, "start": start}, data.figure))
+    try:
+        data = cached_browser(key, layer, options.normalisation, options.fixed_max, flows, analysis.frames,
+                              list(frame_numbers), analysis.layer_labels[layer], labels)
+        start = {"channel": min(channel, len(flows) - 1), "step": min(step, flows.shape[1] - 1)}
+        show_channel_browser(BrowserData(data.flows, {**data.meta, "start": start}, data.figure))
+    except Exception as error:  # noqa: BLE001 (the rest of the page stays usable without the browser)
+        st.error(f"The channel browser cannot be shown: {error}")
 
 
 @st.cache_data(show_spinner="Packing the layer's flows for the browser…", max_entries=8)

@@ -84,7 +84,7 @@ function colourBar(scale) {
     ticks.append(Object.assign(document.createElement("span"), {textContent: "0 (still)", style: "bottom: 0%"}));
     return;
   }
-  const raw = scale / 4, power = 10 ** Math.floor(Math.log10(raw));
+  const raw = scale / 5, power = 10 ** Math.floor(Math.log10(raw));
   const spacing = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw);
   for (let value = 0; value <= scale * (1 - 0.12); value += spacing) {  // leave room for the scale's own label
     ticks.append(Object.assign(document.createElement("span"),
@@ -150,9 +150,12 @@ function hover(event) {
     `cell (x ${x}, y ${y}): ${values} ${view.meta.units}`;
   const tip = $("tooltip");
   tip.textContent = `cell (x ${x}, y ${y})\nu ${u[i].toFixed(4)}\nv ${v[i].toFixed(4)}\n|u| ${mag[i].toFixed(4)}`;
-  tip.style.left = `${event.event.clientX + 14}px`;
-  tip.style.top = `${event.event.clientY + 14}px`;
   tip.style.display = "block";
+  const {clientX, clientY} = event.event;  // beside the pointer, on the side with room
+  const right = clientX + 14 + tip.offsetWidth > window.innerWidth;
+  const below = clientY + 14 + tip.offsetHeight <= window.innerHeight;
+  tip.style.left = `${right ? clientX - 14 - tip.offsetWidth : clientX + 14}px`;
+  tip.style.top = `${below ? clientY + 14 : clientY - 14 - tip.offsetHeight}px`;
 }
 
 function build(args) {
