@@ -295,3 +295,113 @@ def render_panel(
     )
     size = (options.size, options.size)
     return render_flow(flows[channel, step], max_magnitude=peak, size=size, style=options.style, frame=frame), peak
+
+
+# --- Honest colour scales --------------------------------------------------------------------------------------
+# One colour scale per channel over the whole clip window, robust to a few outlying cells, so a channel that
+# barely moves looks pale and a still cell looks white. Per frame and fixed scales remain as options.
+
+ScaleMode = Literal["clip", "frame", "fixed"]
+SCALE_MODES: tuple[ScaleMode, ...] = ("clip", "frame", "fixed")
+ROBUST_PERCENTILE = 99.0
+STILL_FRACTION = 0.05
+FLOW_UNITS = "feature-map pixels per step"
+MAGNITUDE_COLORMAP = "magma_r"
+
+
+def robust_max(flow: np.ndarray, percentile: float = ROBUST_PERCENTILE) -> float:
+    """The ``percentile``-th percentile of the vector lengths of ``flow`` (..., H, W, 2), over every cell and
+    step: a maximum that a few outlying cells cannot inflate (0.0 for a still field)."""
+    if not 0.0 < percentile <= 100.0:
+        raise ValueError(f"percentile must be in (0, 100], got {percentile}")
+    return float(np.percentile(magnitude(flow), percentile))
+
+
+def panel_scales(
+    flows: np.ndarray,
+    mode: ScaleMode = "clip",
+    *,
+    fixed_max: float | None = None,
+    percentile: float = ROBUST_PERCENTILE,
+) -> np.ndarray:
+    """The magnitude drawn at full colour for every panel of ``flows`` (C, T, H, W, 2): an array (C, T).
+
+    ``"clip"`` (default): one robust maximum per channel over all its steps and cells, so colours compare
+    along time and a channel that moves 10x less is drawn 10x paler; ``"frame"``: a robust maximum per
+    channel and step (every panel stretched to full colour: shows the pattern, hides the amount);
+    ``"fixed"``: ``fixed_max`` everywhere (comparable across channels, layers and clips).
+    """
+    flows = check_flow(flows, name="flows")
+    if flows.ndim != 5:
+        raise ValueError(f"flows must have shape (C, T, H, W, 2), got {flows.shape}")
+    channels, steps = flows.shape[:2]
+    if mode == "clip":
+        per_channel = np.array([robust_max(flows[c], percentile) for c in range(channels)], np.float64)
+        return np.repeat(per_channel[:, None], steps, axis=1)
+    if mode == "frame":
+        return np.array([[robust_max(flows[c, t], percentile) for t in range(steps)] for c in range(channels)])
+    if mode == "fixed":
+        if fixed_max is None or not fixed_max > 0:
+            raise ValueError(f"fixed scale needs a positive maximum, got {fixed_max}")
+        return np.full((channels, steps), float(fixed_max))
+    raise ValueError(f"scale must be one of {SCALE_MODES}, got {mode!r}")
+
+
+def still_mask(flow: np.ndarray, scale: float, fraction: float = STILL_FRACTION) -> np.ndarray:
+    """True where a vector of ``flow`` (..., H, W, 2) is shorter than ``fraction`` of ``scale``: drawn white.
+    With ``scale == 0`` every cell is still."""
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"still fraction must be in [0, 1), got {fraction}")
+    return magnitude(flow) < fraction * scale if scale > 0 else np.ones(flow.shape[:-1], bool)
+
+
+def flow_to_rgb_still_white(flow: np.ndarray, scale: float, *, fraction: float = STILL_FRACTION) -> np.ndarray:
+    """Middlebury colours of one field (H, W, 2) at ``scale`` (:func:`flow_to_rgb`), with the cells below
+    ``fraction`` of the scale drawn white, so noise around zero does not read as motion."""
+    image = flow_to_rgb(flow, scale)
+    image[still_mask(flow, scale, fraction)] = 255
+    return image
+
+
+def magnitude_lut(*, fraction: float = STILL_FRACTION, colormap: str = MAGNITUDE_COLORMAP) -> np.ndarray:
+    """256 RGB colours (uint8) for |u| / scale from 0 to 1: white below ``fraction``, then ``colormap``
+    (light = slow, dark = fast)."""
+    from matplotlib import colormaps
+
+    levels = np.linspace(0.0, 1.0, 256)
+    lut = np.round(colormaps[colormap](levels)[:, :3] * 255).astype(np.uint8)
+    lut[levels < fraction] = 255
+    return lut
+
+
+def magnitude_to_rgb(flow: np.ndarray, scale: float, *, fraction: float = STILL_FRACTION) -> np.ndarray:
+    """Flow magnitude of one field (H, W, 2) as colours of :func:`magnitude_lut` (H, W, 3) uint8: white where
+    still, darkest at ``scale`` and beyond."""
+    mag = magnitude(flow)
+    level = np.clip(mag / scale, 0.0, 1.0) if scale > 0 else np.zeros_like(mag)
+    image = magnitude_lut(fraction=fraction)[np.round(level * 255).astype(np.intp)]
+    image[still_mask(flow, scale, fraction)] = 255
+    return image
+
+
+def magnitude_colour_bar(
+    scale: float, *, height: int = 224, fraction: float = STILL_FRACTION, units: str = FLOW_UNITS, dpi: int = 100
+) -> np.ndarray:
+    """A vertical colour bar (height, width, 3) uint8 for :func:`magnitude_to_rgb` at ``scale``, with ticks
+    and the units written along it, to stand next to a magnitude panel."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import ListedColormap, Normalize
+    from matplotlib.figure import Figure
+
+    if not scale > 0:
+        raise ValueError(f"a colour bar needs a positive scale, got {scale}")
+    figure = Figure(figsize=(1.15, height / dpi), dpi=dpi)
+    canvas = FigureCanvasAgg(figure)
+    axes = figure.add_axes((0.12, 0.06, 0.16, 0.88))
+    lut = ListedColormap(magnitude_lut(fraction=fraction) / 255.0)
+    bar = figure.colorbar(ScalarMappable(Normalize(0.0, scale), lut), cax=axes)
+    bar.ax.tick_params(labelsize=7)
+    bar.set_label(f"|u| ({units})", fontsize=7)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()

@@ -12,7 +12,7 @@ import time
 import streamlit as st
 
 from repflow.probe import ProbeOptions
-from viz_app import compute, export, sidebar, views
+from viz_app import channel_browser, compute, export, sidebar, views
 from viz_app.sources import ClipWindow, ModelFile, ModelSource, fit_window, models_dir, samples_dir
 
 
@@ -151,6 +151,9 @@ def main() -> None:
     views.main_view(analysis, layer, channel, step, options, frame_numbers=window.indices())
     analysis_key = (source, clip.digest, window, probe, probe_options)
     views.channel_grid(analysis, layer, channel, step, options, key=analysis_key)
+    channel_browser.browser_section(
+        analysis, layer, channel, step, options, frame_numbers=window.indices(), key=analysis_key
+    )
     left, right = st.columns(2)
     with left:
         views.predictions(analysis, compute.summary_for(source).class_names)

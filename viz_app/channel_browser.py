@@ -1,0 +1,252 @@
+"""Channel × time browser: every channel and step of one flow layer sent to the page once, browsed in the browser.
+
+:func:`build_browser` is pure (numpy in, JSON-able data and bytes out): the layer's flows packed as int16 (one
+step size per channel), the colour scale of every panel, labels, and the plotly figure of the first view (input
+frame | direction colours | magnitude with a colour bar). In the page, a small controller
+(``channel_browser_frontend/browser.js``) decodes the flows and, on a channel or step change, recolours the two
+panels itself and updates the figure with ``Plotly.update``: no Streamlit rerun, no server work. Hover reads
+out (u, v, |u|) of a cell; plotly's zoom and pan act on the three panels together.
+
+:func:`show_channel_browser` places it in the Streamlit page as a custom component whose folder holds the
+controller and the plotly.js that ships with the ``plotly`` package (served once, cached by the browser).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import io
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import flow_vis
+import numpy as np
+import streamlit as st
+import streamlit.components.v1 as components
+from PIL import Image
+
+from repflow import flowviz
+
+FRONTEND = Path(__file__).resolve().parent / "channel_browser_frontend"
+INT16_MAX = 32767
+FIGURE_HEIGHT_PX = 400
+WHEEL_PX = 64
+SCALE_TEXT = {
+    "clip": "99th percentile of |u| over this channel's {steps} steps (per-channel clip scale)",
+    "frame": "99th percentile of |u| in this panel (per-frame scale: amounts not comparable)",
+    "fixed": "fixed scale (comparable across channels, layers and clips)",
+}
+
+
+@dataclass(frozen=True)
+class BrowserData:
+    """What the page gets once per layer: ``flows`` (C, T, H, W, 2) int16 bytes, little-endian, which times
+    ``meta["quant"][c]`` are the flows of channel c; ``meta``, JSON-able labels and scales; ``figure``, the plotly
+    figure (JSON text) of the first view."""
+
+    flows: bytes
+    meta: dict
+    figure: str
+
+
+def quantise(flows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(int16 flows, step per channel (C,)) such that ``codes[c] * step[c]`` is within half a step of ``flows[c]``."""
+    peak = np.abs(flows.reshape(len(flows), -1)).max(axis=1).astype(np.float64)
+    step = np.where(peak > 0, peak / INT16_MAX, 1.0)
+    codes = np.round(flows / step.reshape(-1, 1, 1, 1, 1)).astype("<i2")
+    return codes, step
+
+
+def step_labels(frame_numbers: list[int], steps: int) -> list[str]:
+    """The clip's frames each step of a layer with ``steps`` steps compares ("frames 4→6" for flow-of-flow)."""
+    span = len(frame_numbers) - steps
+    if span < 1:
+        raise ValueError(f"{steps} flow steps need more than {len(frame_numbers)} frame numbers")
+    return [f"frames {frame_numbers[t]}→{frame_numbers[t + span]}" for t in range(steps)]
+
+
+def jpeg_uri(image: np.ndarray, quality: int = 85) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def png_uri(image: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def build_browser(
+    flows: np.ndarray,
+    frame_numbers: list[int],
+    *,
+    scale: flowviz.ScaleMode = "clip",
+    fixed_max: float | None = None,
+    frames: np.ndarray | None = None,
+    layer_label: str = "flow",
+    channel_labels: list[str] | None = None,
+    channel: int | None = None,
+    step: int = 0,
+) -> BrowserData:
+    """Everything the page needs to browse ``flows`` (C, T, H, W, 2) of one layer.
+
+    ``frame_numbers``: the clip's numbers of the window's frames (step t compares frame t with the following
+    ones); ``scale``: a :data:`repflow.flowviz.SCALE_MODES` entry (``fixed_max`` for "fixed"); ``frames``
+    (T0, S, S, 3) uint8: the input crops, shown beside the flows; ``channel`` (default: the one with the most
+    motion energy) and ``step``: the first view.
+    """
+    flows = flowviz.check_flow(flows, name="flows")
+    if flows.ndim != 5:
+        raise ValueError(f"flows must have shape (C, T, H, W, 2), got {flows.shape}")
+    channels, steps, height, width = flows.shape[:4]
+    codes, quant = quantise(flows)
+    decoded = codes * quant.reshape(-1, 1, 1, 1, 1)  # what the page shows: float64, as in the browser
+    scales = flowviz.panel_scales(flows, scale, fixed_max=fixed_max)
+    labels = channel_labels or [f"ch {c}" for c in range(channels)]
+    if channel is None:
+        channel = int(flowviz.rank_by_energy(flows)[0])
+    if not (0 <= channel < channels and 0 <= step < steps):
+        raise ValueError(f"no channel {channel} / step {step} in flows of {channels} channels and {steps} steps")
+    frame_px = int(frames.shape[1]) if frames is not None else None
+    meta = {
+        "shape": [channels, steps, height, width],
+        "quant": quant.tolist(),
+        "scales": scales.tolist(),
+        "scale_mode": scale,
+        "scale_text": SCALE_TEXT[scale].format(steps=steps),
+        "still_fraction": flowviz.STILL_FRACTION,
+        "units": flowviz.FLOW_UNITS,
+        "wheel": flow_vis.make_colorwheel().astype(int).tolist(),
+        "speed_colours": flowviz.magnitude_lut().tolist(),
+        "layer": layer_label,
+        "channel_labels": labels,
+        "energy_order": [int(c) for c in flowviz.rank_by_energy(flows)],
+        "step_labels": step_labels(frame_numbers, steps),
+        "frame_labels": [f"input frame {frame_numbers[t]}" for t in range(steps)],
+        "frames": [jpeg_uri(frames[t]) for t in range(steps)] if frames is not None else [],
+        "frame_px": frame_px,
+        "cell_px": frame_px / height if frame_px else None,
+    }
+    meta["digest"] = hashlib.sha256(codes.tobytes() + repr(sorted(meta.items())).encode()).hexdigest()[:16]
+    meta["start"] = {"channel": channel, "step": step}  # not in the digest: a new start only moves the view
+    figure = first_view(decoded[channel, step], float(scales[channel, step]), meta)
+    return BrowserData(codes.tobytes(), meta, figure)
+
+
+def panel_image(source: str, column: int, width: int, height: int) -> dict:
+    """A layout image filling the cell grid of subplot ``column`` (1-based)."""
+    axis = "" if column == 1 else str(column)
+    return {
+        "source": source, "xref": f"x{axis}", "yref": f"y{axis}", "x": -0.5, "y": -0.5, "sizex": width,
+        "sizey": height, "sizing": "stretch", "xanchor": "left", "yanchor": "top", "layer": "below",
+    }
+
+
+def first_view(field: np.ndarray, scale: float, meta: dict) -> str:
+    """The plotly figure (JSON) of one panel set: input frame | direction colours | speed.
+
+    The three pictures are layout images (a switch replaces their sources: plotly redraws only the images, not
+    the traces and axes); an invisible heatmap over each flow panel gives the hover events. The speed colour bar
+    is drawn by the page beside the figure."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+    from plotly.subplots import make_subplots
+
+    height, width = field.shape[:2]
+    flow = field.astype(np.float32)
+    blank = png_uri(np.full((height, width, 3), 255, np.uint8))
+    sources = (
+        meta["frames"][meta["start"]["step"]] if meta["frames"] else blank,
+        png_uri(flowviz.flow_to_rgb_still_white(flow, scale)),
+        png_uri(flowviz.magnitude_to_rgb(flow, scale)),
+    )
+    titles = ("input frame", "direction (hue) and speed", "speed |u|")
+    figure = make_subplots(rows=1, cols=3, subplot_titles=titles, horizontal_spacing=0.06)
+    cells = np.zeros((height, width)).tolist()
+    for column in (1, 2, 3):
+        hover = "skip" if column == 1 else "none"  # hover events without plotly's label: the page writes its own
+        figure.add_trace(go.Heatmap(z=cells, opacity=0, showscale=False, hoverinfo=hover), 1, column)
+    figure.update_xaxes(range=[-0.5, width - 0.5], constrain="domain", showgrid=False, zeroline=False, row=1, col=1)
+    figure.update_yaxes(range=[height - 0.5, -0.5], scaleanchor="x", constrain="domain", showgrid=False,
+                        zeroline=False, row=1, col=1)
+    for column in (2, 3):  # zoom and pan act on the three panels together
+        figure.update_xaxes(matches="x", constrain="domain", showgrid=False, zeroline=False, row=1, col=column)
+        figure.update_yaxes(matches="y", showticklabels=False, ticks="", constrain="domain", showgrid=False,
+                            zeroline=False, row=1, col=column)
+    wheel = {
+        "source": png_uri(flowviz.color_wheel(WHEEL_PX)), "xref": "x2 domain", "yref": "y2 domain", "x": 1.03,
+        "y": 0.0, "xanchor": "left", "yanchor": "bottom", "sizex": 0.17, "sizey": 0.17, "layer": "above",
+    }
+    figure.update_layout(
+        height=FIGURE_HEIGHT_PX, margin={"l": 30, "r": 10, "t": 56, "b": 30}, font={"size": 12},
+        plot_bgcolor="white", paper_bgcolor="white", dragmode="zoom", uirevision="keep", hovermode="closest",
+        images=[*(panel_image(source, column, width, height) for column, source in enumerate(sources, 1)), wheel],
+    )
+    return pio.to_json(figure, validate=False)
+
+
+@functools.cache
+def served_folder() -> Path:
+    """The controller's files and plotly.min.js of the installed ``plotly``, copied into one folder (Streamlit
+    serves a component's files from one folder and refuses links out of it); made once per version."""
+    import plotly
+
+    plotly_js = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+    sources = sorted(FRONTEND.iterdir())
+    digest = hashlib.sha256(plotly.__version__.encode() + b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
+    target = Path(tempfile.gettempdir()) / f"repflow-channel-browser-{digest}"
+    if not target.is_dir():
+        staging = Path(tempfile.mkdtemp(prefix=f"{target.name}-", dir=target.parent))
+        for path in [*sources, plotly_js]:
+            shutil.copyfile(path, staging / path.name)
+        try:
+            staging.rename(target)
+        except OSError:  # another server process made it first
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+@functools.cache
+def component():
+    return components.declare_component("channel_browser", path=str(served_folder()))
+
+
+def show_channel_browser(data: BrowserData, *, key: str = "channel_browser") -> None:
+    """Place the browser in the page. A rerun with the same ``data`` keeps the page's view as it is."""
+    component()(flows=data.flows, meta=data.meta, figure=data.figure, key=key, default=None)
+
+
+def browser_section(
+    analysis, layer: str, channel: int, step: int, options, *, frame_numbers: list[int], key: tuple
+) -> None:
+    """The browser of ``layer`` of ``analysis`` (a :class:`repflow.figure.ClipAnalysis`) under a heading, opening at
+    the page's ``channel`` and ``step`` with the page's normalisation (``options``: the sidebar's ViewOptions).
+    ``key`` identifies the analysis in the cache."""
+    flows = analysis.flows[layer]
+    st.subheader(f"Browse all {len(flows)} channels × {flows.shape[1]} steps of {analysis.layer_labels[layer]}")
+    st.caption(
+        "Sliders, hover and zoom act in your browser (no reload). Hover a cell for its flow (u, v, |u|) in "
+        f"{flowviz.FLOW_UNITS}; positive u moves right, positive v down."
+    )
+    labels = [analysis.channel_label(layer, c) for c in range(len(flows))]
+    try:
+        data = cached_browser(key, layer, options.normalisation, options.fixed_max, flows, analysis.frames,
+                              list(frame_numbers), analysis.layer_labels[layer], labels)
+        start = {"channel": min(channel, len(flows) - 1), "step": min(step, flows.shape[1] - 1)}
+        show_channel_browser(BrowserData(data.flows, {**data.meta, "start": start}, data.figure))
+    except Exception as error:  # noqa: BLE001 (the rest of the page stays usable without the browser)
+        st.error(f"The channel browser cannot be shown: {error}")
+
+
+@st.cache_data(show_spinner="Packing the layer's flows for the browser…", max_entries=8)
+def cached_browser(
+    key: tuple, layer: str, scale: str, fixed_max: float, _flows, _frames, _numbers, _label, _labels
+) -> BrowserData:
+    """:func:`build_browser` once per analysis ``key``, ``layer`` and scale (the underscored arguments follow
+    from ``key`` and ``layer``)."""
+    return build_browser(_flows, _numbers, scale=scale, fixed_max=fixed_max, frames=_frames, layer_label=_label,
+                         channel_labels=_labels)

@@ -1,0 +1,212 @@
+// Channel x time browser of one flow layer (see viz_app/channel_browser.py). The page gets every channel and
+// step once (int16 flows, one step size per channel); a slider change recolours the panels here and swaps the
+// figure's three layout images, so browsing never calls the server and plotly redraws only those images.
+// Colours follow the Middlebury colour wheel (Baker et al., ICCV 2007) as repflow.flowviz draws them, with
+// cells under a fraction of the scale drawn white; speed uses repflow.flowviz.magnitude_lut.
+"use strict";
+
+const view = {meta: null, codes: null, channel: 0, step: 0, digest: null, ready: null, start: null, scale: null,
+              switches: 0, lastSwitch: null, payload: null, buildMs: null, builtAt: null};
+window.repflowBrowser = view;  // read by viz_app/benchmark.py and the browser test
+
+const $ = (id) => document.getElementById(id);
+
+function post(type, data) {
+  window.parent.postMessage({isStreamlitMessage: true, type, ...data}, "*");
+}
+
+function decode(bytes) {
+  const copy = bytes.slice();  // own, aligned buffer
+  return new Int16Array(copy.buffer, 0, copy.byteLength / 2);
+}
+
+function field(channel, step) {
+  const [, steps, height, width] = view.meta.shape;
+  const cells = height * width;
+  const quant = view.meta.quant[channel];
+  const base = (channel * steps + step) * cells * 2;
+  const u = new Float64Array(cells), v = new Float64Array(cells), mag = new Float64Array(cells);
+  for (let i = 0; i < cells; i++) {
+    u[i] = view.codes[base + 2 * i] * quant;
+    v[i] = view.codes[base + 2 * i + 1] * quant;
+    mag[i] = Math.sqrt(u[i] * u[i] + v[i] * v[i]);
+  }
+  return {u, v, mag};
+}
+
+function wheelColour(u, v, mag, scale, out, k) {
+  const wheel = view.meta.wheel, n = wheel.length;
+  const x = u / scale, y = v / scale, rad = Math.sqrt(x * x + y * y);
+  const fk = (Math.atan2(-y, -x) / Math.PI + 1) / 2 * (n - 1);
+  const k0 = Math.floor(fk), k1 = k0 + 1 === n ? 0 : k0 + 1, f = fk - k0;
+  for (let i = 0; i < 3; i++) {
+    let col = (1 - f) * wheel[k0][i] / 255 + f * wheel[k1][i] / 255;
+    col = rad <= 1 ? 1 - rad * (1 - col) : col * 0.75;
+    out[k + i] = Math.floor(255 * col);
+  }
+}
+
+const canvas = document.createElement("canvas");
+const context = canvas.getContext("2d");
+
+function pictures(flow, scale) {
+  const [, , height, width] = view.meta.shape;
+  canvas.width = width; canvas.height = height;
+  const direction = context.createImageData(width, height), speed = context.createImageData(width, height);
+  const lut = view.meta.speed_colours, still = view.meta.still_fraction * scale;
+  for (let i = 0; i < width * height; i++) {
+    const k = 4 * i;
+    direction.data[k + 3] = speed.data[k + 3] = 255;
+    if (!(scale > 0) || flow.mag[i] < still) {
+      direction.data.fill(255, k, k + 3); speed.data.fill(255, k, k + 3);
+      continue;
+    }
+    wheelColour(flow.u[i], flow.v[i], flow.mag[i], scale, direction.data, k);
+    const colour = lut[Math.round(Math.min(flow.mag[i] / scale, 1) * 255)];
+    speed.data[k] = colour[0]; speed.data[k + 1] = colour[1]; speed.data[k + 2] = colour[2];
+  }
+  context.putImageData(direction, 0, 0);
+  const directionUri = canvas.toDataURL();
+  context.putImageData(speed, 0, 0);
+  return [directionUri, canvas.toDataURL()];
+}
+
+function number(value) {
+  return value >= 100 ? value.toFixed(0) : Number(value.toPrecision(3)).toString();
+}
+
+function colourBar(scale) {
+  if (scale === view.scale) return;
+  view.scale = scale;
+  const ticks = $("ticks");
+  ticks.replaceChildren();
+  if (!(scale > 0)) {
+    ticks.append(Object.assign(document.createElement("span"), {textContent: "0 (still)", style: "bottom: 0%"}));
+    return;
+  }
+  const raw = scale / 5, power = 10 ** Math.floor(Math.log10(raw));
+  const spacing = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  for (let value = 0; value <= scale * (1 - 0.12); value += spacing) {  // leave room for the scale's own label
+    ticks.append(Object.assign(document.createElement("span"),
+      {textContent: number(value), style: `bottom: ${100 * value / scale}%`}));
+  }
+  ticks.append(Object.assign(document.createElement("span"),
+    {textContent: `≥ ${number(scale)}`, style: "bottom: 100%; font-weight: bold"}));
+}
+
+function labels(channel, step, scale) {
+  const m = view.meta, [channels, steps] = m.shape;
+  const rank = m.energy_order.indexOf(channel) + 1;
+  $("channel-label").textContent =
+    `${m.channel_labels[channel]} (${channel + 1} of ${channels}; motion-energy rank ${rank})`;
+  $("step-label").textContent = `step ${step} of ${steps - 1} · ${m.step_labels[step]}`;
+  $("shown").textContent = `${m.layer} · ${m.channel_labels[channel]} · step ${step} (${m.step_labels[step]})`;
+  $("scale").textContent = number(scale);
+  const cell = m.cell_px ? ` One cell = ${m.cell_px} input pixels.` : "";
+  $("scale-text").textContent = ` ${m.units} = ${m.scale_text}; ` +
+    `cells under ${Math.round(m.still_fraction * 100)} % of it are white.${cell}`;
+  colourBar(scale);
+}
+
+function show(channel, step, startedAt) {
+  const m = view.meta, scale = m.scales[channel][step];
+  const flow = field(channel, step);
+  const [direction, speed] = pictures(flow, scale);
+  view.channel = channel; view.step = step; view.current = {...flow, scale, images: [direction, speed]};
+  labels(channel, step, scale);
+  const update = {"images[1].source": direction, "images[2].source": speed};
+  if (m.frames.length) update["images[0].source"] = m.frames[step];
+  // Painted: the promise resolves once the figure's DOM is updated; the animation frame after it is the paint
+  // that shows it, and a task queued from that frame's callback runs after the paint.
+  return Plotly.relayout($("plot"), update).then(() => new Promise((resolve) => requestAnimationFrame(
+    () => setTimeout(() => {
+      view.switches += 1;
+      view.lastSwitch = {channel, step, startedAt, paintedAt: performance.now()};
+      resolve();
+    }, 0))));
+}
+
+function channelAt(position) {
+  return $("by-energy").checked ? view.meta.energy_order[position] : position;
+}
+
+function positionOf(channel) {
+  return $("by-energy").checked ? view.meta.energy_order.indexOf(channel) : channel;
+}
+
+function select(channel, step, startedAt = performance.now()) {
+  $("channel").value = positionOf(channel);
+  $("step").value = step;
+  return show(channel, step, startedAt);
+}
+
+function hover(event) {
+  const point = event.points[0];
+  if (!point) return;
+  const width = view.meta.shape[3], x = Math.round(point.x), y = Math.round(point.y), i = y * width + x;
+  const {u, v, mag} = view.current;
+  const values = `u ${u[i].toFixed(4)}, v ${v[i].toFixed(4)}, |u| ${mag[i].toFixed(4)}`;
+  $("readout").textContent = `${view.meta.channel_labels[view.channel]}, step ${view.step}, ` +
+    `cell (x ${x}, y ${y}): ${values} ${view.meta.units}`;
+  const tip = $("tooltip");
+  tip.textContent = `cell (x ${x}, y ${y})\nu ${u[i].toFixed(4)}\nv ${v[i].toFixed(4)}\n|u| ${mag[i].toFixed(4)}`;
+  tip.style.display = "block";
+  const {clientX, clientY} = event.event;  // beside the pointer, on the side with room
+  const right = clientX + 14 + tip.offsetWidth > window.innerWidth;
+  const below = clientY + 14 + tip.offsetHeight <= window.innerHeight;
+  tip.style.left = `${right ? clientX - 14 - tip.offsetWidth : clientX + 14}px`;
+  tip.style.top = `${below ? clientY + 14 : clientY - 14 - tip.offsetHeight}px`;
+}
+
+function build(args) {
+  const began = performance.now();
+  view.payload = {flows: args.flows.byteLength, meta: JSON.stringify(args.meta).length, figure: args.figure.length};
+  view.meta = args.meta;
+  view.codes = decode(args.flows);
+  view.digest = args.meta.digest;
+  view.scale = null;
+  const [channels, steps] = view.meta.shape;
+  $("channel").max = channels - 1;
+  $("step").max = steps - 1;
+  $("step").disabled = steps < 2;
+  $("bar-title").textContent = `|u| (${view.meta.units})`;
+  const bar = $("bar").getContext("2d"), lut = view.meta.speed_colours;
+  lut.forEach((colour, level) => {
+    bar.fillStyle = `rgb(${colour.join(",")})`;
+    bar.fillRect(0, 255 - level, 1, 1);
+  });
+  const figure = JSON.parse(args.figure);
+  const gd = $("plot");
+  const config = {responsive: true, displaylogo: false, scrollZoom: true,
+                  modeBarButtonsToRemove: ["select2d", "lasso2d"]};
+  return Plotly.newPlot(gd, figure.data, figure.layout, config).then(() => {
+    gd.on("plotly_hover", hover);
+    gd.on("plotly_unhover", () => { $("tooltip").style.display = "none"; });
+    view.start = null;
+    view.buildMs = performance.now() - began;
+    view.builtAt = performance.now();  // since this frame began loading (plotly.js included)
+  });
+}
+
+function render(args) {
+  const start = args.meta.start;
+  if (args.meta.digest !== view.digest) view.ready = build(args);  // later renders wait for the same figure
+  view.ready.then(() => {
+    const key = `${start.channel}/${start.step}`;
+    if (view.start !== key) {  // a new selection in the page moves the view; a plain rerun leaves it
+      view.start = key;
+      return select(start.channel, start.step);
+    }
+  }).then(() => post("streamlit:setFrameHeight", {height: document.documentElement.scrollHeight}));
+}
+
+$("channel").addEventListener("input",
+  (event) => show(channelAt(Number(event.target.value)), view.step, event.timeStamp));
+$("step").addEventListener("input", (event) => show(view.channel, Number(event.target.value), event.timeStamp));
+$("by-energy").addEventListener("change", () => { $("channel").value = positionOf(view.channel); });
+window.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "streamlit:render") render(event.data.args);
+});
+new ResizeObserver(() => post("streamlit:setFrameHeight", {height: document.documentElement.scrollHeight}))
+  .observe(document.body);
+post("streamlit:componentReady", {apiVersion: 1});
