@@ -13,12 +13,12 @@ from torch import Tensor, nn
 
 from repflow.blocks import FlowLayer
 
-LABELS = {"rep": "Rep-Flow", "fcf-1": "flow-of-flow 1/2", "fcf-2": "flow-of-flow 2/2"}
+LABELS = {"rep": "Rep-Flow", "fcf-1": "flow-of-flow 1/2", "fcf-2": "flow-of-flow 2/2", "tvnet": "TVNet (frames)"}
 
 
 @dataclass(frozen=True)
 class FlowLayerInfo:
-    """A flow layer of a model: its module name, its kind ("rep", "fcf-1", "fcf-2") and a display label."""
+    """A flow layer of a model: its module name, its kind ("rep", "fcf-1", "fcf-2", "tvnet") and a display label."""
 
     name: str
     kind: str

@@ -12,6 +12,7 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from repflow.architectures import architecture_name
 from repflow.checkpoint import crop_fraction, short_side_for, training_clip
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -118,9 +119,13 @@ def default_clip_index(clips: list[Path]) -> int:
 
 
 def describe_config(config: dict) -> str:
-    """A short label for a model config, e.g. "flow-of-flow · R(2+1)D-18 · width 8 · 10 classes"."""
+    """A short label for a model config, e.g. "flow-of-flow · R(2+1)D-18 · width 8 · 10 classes" or
+    "no flow layer · I3D (Inception-v1) · width 64 · 51 classes"."""
     flow = FLOW_LABELS.get(str(config.get("flow")), str(config.get("flow")))
-    return f"{flow} · R(2+1)D-{config.get('depth', '?')} · width {config.get('width', '?')} · {config.get('num_classes', '?')} classes"
+    if config.get("arch") == "tvnet":
+        flow = "TVNet flow layer"
+    width, classes = config.get("width", "?"), config.get("num_classes", "?")
+    return f"{flow} · {architecture_name(config)} · width {width} · {classes} classes"
 
 
 def default_model_index(configs: list[dict | None]) -> int:

@@ -109,10 +109,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _stream(payload: dict, name: str) -> str:
-    in_channels = payload["model_config"].get("in_channels", 3) if "model_config" in payload else 3
+    """The model's role in a two-stream pair: "rgb", or "flow" for a network on TV-L1 flow or on its own (TVNet)."""
+    config = payload["model_config"] if "model_config" in payload else {}
+    in_channels = config.get("in_channels", 3)
     if in_channels not in (2, 3):
         raise ValueError(f"{name}: a model with {in_channels} input channels is neither RGB (3) nor flow (2)")
-    return "rgb" if in_channels == 3 else "flow"
+    return "rgb" if in_channels == 3 and config.get("arch") != "tvnet" else "flow"
 
 
 def _clip_settings(args: argparse.Namespace, main: dict, second: dict | None) -> dict[str, int]:

@@ -68,7 +68,8 @@ def model_config(config: TrainConfig, num_classes: int) -> ModelConfig:
     """The architecture a training config describes."""
     return ModelConfig(depth=config.depth, num_classes=num_classes, flow=config.flow, flow_after=config.flow_after,
                        width=config.width, in_channels=3 if config.stream == "rgb" else 2,
-                       flow_channels=config.flow_channels, n_iter=config.n_iter, learn_flow=config.learn_flow)
+                       flow_channels=config.flow_channels, n_iter=config.n_iter, learn_flow=config.learn_flow,
+                       arch=config.arch, stacked_flows=config.stacked_flows)
 
 
 def clip_settings(config: TrainConfig) -> dict[str, Any]:
@@ -130,7 +131,9 @@ class Trainer:
                 raise ValueError("sync_bn needs CUDA devices (PyTorch's SyncBatchNorm does not run on CPU)")
             self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
         if config.channels_last and self.cuda:
-            self.model = self.model.to(memory_format=torch.channels_last_3d)
+            for module in self.model.modules():  # 3D convolutions only: a 2D baseline's Conv2d weights are rank 4
+                if isinstance(module, nn.Conv3d):
+                    module.to(memory_format=torch.channels_last_3d)
         self.amp_dtype = None
         if config.amp and self.cuda:
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
