@@ -99,7 +99,6 @@ class I3D(nn.Module):
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
-        check_config(config)
         self.config = config
 
         def width(channels: int) -> int:

@@ -139,7 +139,6 @@ class ResNet2D(nn.Module):
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
-        check_config(config)
         self.config = config
         block_type, counts = DEPTHS[config.depth]
         block = BasicBlock2d if block_type == "basic" else Bottleneck2d

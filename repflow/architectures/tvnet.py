@@ -74,7 +74,6 @@ class TVNet(nn.Module):
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
-        check_config(config)
         self.config = config
         self.tvnet = FlowLayer(1, kind="tvnet", n_iter=config.n_iter, learn=config.learn_flow)
         self.stream = ResNet2D(dataclasses.replace(config, arch="resnet2d", in_channels=2))

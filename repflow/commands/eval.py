@@ -23,8 +23,8 @@ CLIP_FLAGS = {"frames": "num_frames", "stride": "stride", "short_side": "short_s
 def configure(parser: argparse.ArgumentParser) -> None:
     """Flags of ``repflow eval``."""
     parser.add_argument("--checkpoint", required=True, help="model.pt or checkpoint_last.pt of a training run")
-    parser.add_argument("--flow-checkpoint", help="flow-stream model (stream=flow) to pair with --checkpoint "
-                        "as a two-stream model; logits are averaged")
+    parser.add_argument("--flow-checkpoint", help="flow-stream model (stream=flow, or arch=tvnet) to pair with "
+                        "--checkpoint as a two-stream model; logits are averaged")
     data = parser.add_argument_group("data (default: what the checkpoint was trained with)")
     data.add_argument("--dataset", choices=DATASETS, help="dataset kind")
     data.add_argument("--data", help="folders: class-folder dir; list: list file")
