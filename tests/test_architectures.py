@@ -176,6 +176,34 @@ def test_networks_without_flow_layers_take_probes(arch):
     assert probes[stages[0]].shape[2:4] == (points[stages[0]][1] - 1, 2)
 
 
+@pytest.mark.parametrize("config, channels", [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_channels_last_conversion_fits_every_architecture(config, channels):
+    """Training on CUDA converts 3D convolutions to channels-last-3d; the 4D TV-L1 kernels and Conv2d weights stay."""
+    from repflow.train.loop import to_channels_last
+
+    model = build_model(config).eval()
+    clip = torch.randn(1, channels, 4, 32, 32)
+    with torch.no_grad():
+        before = model(clip)
+        to_channels_last(model)
+        after = model(clip.contiguous(memory_format=torch.channels_last_3d))
+    assert torch.allclose(before, after, atol=1e-5)
+    for module in model.modules():
+        if isinstance(module, torch.nn.Conv3d):
+            assert module.weight.is_contiguous(memory_format=torch.channels_last_3d)
+
+
+def test_channels_last_conversion_keeps_flow_layer_kernels():
+    """The (2+1)D Rep-Flow model's flow kernels are 4D: ``model.to(memory_format=channels_last_3d)`` raised on them."""
+    from repflow.train.loop import to_channels_last
+
+    model = build_model(ModelConfig(flow="rep", **TINY))
+    with pytest.raises(RuntimeError, match="rank 5"):
+        model.to(memory_format=torch.channels_last_3d)
+    to_channels_last(model)
+    assert model.stem[0].weight.is_contiguous(memory_format=torch.channels_last_3d)
+
+
 def test_full_size_parameter_counts():
     """Standard widths: 2D ResNet-50 ~24M (ImageNet's 23.5M + a 400-class head), I3D ~12M as its paper says."""
     count = lambda config: sum(p.numel() for p in build_model(config).parameters())

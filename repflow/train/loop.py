@@ -72,6 +72,17 @@ def model_config(config: TrainConfig, num_classes: int) -> ModelConfig:
                        arch=config.arch, stacked_flows=config.stacked_flows)
 
 
+def to_channels_last(model: nn.Module) -> None:
+    """Put the weights of the 3D convolutions in channels-last-3d memory format, in place.
+
+    Only those: ``model.to(memory_format=torch.channels_last_3d)`` raises on every 4-dimensional tensor, such as
+    the TV-L1 layers' (C, 1, kh, kw) kernels or a 2D baseline's Conv2d weights.
+    """
+    for module in model.modules():
+        if isinstance(module, nn.Conv3d):
+            module.to(memory_format=torch.channels_last_3d)
+
+
 def clip_settings(config: TrainConfig) -> dict[str, Any]:
     """How the model's input clips were made (stored in checkpoints for evaluation and the app).
 
@@ -131,9 +142,7 @@ class Trainer:
                 raise ValueError("sync_bn needs CUDA devices (PyTorch's SyncBatchNorm does not run on CPU)")
             self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
         if config.channels_last and self.cuda:
-            for module in self.model.modules():  # 3D convolutions only: a 2D baseline's Conv2d weights are rank 4
-                if isinstance(module, nn.Conv3d):
-                    module.to(memory_format=torch.channels_last_3d)
+            to_channels_last(self.model)
         self.amp_dtype = None
         if config.amp and self.cuda:
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
