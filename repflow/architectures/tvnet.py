@@ -8,9 +8,10 @@ the flow is computed inside the network and its parameters are trained end to en
   intensities (ITU-R BT.601 luma, 0-255);
 * :class:`repflow.blocks.FlowLayer` (kind ``"tvnet"``, one channel) runs ``n_iter`` TV-L1 iterations between every
   pair of consecutive frames with learnable theta, lambda, tau and difference kernels (``learn_flow``). One scale
-  and no warping: TVNet's multi-scale pyramid and warping steps are not added, so large motions are
-  under-estimated (the classical flow a two-stream network gets is OpenCV's multi-scale TV-L1). The configs use
-  50 iterations, the count of the paper's TVNet-50;
+  and one warp (the second frame is never re-warped by the current flow): TVNet's multi-scale pyramid and
+  re-warping are not added, so large motions are under-estimated (the classical flow a two-stream network gets is
+  OpenCV's 5-scale, 5-warp TV-L1). The configs use 50 iterations. One scale, one warp and 50 iterations are the
+  defaults of the TVNet authors' released code;
 * the flow, in pixels, is clipped and scaled exactly as cached TV-L1 flow is for a flow stream
   (:func:`repflow.data.transforms.normalize_flow`: +-``FLOW_CLIP`` px -> [-1, 1]) and goes to the stacked-flow 2D
   ResNet of :mod:`repflow.architectures.resnet2d` (K = ``stacked_flows`` fields as 2K channels).

@@ -105,7 +105,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=int, default=64, help="base width of every network (64 = standard)")
     parser.add_argument("--flow-after", default="layer3", help="stage the flow block follows")
     parser.add_argument("--stacked-flows", type=int, default=10, help="K flow fields per 2D flow-stream input")
-    parser.add_argument("--tvnet-iter", type=int, default=50, help="TVNet's TV-L1 iterations (TVNet-50)")
+    parser.add_argument("--tvnet-iter", type=int, default=50, help="TVNet TV-L1 iterations (its authors' default: 50)")
     parser.add_argument("--classes", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=5, help="timed clips per system (mean ± std reported)")
     parser.add_argument("--small", action="store_true",
