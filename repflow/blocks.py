@@ -201,6 +201,9 @@ FLOW_KINDS: dict[str, FlowKind] = {
     "rep": FlowKind("rep", RepFlow, "Rep-Flow"),
     "fcf": FlowKind("fcf", FlowOfFlow, "flow-of-flow"),
 }
+# A flow layer outside any block: TVNet's layer on the grayscale frames (repflow.architectures.tvnet).
+TVNET_LAYER = "tvnet"
 LAYER_LABELS: dict[str, str] = {
-    kind: label for flow in FLOW_KINDS.values() for kind, label in flow.layer_labels.items()
+    **{kind: label for flow in FLOW_KINDS.values() for kind, label in flow.layer_labels.items()},
+    TVNET_LAYER: "TVNet (frames)",
 }

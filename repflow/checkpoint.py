@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from repflow.architectures import architecture_name as architecture_name  # re-exported: model descriptions
 from repflow.data.datasets import ClipSpec
 from repflow.io import atomic_write
 from repflow.models import ARCHITECTURE_CHOICES as ARCHITECTURE_CHOICES  # re-exported: the architecture menus
@@ -208,7 +209,7 @@ def fit_state_dict(path: str | Path, architecture: dict[str, Any], *, name: str)
 def describe_architecture(config: ModelConfig) -> str:
     """E.g. "R(2+1)D-18, flow 'rep' after layer2, width 8, 8 flow channels"."""
     flow = f"flow {config.flow!r} after {config.flow_after}" if config.flow != "none" else "no flow layer"
-    return f"R(2+1)D-{config.depth}, {flow}, width {config.width}, {config.flow_channels} flow channels"
+    return f"{architecture_name(config.to_dict())}, {flow}, width {config.width}, {config.flow_channels} flow channels"
 
 
 def default_architecture() -> dict[str, Any]:

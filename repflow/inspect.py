@@ -19,7 +19,7 @@ FLOW_KIND_LABELS = {name: kind.label for name, kind in FLOW_KINDS.items()}
 
 @dataclass(frozen=True)
 class FlowLayerInfo:
-    """A flow layer of a model: its module name, its kind ("rep", "fcf-1", "fcf-2") and a display label."""
+    """A flow layer of a model: its module name, its kind ("rep", "fcf-1", "fcf-2", "tvnet") and a display label."""
 
     name: str
     kind: str

@@ -9,7 +9,9 @@ a representation-flow (or flow-of-flow) block after one residual stage, where fe
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import asdict, dataclass, fields
+from types import ModuleType
 from typing import Any
 
 import torch
@@ -18,6 +20,8 @@ from torch import Tensor, nn
 from repflow.blocks import FLOW_CHANNELS, FLOW_KINDS, FLOW_N_ITER
 
 STAGES = ("layer1", "layer2", "layer3", "layer4")
+# r2plus1d is built here; the paper's baselines (2D ResNet, TVNet, I3D) in repflow.architectures.<arch>.
+ARCHS = ("r2plus1d", "resnet2d", "tvnet", "i3d")
 # depth -> (block type, blocks per stage)
 DEPTHS: dict[int, tuple[str, tuple[int, int, int, int]]] = {
     18: ("basic", (2, 2, 2, 2)),
@@ -26,7 +30,9 @@ DEPTHS: dict[int, tuple[str, tuple[int, int, int, int]]] = {
 }
 CLASSIFIER = "fc"  # the module holding the class scores (its weight is (num_classes, features))
 # The values each choice-valued ModelConfig field accepts (for command lines and the app's menus).
-ARCHITECTURE_CHOICES: dict[str, tuple] = {"depth": tuple(DEPTHS), "flow": tuple(FLOW_KINDS), "flow_after": STAGES}
+ARCHITECTURE_CHOICES: dict[str, tuple] = {
+    "arch": ARCHS, "depth": tuple(DEPTHS), "flow": tuple(FLOW_KINDS), "flow_after": STAGES,
+}
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,9 @@ class ModelConfig:
     """Everything needed to rebuild a model; stored in every checkpoint.
 
     Attributes:
+        arch: the network: "r2plus1d" (this module), or a baseline of :mod:`repflow.architectures`:
+            "resnet2d" (per-frame 2D ResNet, or stacked-flow 2D ResNet when in_channels is 2), "tvnet"
+            (learnable TV-L1 on grayscale frames + 2D flow ResNet) or "i3d" (Inflated Inception-v1).
         depth: ResNet depth, 18, 34 or 50.
         num_classes: size of the classifier output.
         flow: "none" (RGB baseline), "rep" (one representation-flow block) or "fcf" (flow-of-flow).
@@ -43,6 +52,8 @@ class ModelConfig:
         flow_channels: channels the flow block computes flow on (the paper uses 32).
         n_iter: TV-L1 iterations in each flow layer.
         learn_flow: whether the flow layers' parameters (theta, lambda, tau, kernels) are trained.
+        stacked_flows: K, the flow fields a 2D flow stream stacks into 2K input channels ("resnet2d" on
+            flow, "tvnet").
     """
 
     depth: int = 18
@@ -54,26 +65,36 @@ class ModelConfig:
     flow_channels: int = FLOW_CHANNELS
     n_iter: int = FLOW_N_ITER
     learn_flow: bool = True
+    arch: str = "r2plus1d"
+    stacked_flows: int = 10
 
     def __post_init__(self) -> None:
+        if self.arch not in ARCHS:
+            raise ValueError(f"arch must be one of {ARCHS}, got {self.arch!r}")
         if self.depth not in DEPTHS:
             raise ValueError(f"depth must be one of {sorted(DEPTHS)}, got {self.depth}")
         if self.flow not in FLOW_KINDS:
             raise ValueError(f"flow must be one of {tuple(FLOW_KINDS)}, got {self.flow!r}")
         if self.flow_after not in STAGES:
             raise ValueError(f"flow_after must be one of {STAGES}, got {self.flow_after!r}")
-        for name in ("num_classes", "width", "in_channels", "flow_channels", "n_iter"):
+        for name in ("num_classes", "width", "in_channels", "flow_channels", "n_iter", "stacked_flows"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.arch != "r2plus1d":
+            _baseline(self.arch).check_config(self)
 
     @property
     def min_frames(self) -> int:
         """The shortest clip the model accepts (a flow-of-flow block needs 3 steps)."""
+        if self.arch != "r2plus1d":
+            return _baseline(self.arch).min_frames(self)
         return FLOW_KINDS[self.flow].min_frames
 
     @property
     def min_size(self) -> int:
         """The smallest frame side: 32 px, or enough for a flow map of at least 2x2 after ``flow_after``."""
+        if self.arch != "r2plus1d":
+            return _baseline(self.arch).min_size(self)
         if self.flow == "none":
             return 32
         return max(32, 8 * 2 ** STAGES.index(self.flow_after))
@@ -227,8 +248,15 @@ class RepFlowResNet(nn.Module):
         return self.fc(torch.flatten(self.pool(x), 1))
 
 
-def build_model(config: ModelConfig) -> RepFlowResNet:
+def _baseline(arch: str) -> ModuleType:
+    """The module of :mod:`repflow.architectures` that builds ``arch``."""
+    return importlib.import_module(f"repflow.architectures.{arch}")
+
+
+def build_model(config: ModelConfig) -> nn.Module:
     """Build the model described by ``config``."""
+    if config.arch != "r2plus1d":
+        return _baseline(config.arch).build(config)
     return RepFlowResNet(config)
 
 

@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from repflow.checkpoint import TrainingClip, short_side_for
+from repflow.checkpoint import TrainingClip, architecture_name, short_side_for
 from repflow.inspect import FLOW_KIND_LABELS
 from repflow.io import atomic_write
 
@@ -119,10 +119,13 @@ def default_clip_index(clips: list[Path]) -> int:
 
 
 def describe_config(config: dict) -> str:
-    """A short label for a model config, e.g. "flow-of-flow · R(2+1)D-18 · width 8 · 10 classes"."""
+    """A short label for a model config, e.g. "flow-of-flow · R(2+1)D-18 · width 8 · 10 classes" or
+    "no flow layer · I3D (Inception-v1) · width 64 · 51 classes"."""
     flow = FLOW_KIND_LABELS.get(str(config.get("flow")), str(config.get("flow")))
-    depth, width, classes = (config.get(key, "?") for key in ("depth", "width", "num_classes"))
-    return f"{flow} · R(2+1)D-{depth} · width {width} · {classes} classes"
+    if config.get("arch") == "tvnet":
+        flow = "TVNet flow layer"
+    width, classes = config.get("width", "?"), config.get("num_classes", "?")
+    return f"{flow} · {architecture_name(config)} · width {width} · {classes} classes"
 
 
 def default_model_index(configs: list[dict | None]) -> int:

@@ -24,8 +24,8 @@ CLIP_FLAGS = {"frames": "num_frames", "stride": "stride", "short_side": "short_s
 def configure(parser: argparse.ArgumentParser) -> None:
     """Flags of ``repflow eval``."""
     parser.add_argument("--checkpoint", required=True, help="model.pt or checkpoint_last.pt of a training run")
-    parser.add_argument("--flow-checkpoint", help="flow-stream model (stream=flow) to pair with --checkpoint "
-                        "as a two-stream model; logits are averaged")
+    parser.add_argument("--flow-checkpoint", help="flow-stream model (stream=flow, or arch=tvnet) to pair with "
+                        "--checkpoint as a two-stream model; logits are averaged")
     data = parser.add_argument_group("data (default: what the checkpoint was trained with)")
     data.add_argument("--dataset", choices=DATASETS, help="dataset kind")
     data.add_argument("--data", help="folders: class-folder dir; list: list file")
@@ -133,10 +133,12 @@ def _videos(args: argparse.Namespace, trained: dict) -> tuple[Any, str]:
 
 
 def _stream(payload: dict, name: str) -> str:
-    in_channels = payload["model_config"].get("in_channels", 3) if "model_config" in payload else 3
+    """The model's role in a two-stream pair: "rgb", or "flow" for a network on TV-L1 flow or on its own (TVNet)."""
+    config = payload["model_config"] if "model_config" in payload else {}
+    in_channels = config.get("in_channels", 3)
     if in_channels not in (2, 3):
         raise ValueError(f"{name}: a model with {in_channels} input channels is neither RGB (3) nor flow (2)")
-    return "rgb" if in_channels == 3 else "flow"
+    return "rgb" if in_channels == 3 and config.get("arch") != "tvnet" else "flow"
 
 
 def _clip_spec(args: argparse.Namespace, payloads: list[dict]):

@@ -66,13 +66,19 @@ class StreamModel(nn.Module):
         super().__init__()
         if rgb is None and flow is None:
             raise ValueError("need at least one model")
-        self.stream = "both" if rgb is not None and flow is not None else ("rgb" if rgb is not None else "flow")
-        self.net = TwoStream(rgb, flow) if self.stream == "both" else (rgb if rgb is not None else flow)
+        # What each network reads: a flow network that computes its own flow (TVNet) reads the RGB clip.
+        self.inputs = [_input_stream(net, role) for net, role in ((rgb, "rgb"), (flow, "flow")) if net is not None]
+        self.stream = "both" if len(set(self.inputs)) == 2 else self.inputs[0]
+        self.net = TwoStream(rgb, flow) if len(self.inputs) == 2 else (rgb if rgb is not None else flow)
 
     def forward(self, item: dict[str, torch.Tensor]) -> torch.Tensor:
-        if self.stream == "both":
-            return self.net(item["rgb"], item["flow"])
-        return self.net(item[self.stream])
+        return self.net(*(item[name] for name in self.inputs))
+
+
+def _input_stream(net: nn.Module, role: str) -> str:
+    """What a repflow network reads: "rgb" (3-channel clips) or "flow" (2-channel TV-L1 flow); ``role`` otherwise."""
+    in_channels = getattr(getattr(net, "config", None), "in_channels", None)
+    return role if in_channels is None else ("rgb" if in_channels == 3 else "flow")
 
 
 @torch.no_grad()

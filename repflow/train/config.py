@@ -63,6 +63,10 @@ class TrainConfig:
     stream: str = _opt("rgb", "rgb: RGB frames; flow: classical TV-L1 flow of the clip (2 channels, for two-stream)")
     flow_cache: str = _opt("", "folder caching TV-L1 clip flows for stream=flow (empty: <out_dir>/flow_cache)")
     # model (repflow.models.ModelConfig; num_classes and in_channels come from the data)
+    arch: str = _opt(ModelConfig.arch, "network: r2plus1d ((2+1)D ResNet), resnet2d (2D ResNet per frame, or on "
+                     "stacked flow with stream=flow), tvnet (TVNet flow stream on RGB), i3d (Inflated Inception-v1)")
+    stacked_flows: int = _opt(ModelConfig.stacked_flows, "resnet2d on stream=flow, tvnet: flow fields stacked as "
+                              "one 2D input (K)")
     depth: int = _opt(ModelConfig.depth, "ResNet depth: 18, 34 or 50")
     flow: str = _opt("rep", "flow layer: none (baseline), rep (representation flow) or fcf (flow-of-flow)")
     flow_after: str = _opt(ModelConfig.flow_after, "ResNet stage after which the flow layer sits")
@@ -102,7 +106,8 @@ class TrainConfig:
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}, got {getattr(self, name)!r}")
-        positive = ("num_frames", "stride", "short_side", "crop_size", "epochs", "batch_size", "width", "n_iter")
+        positive = ("num_frames", "stride", "short_side", "crop_size", "epochs", "batch_size", "width", "n_iter",
+                    "stacked_flows")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -110,6 +115,10 @@ class TrainConfig:
             raise ValueError(f"crop_size ({self.crop_size}) cannot exceed short_side ({self.short_side})")
         if self.num_frames < 3:
             raise ValueError(f"num_frames must be >= 3 (the models need T >= 3), got {self.num_frames}")
+        stacks_flow = self.arch == "tvnet" or (self.arch == "resnet2d" and self.stream == "flow")
+        if stacks_flow and self.num_frames <= self.stacked_flows:
+            raise ValueError(f"arch {self.arch} stacks {self.stacked_flows} flow fields: num_frames must be at least "
+                             f"{self.stacked_flows + 1}, got {self.num_frames}")
         if self.dataset in ("folders", "list") and not self.train_data:
             raise ValueError(
                 f"dataset={self.dataset} needs train_data (a {'folder' if self.dataset == 'folders' else 'list file'})"

@@ -80,7 +80,19 @@ def model_config(config: TrainConfig, num_classes: int) -> ModelConfig:
     """The architecture a training config describes."""
     return ModelConfig(depth=config.depth, num_classes=num_classes, flow=config.flow, flow_after=config.flow_after,
                        width=config.width, in_channels=3 if config.stream == "rgb" else 2,
-                       flow_channels=config.flow_channels, n_iter=config.n_iter, learn_flow=config.learn_flow)
+                       flow_channels=config.flow_channels, n_iter=config.n_iter, learn_flow=config.learn_flow,
+                       arch=config.arch, stacked_flows=config.stacked_flows)
+
+
+def to_channels_last(model: nn.Module) -> None:
+    """Put the weights of the 3D convolutions in channels-last-3d memory format, in place.
+
+    Only those: ``model.to(memory_format=torch.channels_last_3d)`` raises on every 4-dimensional tensor, such as
+    the TV-L1 layers' (C, 1, kh, kw) kernels or a 2D baseline's Conv2d weights.
+    """
+    for module in model.modules():
+        if isinstance(module, nn.Conv3d):
+            module.to(memory_format=torch.channels_last_3d)
 
 
 def training_clip(config: TrainConfig) -> TrainingClip:
@@ -136,7 +148,7 @@ class Trainer:
                 raise ValueError("sync_bn needs CUDA devices (PyTorch's SyncBatchNorm does not run on CPU)")
             self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
         if config.channels_last and self.cuda:
-            self.model = self.model.to(memory_format=torch.channels_last_3d)
+            to_channels_last(self.model)
         self.amp_dtype = None
         if config.amp and self.cuda:
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
