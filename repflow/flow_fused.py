@@ -107,18 +107,21 @@ def solve(layer: torch.nn.Module, f1: Tensor, f2: Tensor, theta: Tensor, l_t: Te
     return _FusedTVL1.apply(f1, f2, taps, scalars, layer.n_iter, eps)
 
 
-def _launch(f1: Tensor, maps_per_program: int, residency: int) -> tuple[int, int, int, int, Tensor]:
+def _launch(f1: Tensor, maps_per_program: int, warps_per_sm: int) -> tuple[int, int, int, int, Tensor]:
     """(block_h, block_w, num_warps, programs, scratch) for a kernel keeping ``maps_per_program`` maps of scratch.
 
-    ``residency``: programs one SM holds at once with 1 warp each (the grid never exceeds what the GPU runs at once).
+    The grid is about what the GPU runs at once (``warps_per_sm`` resident warps per SM: 64 is the hardware's
+    limit, registers allow the backward kernel about half), and its scratch stays within SCRATCH_BUDGET.
     """
     height, width = f1.shape[-2:]
     block_h, block_w = _block(height, width)
     block = block_h * block_w
-    num_warps = max(1, min(16, block // 128))  # about 4 elements of each map per thread
+    # Two elements of each map per thread: at 32x32 the forward kernel then needs 64 registers per thread and the
+    # backward 128 (ptxas for sm_90); 64x64 maps spill to local memory (the 1024-thread limit).
+    num_warps = max(1, min(32, block // 64))
     planes = f1.shape[0] * f1.shape[1]
     if f1.is_cuda:
-        resident = torch.cuda.get_device_properties(f1.device).multi_processor_count * max(1, residency // num_warps)
+        resident = torch.cuda.get_device_properties(f1.device).multi_processor_count * max(1, warps_per_sm // num_warps)
     else:
         resident = 4  # the interpreter runs programs one after another; several planes per program get tested
     programs = max(1, min(planes, resident, SCRATCH_BUDGET // (maps_per_program * block * 4)))
@@ -134,7 +137,7 @@ class _FusedTVL1(torch.autograd.Function):
         batch, channels, height, width = f1.shape
         u1 = torch.empty(f1.shape, dtype=torch.promote_types(f1.dtype, f2.dtype), device=f1.device)
         u2 = torch.empty_like(u1)
-        block_h, block_w, num_warps, programs, scratch = _launch(f1, _SLOT_MAPS, residency=64)
+        block_h, block_w, num_warps, programs, scratch = _launch(f1, _SLOT_MAPS, warps_per_sm=64)
         kernels.tvl1_forward_kernel[(programs,)](
             f1, f2, taps, scalars, u1, u2, scratch, batch * channels, channels, height, width, n_iter, eps,
             BH=block_h, BW=block_w, num_warps=num_warps)
@@ -150,7 +153,7 @@ class _FusedTVL1(torch.autograd.Function):
         grad_f1, grad_f2 = torch.empty_like(f1), torch.empty_like(f2)
         partials = torch.empty(batch * channels, kernels.N_PARTIALS.value, dtype=torch.float32, device=f1.device)
         maps = (ctx.n_iter + 2) * _SLOT_MAPS  # every iteration's state, and the exchange areas
-        block_h, block_w, num_warps, programs, scratch = _launch(f1, maps, residency=32)
+        block_h, block_w, num_warps, programs, scratch = _launch(f1, maps, warps_per_sm=32)
         kernels.tvl1_backward_kernel[(programs,)](
             f1, f2, taps, scalars, grad_u1.contiguous(), grad_u2.contiguous(), grad_f1, grad_f2, partials, scratch,
             batch * channels, channels, height, width, ctx.n_iter, ctx.eps,
