@@ -192,6 +192,6 @@ def test_kernels_compile_for_a_gpu():
     env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
     env.setdefault("TRITON_DEFAULT_FP_FUSION", "1")
     done = subprocess.run([sys.executable, "-c", _COMPILE_FOR_H100], env=env, cwd=root, capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split("\n")[:2] == ["tvl1_forward_kernel compiled", "tvl1_backward_kernel compiled"]

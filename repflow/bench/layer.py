@@ -202,8 +202,9 @@ def format_fused_gain(results: list[LayerResult]) -> str:
         if mode != "fused" or eager is None:
             continue
         pairs, channels, size, n_iter = shape
-        lines.append(f"| {pairs}, {channels}, {size}x{size}, {n_iter} | {eager.forward_ms / fused.forward_ms:.1f}x "
-                     f"| {eager.backward_ms / fused.backward_ms:.1f}x | {eager.backward_mib / fused.backward_mib:.1f}x |")
+        ratios = (eager.forward_ms / fused.forward_ms, eager.backward_ms / fused.backward_ms,
+                  eager.backward_mib / fused.backward_mib)
+        lines.append(f"| {pairs}, {channels}, {size}x{size}, {n_iter} | " + " | ".join(f"{r:.1f}x" for r in ratios) + " |")
     return "\n".join(lines)
 
 

@@ -9,8 +9,8 @@ the layer's automatic solver (the fused Triton one on CUDA) and, on CUDA, also t
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch.nn import functional as F
