@@ -29,12 +29,17 @@ RTOL = 1e-5
 
 
 @pytest.fixture(scope="module", autouse=True)
-def interpreted_kernels_on_cpu():
-    """If the kernels were imported before TRITON_INTERPRET was set, import them again under the interpreter."""
+def exact_float32():
+    """On CPU: if the kernels were imported before TRITON_INTERPRET was set, import them again under the
+    interpreter. On CUDA: no TF32 in the plain path's image-gradient convolution (cuDNN's default would round its
+    inputs to 10 bits, an error of ~1e-3 that the fused solver does not make)."""
     kernels = flow_fused._kernels()
     if not ON_GPU and not flow_fused._interpreted(kernels):
         importlib.reload(kernels)
+    tf32 = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
     yield
+    torch.backends.cudnn.allow_tf32 = tf32
 
 
 def _inputs(n, c, h, w, seed=0):

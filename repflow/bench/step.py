@@ -89,7 +89,7 @@ def format_table(results: list[StepResult]) -> str:
     rgb = results[0]
     lines = ["| model | ms per step (median) | vs RGB | peak MiB | vs RGB |", "|---|---|---|---|---|"]
     for result in results:
-        lines.append(f"| {result.name} | {result.ms:.1f} | {result.ms / rgb.ms:.2f}x | {result.peak_mib:.0f} "
+        lines.append(f"| {result.name} | {result.ms:.1f} | {result.ms / rgb.ms:.2f}x | {result.peak_mib:.1f} "
                      f"| {result.peak_mib / rgb.peak_mib:.2f}x |")
     return "\n".join(lines)
 
