@@ -13,9 +13,9 @@ Training memory is therefore the inputs, the outputs, their gradients and a scra
 the batch here.
 
 All arithmetic is float32 (float16/bfloat16 inputs, e.g. under autocast, are widened on load); the flow has the
-inputs' promoted dtype, as on the plain path. Planes larger than :data:`MAX_PLANE`, float64 inputs and CPU tensors
-use the plain path unless ``impl="triton"`` forces this one (on CPU it then needs Triton's interpreter:
-``TRITON_INTERPRET=1`` set before the first use, which is how the tests run it).
+inputs' promoted dtype, as on the plain path. Planes larger than :data:`MAX_PLANE` and float64 inputs always take
+the plain path (``impl="triton"`` says why it cannot run); CPU tensors take it unless ``impl="triton"`` forces this
+one, which on CPU needs Triton's interpreter (``TRITON_INTERPRET=1`` set before the first use: the tests run so).
 """
 
 from __future__ import annotations
