@@ -200,16 +200,18 @@ def tvl1_backward_kernel(f1_ptr, f2_ptr, taps_ptr, scalars_ptr, gu1_ptr, gu2_ptr
         gy_bar = tl.zeros([BH, BW], tl.float32)
         nig_bar = tl.zeros([BH, BW], tl.float32)
         rho_c_bar = tl.zeros([BH, BW], tl.float32)
-        g_fxa = 0.0
-        g_fxb = 0.0
-        g_fya = 0.0
-        g_fyb = 0.0
-        g_dxa = 0.0
-        g_dxb = 0.0
-        g_dya = 0.0
-        g_dyb = 0.0
-        g_lt = 0.0
-        g_taut = 0.0
+        # Per-pixel sums of the parameters' gradient terms, reduced once per plane (a reduction in every iteration
+        # would cost two barriers each).
+        g_fxa = tl.zeros([BH, BW], tl.float32)
+        g_fxb = tl.zeros([BH, BW], tl.float32)
+        g_fya = tl.zeros([BH, BW], tl.float32)
+        g_fyb = tl.zeros([BH, BW], tl.float32)
+        g_dxa = tl.zeros([BH, BW], tl.float32)
+        g_dxb = tl.zeros([BH, BW], tl.float32)
+        g_dya = tl.zeros([BH, BW], tl.float32)
+        g_dyb = tl.zeros([BH, BW], tl.float32)
+        g_lt = tl.zeros([BH, BW], tl.float32)
+        g_taut = tl.zeros([BH, BW], tl.float32)
         fxa = tl.load(taps + 6)
         fxb = tl.load(taps + 7)
         fya = tl.load(taps + 8)
@@ -262,17 +264,17 @@ def tvl1_backward_kernel(f1_ptr, f2_ptr, taps_ptr, scalars_ptr, gu1_ptr, gu2_ptr
             a2y = tl.div_rn(pb2y, norm2)
             norm1_bar = -(a1x * p1x_o + a1y * p1y_o)
             norm2_bar = -(a2x * p2x_o + a2y * p2y_o)
-            g_taut += tl.sum(a1x * u1x + a1y * u1y + norm1_bar * sq1 + a2x * u2x + a2y * u2y + norm2_bar * sq2)
+            g_taut += a1x * u1x + a1y * u1y + norm1_bar * sq1 + a2x * u2x + a2y * u2y + norm2_bar * sq2
             sq1_bar = tl.div_rn(norm1_bar * taut, sq1)
             sq2_bar = tl.div_rn(norm2_bar * taut, sq2)
             g1x = tl.where(has_right, a1x * taut + sq1_bar * u1x, 0.0)
             g2x = tl.where(has_right, a2x * taut + sq2_bar * u2x, 0.0)
             g1y = tl.where(has_down, a1y * taut + sq1_bar * u1y, 0.0)
             g2y = tl.where(has_down, a2y * taut + sq2_bar * u2y, 0.0)
-            g_fxa += tl.sum(g1x * u1_o + g2x * u2_o)
-            g_fxb += tl.sum(g1x * u1_right + g2x * u2_right)
-            g_fya += tl.sum(g1y * u1_o + g2y * u2_o)
-            g_fyb += tl.sum(g1y * u1_down + g2y * u2_down)
+            g_fxa += g1x * u1_o + g2x * u2_o
+            g_fxb += g1x * u1_right + g2x * u2_right
+            g_fya += g1y * u1_o + g2y * u2_o
+            g_fyb += g1y * u1_down + g2y * u2_down
             # Adjoint of the forward differences: a backward difference (exchange through g_area).
             tl.store(g_area + offs, g1x)
             tl.store(g_area + BLOCK + offs, g2x)
@@ -286,10 +288,10 @@ def tvl1_backward_kernel(f1_ptr, f2_ptr, taps_ptr, scalars_ptr, gu1_ptr, gu2_ptr
 
             # u_{t+1} = v + theta * div(p_t): the divergence's adjoint is a forward difference (exchange
             # through ub_area).
-            g_dxb += tl.sum(ub1 * p1x_t + ub2 * p2x_t)
-            g_dxa += tl.sum(ub1 * p1x_left + ub2 * p2x_left)
-            g_dyb += tl.sum(ub1 * p1y_t + ub2 * p2y_t)
-            g_dya += tl.sum(ub1 * p1y_up + ub2 * p2y_up)
+            g_dxb += ub1 * p1x_t + ub2 * p2x_t
+            g_dxa += ub1 * p1x_left + ub2 * p2x_left
+            g_dyb += ub1 * p1y_t + ub2 * p2y_t
+            g_dya += ub1 * p1y_up + ub2 * p2y_up
             tl.store(ub_area + offs, ub1)
             tl.store(ub_area + BLOCK + offs, ub2)
             tl.debug_barrier()
@@ -302,7 +304,7 @@ def tvl1_backward_kernel(f1_ptr, f2_ptr, taps_ptr, scalars_ptr, gu1_ptr, gu2_ptr
             step_bar = ub1 * gx + ub2 * gy
             gx_bar += ub1 * step
             gy_bar += ub2 * step
-            g_lt += tl.sum(tl.where(z > l_t, step_bar, 0.0) - tl.where(z < -l_t, step_bar, 0.0))
+            g_lt += tl.where(z > l_t, step_bar, 0.0) - tl.where(z < -l_t, step_bar, 0.0)
             z_bar = tl.where((z >= -l_t) & (z <= l_t), step_bar, 0.0)
             rho_bar = z_bar * nig
             nig_bar += z_bar * rho
@@ -351,15 +353,15 @@ def tvl1_backward_kernel(f1_ptr, f2_ptr, taps_ptr, scalars_ptr, gu1_ptr, gu2_ptr
         tl.store(out + 3, tl.sum(tl.where(inside, gy_bar * up, 0.0)))
         tl.store(out + 4, tl.sum(tl.where(inside, gy_bar * centre, 0.0)))
         tl.store(out + 5, tl.sum(tl.where(inside, gy_bar * down, 0.0)))
-        tl.store(out + 6, g_fxa)
-        tl.store(out + 7, g_fxb)
-        tl.store(out + 8, g_fya)
-        tl.store(out + 9, g_fyb)
-        tl.store(out + 10, g_dxa)
-        tl.store(out + 11, g_dxb)
-        tl.store(out + 12, g_dya)
-        tl.store(out + 13, g_dyb)
-        tl.store(out + 14, g_lt)
-        tl.store(out + 15, g_taut)
+        tl.store(out + 6, tl.sum(g_fxa))
+        tl.store(out + 7, tl.sum(g_fxb))
+        tl.store(out + 8, tl.sum(g_fya))
+        tl.store(out + 9, tl.sum(g_fyb))
+        tl.store(out + 10, tl.sum(g_dxa))
+        tl.store(out + 11, tl.sum(g_dxb))
+        tl.store(out + 12, tl.sum(g_dya))
+        tl.store(out + 13, tl.sum(g_dyb))
+        tl.store(out + 14, tl.sum(g_lt))
+        tl.store(out + 15, tl.sum(g_taut))
         # The next plane's first writes to g_area must wait for this plane's reads of it.
         tl.debug_barrier()
