@@ -6,7 +6,6 @@ On a CUDA machine the kernels run on the GPU; elsewhere Triton's interpreter run
 
 from __future__ import annotations
 
-import importlib
 import os
 import subprocess
 import sys
@@ -30,12 +29,11 @@ RTOL = 1e-5
 
 @pytest.fixture(scope="module", autouse=True)
 def exact_float32():
-    """On CPU: if the kernels were imported before TRITON_INTERPRET was set, import them again under the
-    interpreter. On CUDA: no TF32 in the plain path's image-gradient convolution (cuDNN's default would round its
-    inputs to 10 bits, an error of ~1e-3 that the fused solver does not make)."""
-    kernels = flow_fused._kernels()
-    if not ON_GPU and not flow_fused._interpreted(kernels):
-        importlib.reload(kernels)
+    """On CPU: the kernels must have been imported after TRITON_INTERPRET was set (at this module's import). On
+    CUDA: no TF32 in the plain path's image-gradient convolution (cuDNN's default would round its inputs to 10 bits,
+    an error of ~1e-3 that the fused solver does not make)."""
+    if not ON_GPU and not flow_fused._interpreted(flow_fused._kernels()):
+        pytest.fail("repflow.flow_triton was imported before TRITON_INTERPRET=1 was set; run this file on its own")
     tf32 = torch.backends.cudnn.allow_tf32
     torch.backends.cudnn.allow_tf32 = False
     yield
