@@ -34,6 +34,10 @@ fi
 step environment 60 bash -c 'nvidia-smi; python -c "import torch, triton; print(\"torch\", torch.__version__, \
 \"cuda\", torch.version.cuda, torch.cuda.get_device_name(0)); print(\"triton\", triton.__version__)"'
 step tests 600 python -m pytest -q -p no:cacheprovider tests/test_flow_fused.py
-step bench_layer 600 "${bench[@]}" layer --device cuda --repeats 20
+# OFFICIAL_FLOW_PY: a file defining TVL1Flow(channels, n_iter=...) around the published layer, timed alternately
+# with this one (bench layer --against); without it the published layer's H200 figures of issue 12 are the reference.
+against=()
+[ -n "${OFFICIAL_FLOW_PY:-}" ] && against=(--against "$OFFICIAL_FLOW_PY")
+step bench_layer 600 "${bench[@]}" layer --device cuda --repeats 20 "${against[@]}"
 step bench_step 600 "${bench[@]}" step --device cuda --repeats 5
 exit $status
