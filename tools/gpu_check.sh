@@ -37,7 +37,7 @@ step tests 600 python -m pytest -q -p no:cacheprovider tests/test_flow_fused.py
 # OFFICIAL_FLOW_PY: a file defining TVL1Flow(channels, n_iter=...) around the published layer, timed alternately
 # with this one (bench layer --against); without it the published layer's H200 figures of issue 12 are the reference.
 against=()
-[ -n "${OFFICIAL_FLOW_PY:-}" ] && against=(--against "$OFFICIAL_FLOW_PY")
-step bench_layer 600 "${bench[@]}" layer --device cuda --repeats 20 "${against[@]}"
+if [ -n "${OFFICIAL_FLOW_PY:-}" ]; then against=(--against "$OFFICIAL_FLOW_PY"); fi
+step bench_layer 600 "${bench[@]}" layer --device cuda --repeats 20 ${against[@]+"${against[@]}"}
 step bench_step 600 "${bench[@]}" step --device cuda --repeats 5
 exit $status
