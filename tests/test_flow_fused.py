@@ -144,6 +144,17 @@ def test_auto_uses_the_plain_path_on_cpu_and_impl_is_checked(monkeypatch):
         TVL1Flow(2, impl="cuda")
 
 
+@pytest.mark.skipif(not ON_GPU, reason="the interpreter runs 4 programs, so the small cases above loop over planes")
+def test_programs_that_loop_over_many_planes_on_cuda():
+    """At 28x28 a GPU grid holds a few hundred programs: 576 planes make every program solve several."""
+    layer = _layer(16, 3, True)
+    f1, f2 = _inputs(36, 16, 28, 28)
+    fused, plain = _run(layer, f1, f2, "triton"), _run(layer, f1, f2, "plain")
+    for name in plain:
+        torch.testing.assert_close(fused[name], plain[name], rtol=RTOL, atol=RTOL * plain[name].abs().max().item(),
+                                   msg=name)
+
+
 @pytest.mark.skipif(not ON_GPU, reason="the automatic choice of the fused solver is for CUDA tensors")
 def test_auto_uses_the_fused_solver_on_cuda():
     f1, f2 = (x.to(DEVICE) for x in _inputs(1, 2, 28, 28))
