@@ -146,13 +146,16 @@ def test_auto_uses_the_plain_path_on_cpu_and_impl_is_checked(monkeypatch):
 
 @pytest.mark.skipif(not ON_GPU, reason="the interpreter runs 4 programs, so the small cases above loop over planes")
 def test_programs_that_loop_over_many_planes_on_cuda():
-    """At 28x28 a GPU grid holds a few hundred programs: 576 planes make every program solve several."""
+    """At 28x28 a GPU grid holds a few hundred programs: 576 planes make every program solve several. The scalar
+    parameters' gradients sum 10^6 terms here, so the float64 solve judges: the fused solver must be within 1e-5 of
+    it or no farther from it than twice the plain float32 solver."""
     layer = _layer(16, 3, True)
     f1, f2 = _inputs(36, 16, 28, 28)
     fused, plain = _run(layer, f1, f2, "triton"), _run(layer, f1, f2, "plain")
-    for name in plain:
-        torch.testing.assert_close(fused[name], plain[name], rtol=RTOL, atol=RTOL * plain[name].abs().max().item(),
-                                   msg=name)
+    exact = _run(layer, f1, f2, "plain", dtype=torch.float64)
+    for name in exact:
+        fused_error, plain_error = _relative_error(fused[name], exact[name]), _relative_error(plain[name], exact[name])
+        assert fused_error < max(2 * plain_error, RTOL), (name, fused_error, plain_error)
 
 
 @pytest.mark.skipif(not ON_GPU, reason="the automatic choice of the fused solver is for CUDA tensors")
