@@ -110,14 +110,15 @@ def solve(layer: torch.nn.Module, f1: Tensor, f2: Tensor, theta: Tensor, l_t: Te
 def _launch(f1: Tensor, maps_per_program: int, warps_per_sm: int) -> tuple[int, int, int, int, Tensor]:
     """(block_h, block_w, num_warps, programs, scratch) for a kernel keeping ``maps_per_program`` maps of scratch.
 
-    The grid is about what the GPU runs at once (``warps_per_sm`` resident warps per SM: 64 is the hardware's
-    limit, registers allow the backward kernel about half), and its scratch stays within SCRATCH_BUDGET.
+    The grid is about what the GPU runs at once, ``warps_per_sm`` resident warps per SM (a bigger grid would only
+    queue programs and add scratch), and its scratch stays within SCRATCH_BUDGET.
     """
     height, width = f1.shape[-2:]
     block_h, block_w = _block(height, width)
     block = block_h * block_w
-    # Two elements of each map per thread: at 32x32 the forward kernel then needs 64 registers per thread and the
-    # backward 128 (ptxas for sm_90); 64x64 maps spill to local memory (the 1024-thread limit).
+    # Two elements of each map per thread. ptxas (sm_90) gives the forward kernel 64 registers per thread at 32x32
+    # (16 warps: 2 programs fill an SM's 64K registers, 32 warps) and the backward 128 (1 program, 16 warps);
+    # 64x64 maps spill to local memory (the 1024-thread limit).
     num_warps = max(1, min(32, block // 64))
     planes = f1.shape[0] * f1.shape[1]
     if f1.is_cuda:
@@ -137,7 +138,7 @@ class _FusedTVL1(torch.autograd.Function):
         batch, channels, height, width = f1.shape
         u1 = torch.empty(f1.shape, dtype=torch.promote_types(f1.dtype, f2.dtype), device=f1.device)
         u2 = torch.empty_like(u1)
-        block_h, block_w, num_warps, programs, scratch = _launch(f1, _SLOT_MAPS, warps_per_sm=64)
+        block_h, block_w, num_warps, programs, scratch = _launch(f1, _SLOT_MAPS, warps_per_sm=32)
         kernels.tvl1_forward_kernel[(programs,)](
             f1, f2, taps, scalars, u1, u2, scratch, batch * channels, channels, height, width, n_iter, eps,
             BH=block_h, BW=block_w, num_warps=num_warps)
@@ -153,7 +154,7 @@ class _FusedTVL1(torch.autograd.Function):
         grad_f1, grad_f2 = torch.empty_like(f1), torch.empty_like(f2)
         partials = torch.empty(batch * channels, kernels.N_PARTIALS.value, dtype=torch.float32, device=f1.device)
         maps = (ctx.n_iter + 2) * _SLOT_MAPS  # every iteration's state, and the exchange areas
-        block_h, block_w, num_warps, programs, scratch = _launch(f1, maps, warps_per_sm=32)
+        block_h, block_w, num_warps, programs, scratch = _launch(f1, maps, warps_per_sm=16)
         kernels.tvl1_backward_kernel[(programs,)](
             f1, f2, taps, scalars, grad_u1.contiguous(), grad_u2.contiguous(), grad_f1, grad_f2, partials, scratch,
             batch * channels, channels, height, width, ctx.n_iter, ctx.eps,
