@@ -17,6 +17,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from repflow import flow_fused
+
 LEARNABLE_GROUPS = ("img_grad", "flow_grad", "theta", "lam", "tau")
 _EPS = 1e-12
 
@@ -58,14 +60,20 @@ class TVL1Flow(nn.Module):
         learn: which parameter groups are trained: ``True`` (all), ``False`` (none), or any of
             ``"img_grad"`` (image-gradient kernels), ``"flow_grad"`` (flow-gradient and divergence kernels),
             ``"theta"``, ``"lam"``, ``"tau"``. Frozen groups are buffers, so the state dict is the same.
+        impl: ``"auto"`` (the fused Triton solver of :mod:`repflow.flow_fused` on CUDA tensors it supports, this
+            module's plain PyTorch solver elsewhere), ``"plain"`` or ``"triton"`` (forced). The attribute
+            ``impl`` can be changed at any time; the environment variable ``REPFLOW_FLOW_IMPL`` overrides "auto".
 
     ``forward(f1, f2)`` takes two (N, C, H, W) feature maps of consecutive time steps (already normalised,
     the paper scales them to [0, 255]) and returns ``(u1, u2)``, each (N, C, H, W): the x-flow (positive =
     content moves right) and the y-flow (positive = content moves down), in pixels of the feature map.
     """
 
-    def __init__(self, channels: int, n_iter: int = 10, learn: bool | Iterable[str] = True) -> None:
+    def __init__(self, channels: int, n_iter: int = 10, learn: bool | Iterable[str] = True,
+                 impl: str = "auto") -> None:
         super().__init__()
+        if impl not in flow_fused.IMPLS:
+            raise ValueError(f"impl must be one of {flow_fused.IMPLS}, got {impl!r}")
         if channels < 1:
             raise ValueError(f"channels must be >= 1, got {channels}")
         if n_iter < 1:
@@ -73,6 +81,7 @@ class TVL1Flow(nn.Module):
         self.channels = channels
         self.n_iter = n_iter
         self.learn = _resolve_learn(learn)
+        self.impl = impl
 
         def central(shape: tuple[int, ...]) -> Tensor:
             return torch.tensor([-0.5, 0.0, 0.5]).reshape(shape).repeat(channels, 1, 1, 1)
@@ -145,6 +154,8 @@ class TVL1Flow(nn.Module):
         theta = self.theta.abs() + _EPS
         l_t = (self.lam.abs() + _EPS) * theta
         taut = (self.tau.abs() + _EPS) / theta
+        if flow_fused.use_fused(self.impl, f1, f2):
+            return flow_fused.solve(self, f1, f2, theta, l_t, taut, _EPS)
         eps, one = f1.new_tensor(_EPS), f1.new_tensor(1.0)
 
         gx, gy = self.image_gradients(f2)

@@ -260,6 +260,18 @@ def build_model(config: ModelConfig) -> nn.Module:
     return RepFlowResNet(config)
 
 
+def to_channels_last_3d(model: nn.Module) -> nn.Module:
+    """Put ``model``'s 5-D weights (the 3D convolutions') in channels-last-3d memory format, in place.
+
+    ``model.to(memory_format=torch.channels_last_3d)`` cannot be used on a flow model: PyTorch refuses that format
+    for the flow layers' 4-D kernels. Feed the model channels-last clips too (``clip.contiguous(memory_format=...)``).
+    """
+    for param in model.parameters():
+        if param.dim() == 5:
+            param.data = param.data.contiguous(memory_format=torch.channels_last_3d)
+    return model
+
+
 def r2plus1d_18(**overrides: Any) -> RepFlowResNet:
     """(2+1)D ResNet-18; keyword arguments are :class:`ModelConfig` fields."""
     return build_model(ModelConfig(depth=18, **overrides))

@@ -179,7 +179,7 @@ def test_networks_without_flow_layers_take_probes(arch):
 @pytest.mark.parametrize("config, channels", [case[1:] for case in CASES], ids=[case[0] for case in CASES])
 def test_channels_last_conversion_fits_every_architecture(config, channels):
     """Training on CUDA converts 3D convolutions to channels-last-3d; the 4D TV-L1 kernels and Conv2d weights stay."""
-    from repflow.train.loop import to_channels_last
+    from repflow.models import to_channels_last_3d as to_channels_last
 
     model = build_model(config).eval()
     clip = torch.randn(1, channels, 4, 32, 32)
@@ -195,7 +195,7 @@ def test_channels_last_conversion_fits_every_architecture(config, channels):
 
 def test_channels_last_conversion_keeps_flow_layer_kernels():
     """The (2+1)D Rep-Flow model's flow kernels are 4D: ``model.to(memory_format=channels_last_3d)`` raised on them."""
-    from repflow.train.loop import to_channels_last
+    from repflow.models import to_channels_last_3d as to_channels_last
 
     model = build_model(ModelConfig(flow="rep", **TINY))
     with pytest.raises(RuntimeError, match="rank 5"):

@@ -1,12 +1,15 @@
 """``repflow bench layer``: speed and memory of the TV-L1 flow layer at the issue's reference shapes.
 
 Reference: the published implementation, measured on a 2-core CPU of this project's machines, took
-140 / 309 / 132 ms forward and 352 / 1063 / 433 ms forward+backward at the three default shapes.
+140 / 309 / 132 ms forward and 352 / 1063 / 433 ms forward+backward at the three default CPU shapes; on one
+NVIDIA H200 (issue 12) it took the times and memory in ``PUBLISHED_H200``. On CUDA the plain (eager) solver and
+the fused Triton solver are measured in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import os
 import sys
@@ -27,6 +30,15 @@ REFERENCE_MS: dict[tuple[int, int, int, int], tuple[float, float]] = {
     (7, 32, 56, 10): (309.0, 1063.0),
     (15, 32, 14, 20): (132.0, 433.0),
 }
+# The published implementation (V1 layer with the boolean-xor fix) on one H200, float32, CUDA events, median
+# (issue 12, torch 2.11+cu130): (N, C, size, iters) -> (forward ms, forward+backward ms, peak MiB fwd+bwd).
+PUBLISHED_H200: dict[tuple[int, int, int, int], tuple[float, float, float]] = {
+    (7, 32, 28, 10): (17.3, 79.0, 233.0),
+    (248, 32, 28, 10): (36.2, 167.3, 8295.0),
+    (248, 32, 56, 10): (121.3, 549.8, 32856.0),
+}
+# mode -> TVL1Flow impl
+MODES = {"eager": "plain", "compiled": "plain", "fused": "triton"}
 
 
 @dataclass
@@ -94,11 +106,14 @@ def _step(layer: Callable, f1: torch.Tensor, f2: torch.Tensor, *, backward: bool
     (u1.sum() + u2.sum()).backward()
 
 
-def measure(shape: tuple[int, int, int, int], *, repeats: int, compiled: bool, device: torch.device) -> LayerResult:
-    """Median forward and forward+backward time and peak memory of one flow layer at ``shape``."""
+def measure(shape: tuple[int, int, int, int], *, repeats: int, mode: str, device: torch.device) -> LayerResult:
+    """Median forward and forward+backward time and peak memory of one flow layer at ``shape``.
+
+    ``mode``: "eager" (the plain PyTorch solver), "compiled" (torch.compile of it) or "fused" (the Triton solver).
+    """
     f1, f2 = _inputs(shape, device)
-    layer = TVL1Flow(shape[1], n_iter=shape[3]).to(device)
-    run_layer = torch.compile(layer) if compiled else layer
+    layer = TVL1Flow(shape[1], n_iter=shape[3], impl=MODES[mode]).to(device)
+    run_layer = torch.compile(layer) if mode == "compiled" else layer
 
     def forward() -> None:
         _step(run_layer, f1, f2, backward=False)
@@ -108,7 +123,7 @@ def measure(shape: tuple[int, int, int, int], *, repeats: int, compiled: bool, d
 
     return LayerResult(
         shape,
-        "compiled" if compiled else "eager",
+        mode,
         forward_ms=median(time_ms(forward, repeats=repeats, device=device)),
         backward_ms=median(time_ms(forward_backward, repeats=repeats, device=device)),
         forward_mib=peak_memory_mib(forward, device),
@@ -141,7 +156,9 @@ class Comparison:
     backward_ms: tuple[float, float]
 
 
-def compare(shape: tuple[int, int, int, int], other: type[nn.Module], *, repeats: int, device: torch.device) -> Comparison:
+def compare(
+    shape: tuple[int, int, int, int], other: type[nn.Module], *, repeats: int, device: torch.device
+) -> Comparison:
     """Median times of this ``TVL1Flow`` and ``other`` at ``shape``, timed alternately (one call each, the order
     swapped every repeat) so that both see the same machine load."""
     f1, f2 = _inputs(shape, device)
@@ -151,30 +168,47 @@ def compare(shape: tuple[int, int, int, int], other: type[nn.Module], *, repeats
         times: list[list[float]] = [[], []]
         for repeat in range(repeats):
             for index in (0, 1) if repeat % 2 == 0 else (1, 0):
-                times[index] += time_ms(lambda: _step(layers[index], f1, f2, backward=backward), repeats=1,
-                                        warmup=1 if repeat == 0 else 0, device=device)
+                run = functools.partial(_step, layers[index], f1, f2, backward=backward)
+                times[index] += time_ms(run, repeats=1, warmup=1 if repeat == 0 else 0, device=device)
         medians.append((median(times[0]), median(times[1])))
     return Comparison(shape, forward_ms=medians[0], backward_ms=medians[1])
 
 
 def format_table(results: list[LayerResult], device: torch.device) -> str:
+    """One row per shape and mode, with the published implementation's time (and on CUDA memory) / this run's."""
     lines = [
         "| N, C, HxW, iters | mode | forward ms | fwd+bwd ms | peak MiB fwd | peak MiB fwd+bwd "
-        "| vs published fwd | vs published fwd+bwd |",
-        "|---|---|---|---|---|---|---|---|",
+        "| vs published fwd | vs published fwd+bwd | peak fwd+bwd / published |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
         pairs, channels, size, n_iter = result.shape
-        reference = REFERENCE_MS.get(result.shape) if device.type == "cpu" else None
-        ratios = (
-            (f"{reference[0] / result.forward_ms:.1f}x", f"{reference[1] / result.backward_ms:.1f}x")
-            if reference
-            else ("-", "-")
-        )
+        reference = (REFERENCE_MS if device.type == "cpu" else PUBLISHED_H200).get(result.shape)
+        ratios = ("-", "-", "-")
+        if reference:
+            memory = f"{result.backward_mib / reference[2]:.2f}x" if len(reference) > 2 else "-"
+            ratios = (f"{reference[0] / result.forward_ms:.1f}x", f"{reference[1] / result.backward_ms:.1f}x", memory)
         lines.append(
-            f"| {pairs}, {channels}, {size}x{size}, {n_iter} | {result.mode} | {result.forward_ms:.1f} | "
-            f"{result.backward_ms:.1f} | {result.forward_mib:.1f} | {result.backward_mib:.1f} | {ratios[0]} | {ratios[1]} |"
+            f"| {pairs}, {channels}, {size}x{size}, {n_iter} | {result.mode} | {result.forward_ms:.2f} | "
+            f"{result.backward_ms:.2f} | {result.forward_mib:.1f} | {result.backward_mib:.1f} | {' | '.join(ratios)} |"
         )
+    return "\n".join(lines)
+
+
+def format_fused_gain(results: list[LayerResult]) -> str:
+    """Eager / fused time and memory per shape, both measured in this run."""
+    lines = ["| N, C, HxW, iters | forward: eager / fused | fwd+bwd: eager / fused | peak MiB fwd+bwd: eager / fused |",
+             "|---|---|---|---|"]
+    by_mode = {(result.shape, result.mode): result for result in results}
+    for (shape, mode), fused in by_mode.items():
+        eager = by_mode.get((shape, "eager"))
+        if mode != "fused" or eager is None:
+            continue
+        pairs, channels, size, n_iter = shape
+        ratios = (eager.forward_ms / fused.forward_ms, eager.backward_ms / fused.backward_ms,
+                  eager.backward_mib / fused.backward_mib)
+        cells = " | ".join(f"{ratio:.1f}x" for ratio in ratios)
+        lines.append(f"| {pairs}, {channels}, {size}x{size}, {n_iter} | {cells} |")
     return "\n".join(lines)
 
 
@@ -187,8 +221,8 @@ def format_comparison(comparisons: list[Comparison], other: str) -> str:
     for item in comparisons:
         pairs, channels, size, n_iter = item.shape
         (fwd, fwd_other), (bwd, bwd_other) = item.forward_ms, item.backward_ms
-        lines.append(f"| {pairs}, {channels}, {size}x{size}, {n_iter} | {fwd:.1f} / {fwd_other:.1f} | {fwd_other / fwd:.2f}x "
-                     f"| {bwd:.1f} / {bwd_other:.1f} | {bwd_other / bwd:.2f}x |")
+        lines.append(f"| {pairs}, {channels}, {size}x{size}, {n_iter} | {fwd:.1f} / {fwd_other:.1f} | "
+                     f"{fwd_other / fwd:.2f}x | {bwd:.1f} / {bwd_other:.1f} | {bwd_other / bwd:.2f}x |")
     return "\n".join(lines)
 
 
@@ -201,8 +235,8 @@ def _shape(text: str) -> tuple[int, int, int, int]:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--shapes", type=_shape, nargs="+", default=list(REFERENCE_MS), metavar="N,C,SIZE,ITERS",
-                        help="layer input shapes (default: the three reference shapes)")
+    parser.add_argument("--shapes", type=_shape, nargs="+", metavar="N,C,SIZE,ITERS",
+                        help="layer input shapes (default: the three reference shapes of the device type)")
     parser.add_argument("--repeats", type=int, default=10, help="timed repeats per measurement (median reported)")
     parser.add_argument("--compile", action="store_true", help="also measure torch.compile(layer) (slow to compile)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -218,13 +252,20 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as error:
             print(f"repflow bench layer: {error}", file=sys.stderr)
             return 2
-    modes = [False, True] if args.compile else [False]
-    results = [measure(shape, repeats=args.repeats, compiled=mode, device=device) for shape in args.shapes for mode in modes]
-    print(f"TV-L1 flow layer, float32, device={device}, torch threads={torch.get_num_threads()}, torch {torch.__version__}")
+    shapes = args.shapes or list(REFERENCE_MS if device.type == "cpu" else PUBLISHED_H200)
+    modes = ["eager"] + (["compiled"] if args.compile else []) + (["fused"] if device.type == "cuda" else [])
+    results = [measure(shape, repeats=args.repeats, mode=mode, device=device) for shape in shapes for mode in modes]
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{torch.get_num_threads()} threads"
+    print(f"TV-L1 flow layer, float32, device={device} ({where}), torch {torch.__version__}")
     print(format_table(results, device))
     if device.type == "cpu":
         print("Ratios: published implementation's time (measured on a 2-core CPU) / this run's time.")
+    else:
+        print("Ratios: the published implementation's time on an H200 (issue 12, not this run) / this run's time; "
+              "memory: this run's peak / the published one's.")
+        print("Fused Triton solver against the eager one, both in this run:")
+        print(format_fused_gain(results))
     if args.against:
-        comparisons = [compare(shape, other, repeats=args.repeats, device=device) for shape in args.shapes]
+        comparisons = [compare(shape, other, repeats=args.repeats, device=device) for shape in shapes]
         print(format_comparison(comparisons, args.against))
     return 0

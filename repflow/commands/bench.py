@@ -11,6 +11,7 @@ TARGETS: dict[str, tuple[str, str]] = {
     "layer": ("repflow.bench.layer", "TV-L1 flow layer: forward and forward+backward time, memory"),
     "models": ("repflow.bench.models", "the paper's runtime table: six systems + 2D Rep-Flow, (2+1)D RGB"),
     "probe": ("repflow.bench.probe", "flow probes: overhead as a fraction of the model's forward time"),
+    "step": ("repflow.bench.step", "one training step at paper scale: RGB, Rep-Flow, flow-of-flow (time, memory)"),
 }
 
 

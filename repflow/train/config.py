@@ -37,6 +37,16 @@ def _opt(default: Any, help: str) -> Any:
     return field(default=default, metadata={"help": help})
 
 
+def _switch(help: str) -> Any:
+    """An on/off setting whose default (None, "auto") lets the hardware decide."""
+    return field(default=None, metadata={"help": help, "type": bool})
+
+
+def value_type(item: dataclasses.Field) -> type:
+    """The type a setting's values have (a switch's default is None, its values bool)."""
+    return item.metadata.get("type", type(item.default))
+
+
 @dataclass
 class TrainConfig:
     """Settings of one training run (see docs/training.md)."""
@@ -94,7 +104,8 @@ class TrainConfig:
     workers: int = _opt(4, "DataLoader worker processes per training process")
     device: str = _opt("auto", "auto (cuda if available), cpu or cuda")
     amp: bool = _opt(True, "mixed precision (bfloat16/float16 autocast) on CUDA")
-    channels_last: bool = _opt(True, "channels-last memory format on CUDA")
+    channels_last: bool | None = _switch("channels-last memory format for the 3D convolutions (auto: on CUDA only; "
+                                         "--channels-last also on CPU, --no-channels-last nowhere)")
     sync_bn: bool = _opt(False, "SyncBatchNorm across processes (multi-GPU)")
     tensorboard: bool = _opt(False, "also log to TensorBoard in out_dir/tensorboard (needs the tensorboard package)")
     checkpoint_every: int = _opt(0, "also checkpoint every this many steps within an epoch (0: only per epoch)")
@@ -138,10 +149,12 @@ def config_from_dict(values: dict[str, Any], *, source: str = "config") -> Train
         raise ValueError(f"{source}: unknown setting(s) {', '.join(unknown)}")
     converted = {}
     for name, value in values.items():
-        kind = type(known[name].default)
+        kind = value_type(known[name])
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        if value is None and known[name].default is None:
+            pass  # a switch left on auto
+        elif not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise ValueError(f"{source}: {name} must be {kind.__name__}, got {value!r}")
         converted[name] = value
     return TrainConfig(**converted).validate()
@@ -167,8 +180,9 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("settings (YAML keys use underscores)")
     for item in fields(TrainConfig):
         flag = "--" + item.name.replace("_", "-")
-        help_text = f"{item.metadata['help']} (default: {item.default if item.default != '' else 'empty'})"
-        if isinstance(item.default, bool):
+        default = {"": "empty", None: "auto"}.get(item.default, item.default)
+        help_text = f"{item.metadata['help']} (default: {default})"
+        if value_type(item) is bool:
             group.add_argument(flag, dest=item.name, action=argparse.BooleanOptionalAction, default=None,
                                help=help_text)
         else:

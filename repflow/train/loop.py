@@ -16,7 +16,7 @@ import json
 import math
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from repflow.checkpoint import TrainingClip, load_checkpoint, model_payload, sav
 from repflow.data.datasets import ClipDataset
 from repflow.data.transforms import FLOW_CLIP
 from repflow.io import atomic_write
-from repflow.models import ModelConfig, build_model
+from repflow.models import ModelConfig, build_model, to_channels_last_3d
 from repflow.runtime import pick_device
 from repflow.train.config import TrainConfig, config_to_dict
 from repflow.train.data import build_datasets, clip_spec
@@ -43,7 +43,9 @@ from repflow.train.state import rng_state, seed_everything, set_rng_state, weigh
 LAST_CHECKPOINT = "checkpoint_last.pt"
 FINAL_MODEL = "model.pt"
 # Settings that may change between a run and its resumption without changing the result.
-RUN_CONTROL = {"resume", "max_steps", "progress", "workers", "checkpoint_every", "tensorboard", "out_dir"}
+# Settings a resumed run may change: how it runs, not what it computes (memory layout changes only rounding).
+RUN_CONTROL = {"resume", "max_steps", "progress", "workers", "checkpoint_every", "tensorboard", "out_dir",
+               "channels_last"}
 
 
 @dataclass
@@ -82,17 +84,6 @@ def model_config(config: TrainConfig, num_classes: int) -> ModelConfig:
                        width=config.width, in_channels=3 if config.stream == "rgb" else 2,
                        flow_channels=config.flow_channels, n_iter=config.n_iter, learn_flow=config.learn_flow,
                        arch=config.arch, stacked_flows=config.stacked_flows)
-
-
-def to_channels_last(model: nn.Module) -> None:
-    """Put the weights of the 3D convolutions in channels-last-3d memory format, in place.
-
-    Only those: ``model.to(memory_format=torch.channels_last_3d)`` raises on every 4-dimensional tensor, such as
-    the TV-L1 layers' (C, 1, kh, kw) kernels or a 2D baseline's Conv2d weights.
-    """
-    for module in model.modules():
-        if isinstance(module, nn.Conv3d):
-            module.to(memory_format=torch.channels_last_3d)
 
 
 def training_clip(config: TrainConfig) -> TrainingClip:
@@ -147,8 +138,9 @@ class Trainer:
             if not self.cuda:
                 raise ValueError("sync_bn needs CUDA devices (PyTorch's SyncBatchNorm does not run on CPU)")
             self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
-        if config.channels_last and self.cuda:
-            to_channels_last(self.model)
+        self.channels_last = self.cuda if config.channels_last is None else config.channels_last
+        if self.channels_last:
+            to_channels_last_3d(self.model)
         self.amp_dtype = None
         if config.amp and self.cuda:
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -291,7 +283,7 @@ class Trainer:
 
     def _inputs(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         clips = batch[self.config.stream].to(self.device, non_blocking=True)
-        if self.config.channels_last and self.cuda and clips.dim() == 5:
+        if self.channels_last and clips.dim() == 5:
             clips = clips.contiguous(memory_format=torch.channels_last_3d)
         return clips, batch["label"].to(self.device, non_blocking=True)
 
@@ -336,7 +328,8 @@ class Trainer:
 
     def _restore(self, path: Path) -> None:
         state = load_checkpoint(path)  # on CPU: RNG states must stay there; weights are copied into place
-        saved = state.get("train_config", {})
+        # A setting newer than the checkpoint had its default's behaviour when the checkpoint was written.
+        saved = {**{item.name: item.default for item in fields(TrainConfig)}, **state.get("train_config", {})}
         changed = sorted(k for k, v in config_to_dict(self.config).items()
                          if k not in RUN_CONTROL and saved.get(k) != v)
         if changed:

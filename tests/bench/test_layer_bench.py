@@ -87,3 +87,14 @@ def test_against_prints_the_ratio_table_and_refuses_bad_files(tmp_path, capsys):
     (tmp_path / "broken.py").write_text("def TVL1Flow(:\n")
     assert main(["bench", "layer", "--shapes", "2,3,8,2", "--against", str(tmp_path / "broken.py")]) == 2
     assert "could not be loaded (SyntaxError" in capsys.readouterr().err
+
+
+def test_cuda_table_compares_with_the_published_h200_figures_and_the_eager_solver():
+    from repflow.bench.layer import LayerResult, format_fused_gain, format_table
+
+    shape = (248, 32, 28, 10)
+    results = [LayerResult(shape, "eager", 10.0, 50.0, 100.0, 4000.0),
+               LayerResult(shape, "fused", 0.5, 5.0, 50.0, 400.0)]
+    table = format_table(results, torch.device("cuda"))
+    assert "| 248, 32, 28x28, 10 | fused | 0.50 | 5.00 | 50.0 | 400.0 | 72.4x | 33.5x | 0.05x |" in table
+    assert "| 248, 32, 28x28, 10 | 20.0x | 10.0x | 10.0x |" in format_fused_gain(results)
