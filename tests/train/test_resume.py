@@ -107,3 +107,20 @@ def test_unwritable_out_dir_fails_before_training(tiny_videos, tiny_args, tmp_pa
     assert result.returncode == 2
     assert f"out_dir {out} is not a writable folder" in result.stderr
     assert "Traceback" not in result.stderr and "epoch" not in result.stdout + result.stderr.split("error:")[0]
+
+
+def test_resume_of_a_checkpoint_older_than_some_settings(tiny_videos, tiny_args, tmp_path, run_repflow):
+    """A checkpoint written before a setting existed resumes (the setting counts as its default); a setting the
+    checkpoint does hold still has to match."""
+    out = tmp_path / "run"
+    args = ["train", "--train-data", str(tiny_videos), "--batch-size", "4", "--epochs", "2", "--out-dir", str(out),
+            *tiny_args]
+    run_repflow(*args, "--max-steps", "1")
+    checkpoint = out / "checkpoint_last.pt"
+    state = load_checkpoint(checkpoint)
+    for newer in ("arch", "stacked_flows", "channels_last"):
+        del state["train_config"][newer]
+    torch.save(state, checkpoint)
+    resumed = run_repflow(*args, "--resume")
+    assert "resuming" in resumed.stdout + resumed.stderr
+    assert load_checkpoint(checkpoint)["global_step"] > 1
