@@ -75,8 +75,7 @@ def model_candidates() -> list[Candidate]:
     """The uploaded model (a repflow checkpoint or your own model, if any) and the chosen bundled one, in that
     order of preference."""
     st.sidebar.header("Model")
-    folder = models_dir()
-    files = find_models(folder)
+    files = find_models(models_dir())
     source = st.sidebar.radio(
         "Model source", list(MODEL_SOURCES), format_func=MODEL_SOURCES.get, key="model_source", horizontal=True
     )
@@ -93,12 +92,13 @@ def model_candidates() -> list[Candidate]:
         except ValueError as error:
             st.error(f"Checkpoint upload refused: {error}")
     if files:
-        labels = {str(path): model_label(path) for path in files}
-        paths = list(labels)
+        paths = [str(path) for path in files]
         configs = [summary_config(path) for path in files]
         chosen = st.sidebar.selectbox(
-            f"Bundled model ({folder})", paths, index=default_model_index(configs), format_func=labels.get, key="model_choice"
+            "Bundled model", paths, index=default_model_index(configs), format_func=lambda p: Path(p).name,
+            key="model_choice", help="The checkpoints in the app's models folder (REPFLOW_MODELS_DIR overrides it).",
         )
+        st.sidebar.caption(model_description(configs[paths.index(chosen)]))
         candidates.append(Candidate("bundled", chosen, Path(chosen).name))
     return candidates
 
@@ -152,20 +152,21 @@ def summary_config(path: Path) -> dict | None:
         return None
 
 
-def model_label(path: Path) -> str:
-    config = summary_config(path)
-    return f"{path.name} — {describe_config(config)}" if config else f"{path.name} — (not a readable repflow checkpoint)"
+def model_description(config: dict | None) -> str:
+    """What the sidebar says under the chosen bundled model."""
+    return describe_config(config) if config else "not a readable repflow checkpoint"
 
 
 def clip_candidates() -> list[Candidate]:
     """The uploaded video (if any) and the chosen sample clip, in that order of preference."""
     st.sidebar.header("Clip")
-    folder = samples_dir()
-    clips = find_clips(folder)
+    clips = find_clips(samples_dir())
     candidates = []
     upload = st.sidebar.file_uploader(
         "Upload a video", type=[suffix.lstrip(".") for suffix in VIDEO_SUFFIXES], key="clip_upload",
-        max_upload_size=MAX_UPLOAD_MB, help=f"Up to {MAX_UPLOAD_MB} MB; long videos are cut to the window chosen below.",
+        max_upload_size=MAX_UPLOAD_MB,
+        help=f"{', '.join(s.lstrip('.').upper() for s in VIDEO_SUFFIXES)}, up to {MAX_UPLOAD_MB} MB; long videos are "
+        "cut to the window chosen below.",
     )
     if upload is not None:
         try:
@@ -174,8 +175,8 @@ def clip_candidates() -> list[Candidate]:
             st.error(f"Video upload refused: {error}")
     if clips:
         chosen = st.sidebar.selectbox(
-            f"Sample clip ({folder})", [str(p) for p in clips], format_func=lambda p: Path(p).name, key="clip_choice",
-            index=default_clip_index(clips),
+            "Sample clip", [str(p) for p in clips], format_func=lambda p: Path(p).name, key="clip_choice",
+            index=default_clip_index(clips), help="The videos in the app's sample folder (REPFLOW_SAMPLES_DIR overrides it).",
         )
         candidates.append(Candidate("bundled", chosen, Path(chosen).name))
     return candidates
@@ -283,9 +284,8 @@ def channel_controls(analysis: ClipAnalysis, layer: str) -> tuple[int, int]:
     st.session_state["step"] = int(np.clip(st.session_state.get("step", 0), 0, n_steps - 1))
     if n_steps > 1:
         step = st.sidebar.slider("Time step", 0, n_steps - 1, key="step", help=f"{n_steps} flow steps in this layer.")
-        left, right = st.sidebar.columns([1, 2])
-        left.toggle("▶ Play", key="play", on_change=rewind_if_at_end, args=(n_steps,))
-        right.select_slider("Steps per second", [1, 2, 4, 8, 16], value=4, key="play_speed", label_visibility="collapsed")
+        st.sidebar.toggle("▶ Play", key="play", on_change=rewind_if_at_end, args=(n_steps,))
+        st.sidebar.select_slider("Steps per second", [1, 2, 4, 8, 16], value=4, key="play_speed")
     else:
         step = 0
         st.sidebar.caption("This layer has a single time step.")

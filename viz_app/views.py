@@ -102,7 +102,8 @@ def channel_grid(analysis: ClipAnalysis, layer: str, channel: int, step: int, op
     """Every channel of ``layer`` at ``step`` as one image, sortable by motion energy; choosing a channel
     below it selects that channel. ``key`` identifies the analysis in the image cache."""
     flows = analysis.flows[layer]
-    st.subheader(f"All {len(flows)} channels of {analysis.layer_labels[layer]} at step {step}")
+    which = "The only channel" if len(flows) == 1 else f"All {len(flows)} channels"
+    st.subheader(f"{which} of {analysis.layer_labels[layer]} at step {step}")
     order = st.radio("Sort", list(GRID_ORDERS), horizontal=True, key="grid_sort")
     labels = [analysis.channel_label(layer, index) for index in range(len(flows))]
     channels, png = grid_image(key, layer, step, options, order, analysis.flows[layer], analysis.frames[step], labels)

@@ -260,3 +260,24 @@ def test_gif_animation_is_built_and_offered(app_env):
     at.selectbox(key="model_choice").select(str(app_env / "models" / "a_rep.pt")).run()
     assert_clean(at)
     assert not [i for i in at.image if "animation preview" in (i.captions or [""])[0]], "built for another model"
+
+
+def test_sidebar_labels_are_whole_and_name_no_install_path(app_env):
+    at = run_app()
+    assert_clean(at)
+    labels = [w.label for kind in ("selectbox", "number_input", "slider", "select_slider", "toggle") for w in at.get(kind)]
+    assert not [label for label in labels if str(app_env) in label or "/" in label], labels
+    assert at.selectbox(key="model_choice").label == "Bundled model"
+    assert at.selectbox(key="clip_choice").label == "Sample clip"
+    assert at.select_slider(key="play_speed").label == "Steps per second"
+    assert at.select_slider(key="play_speed").proto.label_visibility.value == 0, "the speed label is shown"
+    assert "flow-of-flow · R(2+1)D-18 · width 8 · 10 classes" in [c.value for c in at.sidebar.caption]
+
+
+def test_a_single_channel_heading_reads_as_english(app_env):
+    at = run_app()
+    at.toggle(key="probes").set_value(True).run()
+    at.selectbox(key="layer").select("probe:input").run()
+    assert_clean(at)
+    assert "The only channel of probe input at step 0" in " ".join(h.value for h in at.subheader)
+
