@@ -41,7 +41,7 @@ def main_view(
     size = options.panel_px
     frame = analysis.frames[step]
     names = list(analysis.flows)
-    columns = st.columns(2 + max(len(names), 2))
+    columns = panel_row(2 + max(len(names), 2), size)
     columns[0].image(flowviz.resize_image(frame, (size, size)), caption=f"frame {frame_numbers[step]} (input crop)", width="stretch")
     for column, name in zip(columns[1:], names):
         flows = analysis.flows[name]
@@ -63,6 +63,13 @@ def main_view(
             "on the output of the chosen layer; at 'input' it is classical single-scale TV-L1 of the frames."
         )
     classical_view(columns[-1], analysis, step, options)
+
+
+def panel_row(count: int, size: int) -> list:
+    """``count`` containers ``size`` pixels wide side by side (wrapping onto a new row when the page is too narrow),
+    so "Panel size" sets the size panels are drawn at."""
+    row = st.container(horizontal=True, gap="small")
+    return [row.container(width=size) for _ in range(count)]
 
 
 def classical_view(column, analysis: ClipAnalysis, step: int, options: ViewOptions) -> None:

@@ -3,6 +3,7 @@
 Fails (never skips) under CI=true when Chromium is missing; elsewhere skips with the reason.
 """
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -110,3 +111,114 @@ def test_changing_the_channel_in_chromium_changes_the_flow_image(app_env, tmp_pa
     assert (tmp_path / "viewer.png").stat().st_size > 10_000
     if os.environ.get("REPFLOW_KEEP_SCREENSHOT"):
         shutil.copy(tmp_path / "viewer.png", os.environ["REPFLOW_KEEP_SCREENSHOT"])
+
+
+@contextlib.contextmanager
+def served_app(assets, folder: Path, port: int | None = None):
+    """A viewer server on the tiny assets (its log in ``folder``); yields (port, server)."""
+    port = port or free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "REPFLOW_MODELS_DIR": str(assets / "models"),
+           "REPFLOW_SAMPLES_DIR": str(assets / "clips")}
+    log_path = folder / f"streamlit_{port}_{time.monotonic_ns()}.log"
+    with log_path.open("wb") as log:
+        server = start_server(port, env, log)
+        try:
+            wait_for_port(port, server, log_path)
+            yield port, server
+        finally:
+            stop(server)
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+@contextlib.contextmanager
+def chromium_page(folder: Path):
+    """A 1600 x 1000 Chromium page."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(folder / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1600, "height": 1000},
+        )
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def open_viewer(page, port: int) -> None:
+    page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+    page.locator("[data-testid='stImage']", has_text="▶").first.wait_for(timeout=60_000)
+
+
+def main_caption(page) -> str:
+    """The caption above the panels: "<model> on <clip>: frames ..."."""
+    return page.locator("[data-testid='stMain'] [data-testid='stCaptionContainer']").first.inner_text()
+
+
+def shown_widths(page) -> list[int]:
+    """Displayed widths (CSS px) of the panels' images, left to right."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll("[data-testid='stMain'] [data-testid='stImage'] img")].slice(0, 4)
+                 .map((img) => Math.round(img.getBoundingClientRect().width))"""
+    )
+
+
+def cut_texts(page, root: str) -> list[str]:
+    """Texts (and input values) under ``root`` that do not fit their box, so are drawn cut or with an ellipsis;
+    Streamlit's own upload drop-zone instructions are left out (the accepted types are in the help tooltip)."""
+    return page.evaluate(
+        """(root) => [...document.querySelectorAll(root + " *")].filter((el) => {
+               const text = el.tagName === "INPUT" ? el.type !== "file" && el.value : el.innerText;
+               const style = getComputedStyle(el);
+               const clips = style.textOverflow === "ellipsis" || ["hidden", "clip"].includes(style.overflowX);
+               return text && clips && el.scrollWidth > el.clientWidth + 1
+                   && !el.closest("[data-testid='stFileUploaderDropzoneInstructions']");
+           }).map((el) => el.value || el.innerText)""",
+        root,
+    )
+
+
+def keep_screenshot(page, name: str, folder: Path) -> None:
+    """Screenshot to ``folder``; also to $REPFLOW_KEEP_SCREENSHOTS/ when set (to look at)."""
+    page.screenshot(path=str(folder / name), full_page=False)
+    if os.environ.get("REPFLOW_KEEP_SCREENSHOTS"):
+        shutil.copy(folder / name, Path(os.environ["REPFLOW_KEEP_SCREENSHOTS"]) / name)
+
+
+def test_sidebar_labels_are_shown_whole_in_chromium(assets, tmp_path):
+    with served_app(assets, tmp_path) as (port, _), chromium_page(tmp_path) as page:
+        open_viewer(page, port)
+        sidebar = page.locator("[data-testid='stSidebar']")
+        for label in ("▶ Play", "Steps per second", "Bundled model", "Sample clip", "Panel size (px)"):
+            assert sidebar.get_by_text(label, exact=True).first.is_visible(), label
+        assert not cut_texts(page, "[data-testid='stSidebar']")
+        assert str(assets) not in sidebar.inner_text(), "no install path in the sidebar"
+        keep_screenshot(page, "sidebar_labels.png", tmp_path)
+
+
+def test_panel_size_sets_the_displayed_panel_width(assets, tmp_path):
+    with served_app(assets, tmp_path) as (port, _), chromium_page(tmp_path) as page:
+        open_viewer(page, port)
+        assert shown_widths(page) == [224] * 4
+        slider = page.get_by_role("slider", name="Panel size (px)")
+        for key, width in (("End", 384), ("Home", 160)):
+            slider.focus()
+            slider.press(key)
+            page.wait_for_function(
+                "(w) => { const img = document.querySelector(\"[data-testid='stMain'] [data-testid='stImage'] img\");"
+                " return img && Math.round(img.getBoundingClientRect().width) === w; }", arg=width, timeout=30_000,
+            )
+            page.wait_for_timeout(500)
+            assert shown_widths(page) == [width] * 4
+            keep_screenshot(page, f"panels_{width}px.png", tmp_path)
+
