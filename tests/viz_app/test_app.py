@@ -281,3 +281,11 @@ def test_a_single_channel_heading_reads_as_english(app_env):
     assert_clean(at)
     assert "The only channel of probe input at step 0" in " ".join(h.value for h in at.subheader)
 
+
+def test_export_steps_follow_the_layer(app_env):
+    at = run_app()
+    assert at.multiselect(key="export_steps_flow_block.flow2").options == [str(s) for s in range(6)]
+    at.selectbox(key="layer").select("flow_block.flow1").run()
+    steps = at.multiselect(key="export_steps_flow_block.flow1")
+    assert steps.options == [str(s) for s in range(7)] and steps.value[-1] == 6, "flow1 has 7 steps, the last chosen"
+
