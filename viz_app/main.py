@@ -20,14 +20,34 @@ from repflow.probe import ProbeOptions  # noqa: E402
 from viz_app import compute, export, sidebar, views  # noqa: E402
 from viz_app.sources import ClipWindow, ModelFile, ModelSource, fit_window, models_dir, samples_dir  # noqa: E402
 
-def ordered(candidates: list[sidebar.Candidate], last_good: sidebar.Candidate | None) -> list[sidebar.Candidate]:
-    """Try an upload first, then the previous working choice (so a bad upload keeps the view), then the rest;
-    without an upload the sidebar's choice comes first."""
+def ordered(
+    candidates: list[sidebar.Candidate], last_good: sidebar.Candidate | None, last_upload: sidebar.Candidate | None
+) -> list[sidebar.Candidate]:
+    """Try an upload first, then the last upload that worked and the previous working choice (so a bad upload
+    keeps the view: replacing an upload passes through a run without one), then the rest; without an upload
+    the sidebar's choice comes first."""
     uploads = [c for c in candidates if c.kind == "upload"]
-    order = uploads + ([last_good] if uploads and last_good else []) + [c for c in candidates if c.kind != "upload"]
+    fallbacks = [c for c in (last_upload, last_good) if c and Path(c.path).exists()] if uploads else []
+    order = uploads + fallbacks + [c for c in candidates if c.kind != "upload"]
     if last_good and not uploads:
         order.append(last_good)
     return list(dict.fromkeys(order))
+
+
+def remember(kind: str, candidate: sidebar.Candidate) -> None:
+    """Note the model or clip (``kind``) now shown, and the upload among them, as fallbacks for a failing choice."""
+    st.session_state[f"good_{kind}"] = candidate
+    if candidate.kind == "upload":
+        st.session_state[f"good_{kind}_upload"] = candidate
+
+
+def user_message(error: Exception, candidate: sidebar.Candidate) -> str:
+    """``error``'s message with the file named as the user knows it: an upload is stored under an internal path
+    that means nothing to them."""
+    message = str(error)
+    for path in {candidate.path, str(Path(candidate.path).resolve())}:
+        message = message.replace(f"{path}: ", "").replace(path, candidate.name)
+    return message
 
 
 def resolve_model() -> tuple[ModelSource, str, compute.CheckpointSummary] | None:
@@ -40,15 +60,15 @@ def resolve_model() -> tuple[ModelSource, str, compute.CheckpointSummary] | None
             "that has one, or upload one in the sidebar."
         )
         return None
-    for candidate in ordered(candidates, st.session_state.get("good_model")):
+    for candidate in ordered(candidates, st.session_state.get("good_model"), st.session_state.get("good_model_upload")):
         try:
             source = ModelSource(ModelFile.of(candidate.path), candidate.loader, candidate.architecture)
             summary = compute.summary_for(source)
             compute.model_for(source, candidate.name)
         except Exception as error:  # the app's boundary: every failure becomes a message, never a traceback
-            st.error(f"Cannot use the model {candidate.name}: {error}")
+            st.error(f"Cannot use the model {candidate.name}: {user_message(error, candidate)}")
             continue
-        st.session_state["good_model"] = candidate
+        remember("model", candidate)
         return source, candidate.name, summary
     return None
 
@@ -59,13 +79,13 @@ def resolve_clip() -> compute.ClipSource | None:
     if not candidates:
         st.error(f"No video found in {samples_dir()}: upload one in the sidebar or set REPFLOW_SAMPLES_DIR.")
         return None
-    for candidate in ordered(candidates, st.session_state.get("good_clip")):
+    for candidate in ordered(candidates, st.session_state.get("good_clip"), st.session_state.get("good_clip_upload")):
         try:
             clip = compute.probe_clip(candidate.path, candidate.name, compute.clip_digest(candidate.path))
         except Exception as error:
-            st.error(f"Cannot use the video {candidate.name}: {error}")
+            st.error(f"Cannot use the video {candidate.name}: {user_message(error, candidate)}")
             continue
-        st.session_state["good_clip"] = candidate
+        remember("clip", candidate)
         return clip
     return None
 

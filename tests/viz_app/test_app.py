@@ -289,3 +289,17 @@ def test_export_steps_follow_the_layer(app_env):
     steps = at.multiselect(key="export_steps_flow_block.flow1")
     assert steps.options == [str(s) for s in range(7)] and steps.value[-1] == 6, "flow1 has 7 steps, the last chosen"
 
+
+def test_replacing_a_good_upload_by_a_broken_one_keeps_the_good_one(app_env, tmp_path, moving_square):
+    at = run_app()
+    uploader = at.file_uploader(key="clip_upload")
+    uploader.upload("mine.mp4", video_bytes(tmp_path, moving_square(10, 48, 56)), "video/mp4").run()
+    assert "on **mine.mp4**" in at.caption[0].value
+    at.file_uploader(key="clip_upload").clear().run()  # the browser removes the old file before sending the new one
+    broken = b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 200
+    at.file_uploader(key="clip_upload").upload("broken.mp4", broken, "video/mp4").run()
+    assert not at.exception
+    assert "on **mine.mp4**" in at.caption[0].value, "the previous upload is still shown"
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("Cannot use the video broken.mp4: ") for e in errors), errors
+    assert not [e for e in errors if "repflow_viz" in e or "/tmp" in e], "no internal path in the message"

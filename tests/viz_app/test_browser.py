@@ -222,3 +222,23 @@ def test_panel_size_sets_the_displayed_panel_width(assets, tmp_path):
             assert shown_widths(page) == [width] * 4
             keep_screenshot(page, f"panels_{width}px.png", tmp_path)
 
+
+def test_a_broken_upload_keeps_the_previous_upload_and_names_the_users_file(assets, tmp_path, moving_square):
+    from repflow.video import write_video
+
+    good = write_video(tmp_path / "my clip.mp4", moving_square(10, 48, 56))
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 200)
+    with served_app(assets, tmp_path) as (port, _), chromium_page(tmp_path) as page:
+        open_viewer(page, port)
+        uploader = page.locator("[data-testid='stFileUploaderDropzoneInput']").nth(1)  # the clip's
+        uploader.set_input_files(str(good))
+        page.get_by_text("on my clip.mp4").first.wait_for(timeout=60_000)
+        uploader.set_input_files(str(broken))  # replaces the good file
+        page.get_by_text("Cannot use the video broken.mp4").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)
+        assert " on my clip.mp4:" in main_caption(page), "the previous upload is still shown"
+        alerts = " ".join(page.locator("[data-testid='stAlert']").all_inner_texts())
+        assert "Cannot use the video broken.mp4: not a readable" in alerts, alerts
+        assert "repflow_viz" not in alerts and "/tmp" not in alerts, alerts
+        keep_screenshot(page, "broken_upload.png", tmp_path)
