@@ -162,7 +162,7 @@ def main() -> None:
     analysis, source, model_name, clip, window, probe, probe_options = resolved
     if layer not in analysis.flows:  # the previous selection is shown after a failure
         layer = list(analysis.flows)[-1]
-    channel, step = sidebar.channel_controls(analysis, layer)
+    channel, step = sidebar.channel_controls(analysis, layer, view=(source, clip.digest, layer))
     options = sidebar.view_controls()
     st.caption(
         f"**{model_name}** on **{clip.name}**: frames {window.start}–{window.indices()[-1]}"

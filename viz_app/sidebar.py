@@ -63,12 +63,29 @@ class ViewOptions:
     panel_px: int
 
 
-def apply_pending(key: str) -> None:
-    """Move a value queued under ``_next_<key>`` into the widget state ``key`` (widgets can only be set
-    before they are drawn, so callbacks and the play loop queue their changes)."""
+def initial(key: str, default, *, reset: bool = False, fit=None) -> dict:
+    """Give widget ``key`` its value for this run; returns the keyword arguments to draw it with.
+
+    The first time the widget is drawn in a session, ``default`` goes to it as its own default
+    (``{"value": default}``) and nothing is written: a page that reconnects after a server restart starts a new
+    session and sends the values its widgets show, which the script cannot read before drawing them, and
+    writing the state would overwrite them (the user's first action after a restart was lost). Afterwards the
+    widget state is written (and ``{}`` returned): a value queued under ``_next_<key>``, else ``default`` if
+    ``reset``, else its current value passed through ``fit`` (e.g. clipped to the widget's range)."""
+    if key not in st.session_state:
+        return {"value": default}
     pending = f"_next_{key}"
     if pending in st.session_state:
-        st.session_state[key] = st.session_state.pop(pending)
+        value = st.session_state.pop(pending)
+    else:
+        value = default if reset else st.session_state[key]
+    st.session_state[key] = fit(value) if fit else value
+    return {}
+
+
+def clipped(low: int, high: int):
+    """A ``fit`` for ``initial``: the int nearest to the value in [low, high]."""
+    return lambda value: int(np.clip(value, low, high))
 
 
 def model_candidates() -> list[Candidate]:
@@ -185,26 +202,25 @@ def clip_candidates() -> list[Candidate]:
 def window_controls(clip: compute.ClipSource, summary: compute.CheckpointSummary) -> ClipWindow:
     """Frame window and input size; defaults come from the checkpoint's training clip."""
     largest_stride = max(1, min(MAX_STRIDE, (clip.num_frames - 1) // (MIN_FRAMES - 1)))
-    st.session_state.setdefault("stride", min(summary.stride, largest_stride))
-    st.session_state["stride"] = int(np.clip(st.session_state["stride"], 1, largest_stride))
     stride = st.sidebar.number_input(
         "Frame stride", 1, largest_stride, key="stride",
         help="Every n-th frame goes through the model; the default is the stride the checkpoint was trained with.",
+        **initial("stride", min(summary.stride, largest_stride), fit=clipped(1, largest_stride)),
     )
     longest = min(MAX_FRAMES, (clip.num_frames - 1) // stride + 1)
-    st.session_state.setdefault("frames", min(summary.frames, longest))
-    st.session_state.setdefault("size", summary.size)
-    st.session_state["frames"] = int(np.clip(st.session_state["frames"], MIN_FRAMES, longest))
     frames = st.sidebar.number_input(
         "Frames through the model", MIN_FRAMES, longest, key="frames",
         help=f"At most {MAX_FRAMES}; the clip has {clip.num_frames}.",
+        **initial("frames", min(summary.frames, longest), fit=clipped(MIN_FRAMES, longest)),
     )
     last_start = clip.num_frames - ClipWindow(frames=int(frames), stride=int(stride)).span
-    st.session_state["start"] = int(np.clip(st.session_state.get("start", 0), 0, last_start))
-    start = st.sidebar.number_input("First frame", 0, last_start, key="start", disabled=last_start == 0)
+    start = st.sidebar.number_input(
+        "First frame", 0, last_start, key="start", disabled=last_start == 0, **initial("start", 0, fit=clipped(0, last_start))
+    )
     size = st.sidebar.number_input(
         "Input size (pixels)", 32, 448, step=16, key="size",
         help=f"Centre crop of the resized frames; it covers {summary.crop:.0%} of the short side, as in training.",
+        **initial("size", summary.size),
     )
     return ClipWindow(start=int(start), frames=int(frames), size=int(size), stride=int(stride), crop=summary.crop)
 
@@ -231,11 +247,12 @@ def layer_picker(flow_layers: dict[str, str], points: list[ProbePoint]) -> str |
     labels = {**flow_layers, **{probe_key(point.name): f"probe · {point.label}" for point in shown}}
     if not labels:
         return None
-    if st.session_state.get("layer") not in labels:
-        st.session_state["layer"] = list(flow_layers)[-1] if flow_layers else next(iter(labels))
+    default = list(flow_layers)[-1] if flow_layers else next(iter(labels))
+    chosen = initial("layer", default, fit=lambda layer: layer if layer in labels else default)
     return st.sidebar.selectbox(
         "Flow layer or probe point", list(labels), format_func=labels.get, key="layer",
         help="A probe computes frozen TV-L1 flow (initial θ, λ, τ; no training) on that layer's output.",
+        index=list(labels).index(chosen["value"]) if chosen else 0,
     )
 
 
@@ -258,17 +275,22 @@ def probe_controls(point: str) -> ProbeOptions:
         return ProbeOptions(channels=int(channels), reduce=reduce, n_iter=int(n_iter))
 
 
-def channel_controls(analysis: ClipAnalysis, layer: str) -> tuple[int, int]:
-    """Channel of ``layer`` (with a one-click ranking by motion energy) and time step (with play)."""
+def channel_controls(analysis: ClipAnalysis, layer: str, *, view: tuple = ()) -> tuple[int, int]:
+    """Channel of ``layer`` (with a one-click ranking by motion energy) and time step (with play).
+
+    On a new ``view`` (model, clip and layer) they start at the channel with the most motion energy over the
+    window and the step with the most classical TV-L1 motion; afterwards the user's choice stays."""
     flows = analysis.flows[layer]
     n_channels, n_steps = flows.shape[:2]
+    new_view = st.session_state.get("_view") != view
+    st.session_state["_view"] = view
 
     ranked = flowviz.rank_by_energy(flows)[:RANKED_SHOWN]
     energy = flowviz.motion_energy(flows)
-    apply_pending("channel")
-    # The app opens on the most moving channel; afterwards the user's choice stays.
-    st.session_state["channel"] = int(np.clip(st.session_state.get("channel", ranked[0]), 0, n_channels - 1))
-    channel = st.sidebar.number_input(f"Channel (0–{n_channels - 1})", 0, n_channels - 1, key="channel")
+    channel = st.sidebar.number_input(
+        f"Channel (0–{n_channels - 1})", 0, n_channels - 1, key="channel",
+        **initial("channel", int(ranked[0]), reset=new_view, fit=clipped(0, n_channels - 1)),
+    )
     if layer in analysis.channel_labels:
         st.sidebar.caption(f"Flow channel {channel} is {analysis.channel_label(layer, int(channel))} of the probed output.")
     st.sidebar.caption("Most moving channels (motion energy over the clip):")
@@ -279,17 +301,27 @@ def channel_controls(analysis: ClipAnalysis, layer: str) -> tuple[int, int]:
             help=f"{analysis.channel_label(layer, int(index))}: energy {energy[index]:.3g}", type="primary" if index == channel else "secondary",
         )
 
-    apply_pending("step")
-    apply_pending("play")
-    st.session_state["step"] = int(np.clip(st.session_state.get("step", 0), 0, n_steps - 1))
     if n_steps > 1:
-        step = st.sidebar.slider("Time step", 0, n_steps - 1, key="step", help=f"{n_steps} flow steps in this layer.")
-        st.sidebar.toggle("▶ Play", key="play", on_change=rewind_if_at_end, args=(n_steps,))
+        best = most_moving_step(analysis.frames, n_steps) if new_view else 0
+        step = st.sidebar.slider(
+            "Time step", 0, n_steps - 1, key="step", help=f"{n_steps} flow steps in this layer.",
+            **initial("step", best, reset=new_view, fit=clipped(0, n_steps - 1)),
+        )
+        st.sidebar.toggle("▶ Play", key="play", on_change=rewind_if_at_end, args=(n_steps,), **initial("play", False))
         st.sidebar.select_slider("Steps per second", [1, 2, 4, 8, 16], value=4, key="play_speed")
     else:
         step = 0
         st.sidebar.caption("This layer has a single time step.")
     return int(channel), int(step)
+
+
+def most_moving_step(frames: np.ndarray, n_steps: int) -> int:
+    """The step (of the first ``n_steps``; step t compares frames t and t + 1) with the most classical TV-L1
+    motion; 0 if that cannot be measured (the view then simply starts at the first step)."""
+    try:
+        return int(np.argmax(compute.classical_motion(frames)[:n_steps]))
+    except Exception:  # a failing measurement must not take the page down; the TV-L1 panel reports the error
+        return 0
 
 
 def rewind_if_at_end(n_steps: int) -> None:

@@ -22,7 +22,7 @@ def test_default_page_renders_frames_flows_classical_grid_predictions(app_env):
     at = run_app()
     assert_clean(at)
     captions = [image.captions[0] for image in at.image]
-    assert any(c.startswith("frame 0") for c in captions)
+    assert any(c.startswith("frame ") and c.endswith("(input crop)") for c in captions)
     assert any("flow-of-flow 1/2" in c for c in captions), "the default model is the flow-of-flow one"
     assert any(c.startswith("▶ flow-of-flow 2/2") for c in captions)
     assert any("classical TV-L1" in c for c in captions)
@@ -79,9 +79,9 @@ def test_channel_step_layer_and_options_redraw_without_rerunning_the_network(app
     after_step, caption = image_panel(at, "▶ flow-of-flow 2/2")
     assert "t 4" in caption and after_step != after_channel
 
-    at.selectbox(key="layer").select("flow_block.flow1").run()
+    at.selectbox(key="layer").select("flow_block.flow1").run()  # a new layer opens on its own best channel and step
     rep_url, caption = image_panel(at, "▶ flow-of-flow 1/2")
-    assert "ch 3 · t 4" in caption
+    assert f"ch {at.session_state['channel']} · t {at.session_state['step']}" in caption
 
     at.radio(key="colouring").set_value("magnitude").run()
     assert image_panel(at, "▶ flow-of-flow 1/2")[0] != rep_url
@@ -279,7 +279,7 @@ def test_a_single_channel_heading_reads_as_english(app_env):
     at.toggle(key="probes").set_value(True).run()
     at.selectbox(key="layer").select("probe:input").run()
     assert_clean(at)
-    assert "The only channel of probe input at step 0" in " ".join(h.value for h in at.subheader)
+    assert "The only channel of probe input at step" in " ".join(h.value for h in at.subheader)
 
 
 def test_export_steps_follow_the_layer(app_env):
@@ -303,3 +303,30 @@ def test_replacing_a_good_upload_by_a_broken_one_keeps_the_good_one(app_env, tmp
     errors = [e.value for e in at.error]
     assert any(e.startswith("Cannot use the video broken.mp4: ") for e in errors), errors
     assert not [e for e in errors if "repflow_viz" in e or "/tmp" in e], "no internal path in the message"
+
+
+def test_a_new_clip_model_or_layer_opens_on_its_most_moving_channel_and_step(app_env, tmp_path, moving_square):
+    at = run_app()
+    assert at.session_state["channel"] == int(at.button(key="rank_0").label), "opens on the most moving channel"
+    at.number_input(key="channel").set_value(int(at.button(key="rank_7").label)).run()
+    still_then_jump = moving_square(12, 64, 80)[[0] * 5 + [4] * 7]  # the square jumps 8 px from frame 4 to 5
+    at.file_uploader(key="clip_upload").upload("jump.mp4", video_bytes(tmp_path, still_then_jump), "video/mp4").run()
+    assert_clean(at)
+    assert at.session_state["step"] == 4, "the step where the frames move"
+    assert at.session_state["channel"] == int(at.button(key="rank_0").label), "the new clip's most moving channel"
+    assert "t 4" in image_panel(at, "classical TV-L1")[1]
+
+    at.number_input(key="channel").set_value(int(at.button(key="rank_5").label)).run()
+    at.slider(key="step").set_value(1).run()
+    at.radio(key="colouring").set_value("magnitude").run()
+    at.number_input(key="start").set_value(1).run()
+    assert (at.session_state["channel"], at.session_state["step"]) == (int(at.button(key="rank_5").label), 1), "kept"
+
+    at.selectbox(key="layer").select("flow_block.flow1").run()
+    assert at.session_state["channel"] == int(at.button(key="rank_0").label) and at.session_state["step"] == 3, (
+        "a new layer: its most moving channel; the jump is now from window frame 3 to 4"
+    )
+    at.selectbox(key="model_choice").select(str(app_env / "models" / "a_rep.pt")).run()
+    assert_clean(at)
+    assert at.session_state["channel"] == int(at.button(key="rank_0").label)
+
