@@ -86,6 +86,7 @@ def resolve_clip() -> compute.ClipSource | None:
             st.error(f"Cannot use the video {candidate.name}: {user_message(error, candidate)}")
             continue
         remember("clip", candidate)
+        sidebar.show_in_address(candidate)
         return clip
     return None
 

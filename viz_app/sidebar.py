@@ -25,6 +25,7 @@ from viz_app.sources import (
     ClipWindow,
     ModelFile,
     ModelSource,
+    cached_upload,
     default_clip_index,
     default_model_index,
     describe_config,
@@ -186,17 +187,48 @@ def clip_candidates() -> list[Candidate]:
         "cut to the window chosen below.",
     )
     if upload is not None:
+        st.session_state["restored_clip"] = None  # a new upload replaces the one the address named
         try:
             candidates.append(Candidate("upload", str(store_upload(upload.name, upload.getvalue(), kind="clips")), upload.name))
         except ValueError as error:
             st.error(f"Video upload refused: {error}")
+    elif (restored := restored_clip()) is not None:
+        candidates.append(restored)
+        st.sidebar.caption(f"Showing your earlier upload {restored.name}, kept on the server. Upload a video or choose "
+                           "a sample clip to change.")
     if clips:
         chosen = st.sidebar.selectbox(
             "Sample clip", [str(p) for p in clips], format_func=lambda p: Path(p).name, key="clip_choice",
             index=default_clip_index(clips), help="The videos in the app's sample folder (REPFLOW_SAMPLES_DIR overrides it).",
+            on_change=st.session_state.__setitem__, args=("restored_clip", None),
         )
         candidates.append(Candidate("bundled", chosen, Path(chosen).name))
     return candidates
+
+
+def restored_clip() -> Candidate | None:
+    """The uploaded clip the page's address names (``?clip=...&clip_name=...``, set by ``show_in_address``), from
+    the upload cache, read once per session: the server keeps uploads in memory, so a page reopened or
+    reconnected after a restart still lists the user's clip but the server no longer has it."""
+    if "restored_clip" not in st.session_state:
+        wanted = st.query_params.get("clip", "")
+        path = cached_upload("clips", wanted)
+        name = st.query_params.get("clip_name", "") or wanted
+        if wanted and path is None:
+            st.warning(f"Your earlier upload {name} is no longer kept on the server: upload it again.")
+        st.session_state["restored_clip"] = Candidate("upload", str(path), name) if path else None
+    return st.session_state["restored_clip"]
+
+
+def show_in_address(clip: Candidate) -> None:
+    """Name the shown clip in the page's address when it is an upload (``restored_clip`` reads it back), else
+    take it out of the address."""
+    wanted = {"clip": Path(clip.path).name, "clip_name": clip.name} if clip.kind == "upload" else {}
+    for key in ("clip", "clip_name"):
+        if key not in wanted and key in st.query_params:
+            del st.query_params[key]
+        elif key in wanted and st.query_params.get(key) != wanted[key]:
+            st.query_params[key] = wanted[key]
 
 
 def window_controls(clip: compute.ClipSource, summary: compute.CheckpointSummary) -> ClipWindow:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -173,7 +174,7 @@ def store_upload(
     the oldest files are removed beyond ``max_files`` files or ``max_mb`` megabytes (never the one just stored)."""
     check_upload_size(name, len(data))
     digest = hashlib.sha1(data).hexdigest()[:16]
-    folder = Path(tempfile.gettempdir()) / "repflow_viz" / kind
+    folder = upload_folder(kind)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{digest}{Path(name).suffix.lower()}"
     if not path.exists():  # (its modification time stays: it is part of the model's cache key)
@@ -182,6 +183,20 @@ def store_upload(
         tmp.replace(path)
     prune_uploads(folder, keep=path, max_files=max_files, max_bytes=int(max_mb * 2**20))
     return path
+
+
+def upload_folder(kind: str) -> Path:
+    """Where uploads of ``kind`` ("models" or "clips") are cached."""
+    return Path(tempfile.gettempdir()) / "repflow_viz" / kind
+
+
+def cached_upload(kind: str, file_name: str) -> Path | None:
+    """The cached upload ``file_name`` (as ``store_upload`` names it: digest and suffix) if it is still there;
+    None for any other name, so a name from the page's address cannot reach other files."""
+    if not re.fullmatch(r"[0-9a-f]{16}\.[a-z0-9]{1,5}", file_name or ""):
+        return None
+    path = upload_folder(kind) / file_name
+    return path if path.is_file() else None
 
 
 def prune_uploads(folder: Path, *, keep: Path, max_files: int, max_bytes: int) -> list[Path]:

@@ -2,6 +2,7 @@
 
 import io
 import pickle
+import shutil
 
 import numpy as np
 import pytest
@@ -330,3 +331,50 @@ def test_a_new_clip_model_or_layer_opens_on_its_most_moving_channel_and_step(app
     assert_clean(at)
     assert at.session_state["channel"] == int(at.button(key="rank_0").label)
 
+
+def test_a_reopened_page_gets_the_users_upload_back_from_its_address(app_env, tmp_path, moving_square, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.viz_app.apptest_helpers import APP, TIMEOUT
+    from viz_app import sources
+
+    monkeypatch.setattr(sources.tempfile, "gettempdir", lambda: str(tmp_path / "cache"))
+    samples = tmp_path / "samples"  # two sample clips, to choose the other one
+    samples.mkdir()
+    shutil.copy(app_env / "clips" / "square.mp4", samples / "a_square.mp4")
+    shutil.copy(app_env / "clips" / "square.mp4", samples / "b_square.mp4")
+    monkeypatch.setenv("REPFLOW_SAMPLES_DIR", str(samples))
+    at = run_app()
+    at.file_uploader(key="clip_upload").upload("mine.mp4", video_bytes(tmp_path, moving_square(10, 48, 56)), "video/mp4")
+    at.run()
+    address = dict(at.query_params)
+    assert address["clip_name"] == "mine.mp4" and (tmp_path / "cache" / "repflow_viz" / "clips" / address["clip"]).is_file()
+
+    reopened = AppTest.from_file(APP, default_timeout=TIMEOUT)  # a new session: the server no longer has the upload
+    reopened.query_params.update(address)
+    reopened.run()
+    assert_clean(reopened)
+    assert "on **mine.mp4**" in reopened.caption[0].value
+    assert any("Showing your earlier upload mine.mp4" in c.value for c in reopened.sidebar.caption)
+    reopened.selectbox(key="clip_choice").select(str(samples / "b_square.mp4")).run()
+    assert "on **b_square.mp4**" in reopened.caption[0].value, "choosing a sample clip leaves the upload"
+    assert "clip" not in reopened.query_params
+
+    at.file_uploader(key="clip_upload").clear().run()
+    assert "on **a_square.mp4**" in at.caption[0].value and "clip" not in at.query_params, "removing the upload"
+
+
+def test_an_address_naming_no_cached_upload_is_ignored_with_a_word(app_env, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.viz_app.apptest_helpers import APP, TIMEOUT
+    from viz_app import sources
+
+    monkeypatch.setattr(sources.tempfile, "gettempdir", lambda: str(tmp_path))
+    for wanted in ("0123456789abcdef.mp4", "../../etc/passwd"):
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.query_params.update({"clip": wanted, "clip_name": "old.mp4"})
+        at.run()
+        assert not at.exception and not at.error
+        assert "on **square.mp4**" in at.caption[0].value
+        assert any("Your earlier upload old.mp4 is no longer kept on the server" in w.value for w in at.warning)

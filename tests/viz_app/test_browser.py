@@ -242,3 +242,37 @@ def test_a_broken_upload_keeps_the_previous_upload_and_names_the_users_file(asse
         assert "Cannot use the video broken.mp4: not a readable" in alerts, alerts
         assert "repflow_viz" not in alerts and "/tmp" not in alerts, alerts
         keep_screenshot(page, "broken_upload.png", tmp_path)
+
+
+def test_after_a_server_restart_the_open_page_keeps_its_clip_and_its_first_action(assets, tmp_path, moving_square):
+    """Kill the server under an open page, start it again on the same port, act on the page: the action counts
+    and the page still shows the user's uploaded clip (a new server session knows nothing of the old one)."""
+    from repflow.video import write_video
+
+    clip = write_video(tmp_path / "my clip.mp4", moving_square(12, 64, 80))
+    port = free_port()
+    with chromium_page(tmp_path) as page:
+        with served_app(assets, tmp_path, port) as (_, server):
+            open_viewer(page, port)
+            page.locator("[data-testid='stFileUploaderDropzoneInput']").nth(1).set_input_files(str(clip))
+            page.get_by_text("on my clip.mp4").first.wait_for(timeout=60_000)
+            set_channel(page, 2)
+            server.kill()  # no clean shutdown: as when the machine or the process dies
+            server.wait()
+        with served_app(assets, tmp_path, port):
+            page.wait_for_timeout(5_000)  # the page reconnects to the new server
+            set_channel(page, 3)
+            assert page.get_by_label("Channel (0–7)").input_value() == "3", "the first action after the restart counts"
+            assert " on my clip.mp4:" in main_caption(page), "the user's clip is still shown"
+            set_channel(page, 4)  # and the page goes on working
+            assert " on my clip.mp4:" in main_caption(page)
+            keep_screenshot(page, "after_restart.png", tmp_path)
+
+
+def set_channel(page, channel: int) -> None:
+    """Type ``channel`` into the channel box and wait until the selected layer's panel shows it."""
+    box = page.get_by_label("Channel (0–7)")
+    box.fill(str(channel))
+    box.press("Enter")
+    page.locator("[data-testid='stImage']", has_text=f"▶ flow-of-flow 2/2 · ch {channel} ·").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1_000)
