@@ -199,7 +199,8 @@ def clip_candidates() -> list[Candidate]:
     if clips:
         chosen = st.sidebar.selectbox(
             "Sample clip", [str(p) for p in clips], format_func=lambda p: Path(p).name, key="clip_choice",
-            index=default_clip_index(clips), help="The videos in the app's sample folder (REPFLOW_SAMPLES_DIR overrides it).",
+            index=default_clip_index(clips),
+            help="The videos in the app's sample folder (REPFLOW_SAMPLES_DIR overrides it).",
             on_change=st.session_state.__setitem__, args=("restored_clip", None),
         )
         candidates.append(Candidate("bundled", chosen, Path(chosen).name))
@@ -247,7 +248,8 @@ def window_controls(clip: compute.ClipSource, summary: compute.CheckpointSummary
     )
     last_start = clip.num_frames - ClipWindow(frames=int(frames), stride=int(stride)).span
     start = st.sidebar.number_input(
-        "First frame", 0, last_start, key="start", disabled=last_start == 0, **initial("start", 0, fit=clipped(0, last_start))
+        "First frame", 0, last_start, key="start", disabled=last_start == 0,
+        **initial("start", 0, fit=clipped(0, last_start)),
     )
     size = st.sidebar.number_input(
         "Input size (pixels)", 32, 448, step=16, key="size",

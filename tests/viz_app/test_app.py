@@ -266,7 +266,8 @@ def test_gif_animation_is_built_and_offered(app_env):
 def test_sidebar_labels_are_whole_and_name_no_install_path(app_env):
     at = run_app()
     assert_clean(at)
-    labels = [w.label for kind in ("selectbox", "number_input", "slider", "select_slider", "toggle") for w in at.get(kind)]
+    kinds = ("selectbox", "number_input", "slider", "select_slider", "toggle")
+    labels = [widget.label for kind in kinds for widget in at.get(kind)]
     assert not [label for label in labels if str(app_env) in label or "/" in label], labels
     assert at.selectbox(key="model_choice").label == "Bundled model"
     assert at.selectbox(key="clip_choice").label == "Sample clip"
@@ -345,10 +346,11 @@ def test_a_reopened_page_gets_the_users_upload_back_from_its_address(app_env, tm
     shutil.copy(app_env / "clips" / "square.mp4", samples / "b_square.mp4")
     monkeypatch.setenv("REPFLOW_SAMPLES_DIR", str(samples))
     at = run_app()
-    at.file_uploader(key="clip_upload").upload("mine.mp4", video_bytes(tmp_path, moving_square(10, 48, 56)), "video/mp4")
-    at.run()
+    clip = video_bytes(tmp_path, moving_square(10, 48, 56))
+    at.file_uploader(key="clip_upload").upload("mine.mp4", clip, "video/mp4").run()
     address = dict(at.query_params)
-    assert address["clip_name"] == "mine.mp4" and (tmp_path / "cache" / "repflow_viz" / "clips" / address["clip"]).is_file()
+    assert address["clip_name"] == "mine.mp4"
+    assert (tmp_path / "cache" / "repflow_viz" / "clips" / address["clip"]).is_file()
 
     reopened = AppTest.from_file(APP, default_timeout=TIMEOUT)  # a new session: the server no longer has the upload
     reopened.query_params.update(address)

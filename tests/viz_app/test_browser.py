@@ -262,7 +262,7 @@ def test_after_a_server_restart_the_open_page_keeps_its_clip_and_its_first_actio
         with served_app(assets, tmp_path, port):
             page.wait_for_timeout(5_000)  # the page reconnects to the new server
             set_channel(page, 3)
-            assert page.get_by_label("Channel (0–7)").input_value() == "3", "the first action after the restart counts"
+            assert page.get_by_label("Channel (0–7)").input_value() == "3", "the first action after a restart counts"
             assert " on my clip.mp4:" in main_caption(page), "the user's clip is still shown"
             set_channel(page, 4)  # and the page goes on working
             assert " on my clip.mp4:" in main_caption(page)
@@ -274,5 +274,6 @@ def set_channel(page, channel: int) -> None:
     box = page.get_by_label("Channel (0–7)")
     box.fill(str(channel))
     box.press("Enter")
-    page.locator("[data-testid='stImage']", has_text=f"▶ flow-of-flow 2/2 · ch {channel} ·").first.wait_for(timeout=60_000)
+    selected = page.locator("[data-testid='stImage']", has_text=f"▶ flow-of-flow 2/2 · ch {channel} ·")
+    selected.first.wait_for(timeout=60_000)
     page.wait_for_timeout(1_000)
