@@ -277,3 +277,15 @@ def set_channel(page, channel: int) -> None:
     selected = page.locator("[data-testid='stImage']", has_text=f"▶ flow-of-flow 2/2 · ch {channel} ·")
     selected.first.wait_for(timeout=60_000)
     page.wait_for_timeout(1_000)
+
+
+def test_several_sessions_at_once_in_waves_show_no_error_and_memory_stays_flat(app_env):
+    """A small run of the bounded load benchmark (viz_app/benchmark_load.py: up to 10 sessions x 10 waves)."""
+    require_browser()
+    from viz_app.benchmark_load import run_load
+
+    lines = []
+    report = run_load(3, 3, wave_timeout=120, log=lines.append)
+    assert report.ok, (report.errors, report.timed_out, lines)
+    assert len(report.wave_s) == 3 and len(report.rss_mb) == 3
+    assert report.rss_mb[-1] - report.rss_mb[0] < 100, f"memory grows wave after wave: {lines}"
