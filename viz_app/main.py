@@ -60,7 +60,8 @@ def resolve_model() -> tuple[ModelSource, str, compute.CheckpointSummary] | None
             "that has one, or upload one in the sidebar."
         )
         return None
-    for candidate in ordered(candidates, st.session_state.get("good_model"), st.session_state.get("good_model_upload")):
+    tries = ordered(candidates, st.session_state.get("good_model"), st.session_state.get("good_model_upload"))
+    for tried, candidate in enumerate(tries):
         try:
             source = ModelSource(ModelFile.of(candidate.path), candidate.loader, candidate.architecture)
             summary = compute.summary_for(source)
@@ -69,6 +70,8 @@ def resolve_model() -> tuple[ModelSource, str, compute.CheckpointSummary] | None
             st.error(f"Cannot use the model {candidate.name}: {user_message(error, candidate)}")
             continue
         remember("model", candidate)
+        if tried:  # the ones before it failed
+            st.warning(f"Showing the model {candidate.name} instead.")
         return source, candidate.name, summary
     return None
 
@@ -79,13 +82,16 @@ def resolve_clip() -> compute.ClipSource | None:
     if not candidates:
         st.error(f"No video found in {samples_dir()}: upload one in the sidebar or set REPFLOW_SAMPLES_DIR.")
         return None
-    for candidate in ordered(candidates, st.session_state.get("good_clip"), st.session_state.get("good_clip_upload")):
+    tries = ordered(candidates, st.session_state.get("good_clip"), st.session_state.get("good_clip_upload"))
+    for tried, candidate in enumerate(tries):
         try:
             clip = compute.probe_clip(candidate.path, candidate.name, compute.clip_digest(candidate.path))
         except Exception as error:
             st.error(f"Cannot use the video {candidate.name}: {user_message(error, candidate)}")
             continue
         remember("clip", candidate)
+        if tried:
+            st.warning(f"Showing the video {candidate.name} instead.")
         sidebar.show_in_address(candidate)
         return clip
     return None

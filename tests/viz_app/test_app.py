@@ -302,6 +302,7 @@ def test_replacing_a_good_upload_by_a_broken_one_keeps_the_good_one(app_env, tmp
     at.file_uploader(key="clip_upload").upload("broken.mp4", broken, "video/mp4").run()
     assert not at.exception
     assert "on **mine.mp4**" in at.caption[0].value, "the previous upload is still shown"
+    assert [w.value for w in at.warning] == ["Showing the video mine.mp4 instead."]
     errors = [e.value for e in at.error]
     assert any(e.startswith("Cannot use the video broken.mp4: ") for e in errors), errors
     assert not [e for e in errors if "repflow_viz" in e or "/tmp" in e], "no internal path in the message"
