@@ -224,7 +224,7 @@ def browser_section(
     analysis, layer: str, channel: int, step: int, options, *, frame_numbers: list[int], key: tuple
 ) -> None:
     """The browser of ``layer`` of ``analysis`` (a :class:`repflow.figure.ClipAnalysis`) under a heading, opening at
-    the page's ``channel`` and ``step`` with the page's normalisation (``options``: the sidebar's ViewOptions).
+    the page's ``channel`` and ``step`` with the page's normalisation (``options``: the sidebar's PanelOptions).
     ``key`` identifies the analysis in the cache."""
     flows = analysis.flows[layer]
     st.subheader(f"Browse all {len(flows)} channels × {flows.shape[1]} steps of {analysis.layer_labels[layer]}")

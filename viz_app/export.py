@@ -34,17 +34,18 @@ def export_section(
         st.markdown("**Figure**: rows = channels, columns = time steps (as the paper's flow figures).")
         left, right = st.columns(2)
         ranked = [int(c) for c in flowviz.rank_by_energy(flows) if c != channel]
+        # Keyed by layer: each layer has its own channels and steps (and its own choice of them).
         channels = left.multiselect(
             "Channels (rows)",
             list(range(len(flows))),
             default=[channel] + ranked[: DEFAULT_ROWS - 1],
-            key="export_channels",
+            key=f"export_channels_{layer}",
         )
         steps = right.multiselect(
             "Time steps (columns)",
             list(range(flows.shape[1])),
             default=evenly_spaced(flows.shape[1], DEFAULT_COLUMNS),
-            key="export_steps",
+            key=f"export_steps_{layer}",
         )
         left, middle, right = st.columns(3)
         show_frames = left.checkbox("Frames row", value=True, key="export_frames")

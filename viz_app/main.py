@@ -8,6 +8,7 @@ the folders of checkpoints (default ``models/``) and clips (default ``sample_vid
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import streamlit as st
 
@@ -16,14 +17,34 @@ from viz_app import channel_browser, compute, export, sidebar, views
 from viz_app.sources import ClipWindow, ModelFile, ModelSource, fit_window, models_dir, samples_dir
 
 
-def ordered(candidates: list[sidebar.Candidate], last_good: sidebar.Candidate | None) -> list[sidebar.Candidate]:
-    """Try an upload first, then the previous working choice (so a bad upload keeps the view), then the rest;
-    without an upload the sidebar's choice comes first."""
+def ordered(
+    candidates: list[sidebar.Candidate], last_good: sidebar.Candidate | None, last_upload: sidebar.Candidate | None
+) -> list[sidebar.Candidate]:
+    """Try an upload first, then the last upload that worked and the previous working choice (so a bad upload
+    keeps the view: replacing an upload passes through a run without one), then the rest; without an upload
+    the sidebar's choice comes first."""
     uploads = [c for c in candidates if c.kind == "upload"]
-    order = uploads + ([last_good] if uploads and last_good else []) + [c for c in candidates if c.kind != "upload"]
+    fallbacks = [c for c in (last_upload, last_good) if c and Path(c.path).exists()] if uploads else []
+    order = uploads + fallbacks + [c for c in candidates if c.kind != "upload"]
     if last_good and not uploads:
         order.append(last_good)
     return list(dict.fromkeys(order))
+
+
+def remember(kind: str, candidate: sidebar.Candidate) -> None:
+    """Note the model or clip (``kind``) now shown, and the upload among them, as fallbacks for a failing choice."""
+    st.session_state[f"good_{kind}"] = candidate
+    if candidate.kind == "upload":
+        st.session_state[f"good_{kind}_upload"] = candidate
+
+
+def user_message(error: Exception, candidate: sidebar.Candidate) -> str:
+    """``error``'s message with the file named as the user knows it: an upload is stored under an internal path
+    that means nothing to them."""
+    message = str(error)
+    for path in {candidate.path, str(Path(candidate.path).resolve())}:
+        message = message.replace(f"{path}: ", "").replace(path, candidate.name)
+    return message
 
 
 def resolve_model() -> tuple[ModelSource, str, compute.CheckpointSummary] | None:
@@ -36,15 +57,18 @@ def resolve_model() -> tuple[ModelSource, str, compute.CheckpointSummary] | None
             "that has one, or upload one in the sidebar."
         )
         return None
-    for candidate in ordered(candidates, st.session_state.get("good_model")):
+    tries = ordered(candidates, st.session_state.get("good_model"), st.session_state.get("good_model_upload"))
+    for tried, candidate in enumerate(tries):
         try:
             source = ModelSource(ModelFile.of(candidate.path), candidate.loader, candidate.architecture)
             summary = compute.summary_for(source)
             compute.load_model(source, candidate.name)
         except Exception as error:  # the app's boundary: every failure becomes a message, never a traceback
-            st.error(f"Cannot use the model {candidate.name}: {error}")
+            st.error(f"Cannot use the model {candidate.name}: {user_message(error, candidate)}")
             continue
-        st.session_state["good_model"] = candidate
+        remember("model", candidate)
+        if tried:  # the ones before it failed
+            st.warning(f"Showing the model {candidate.name} instead.")
         return source, candidate.name, summary
     return None
 
@@ -55,13 +79,17 @@ def resolve_clip() -> compute.ClipSource | None:
     if not candidates:
         st.error(f"No video found in {samples_dir()}: upload one in the sidebar or set REPFLOW_SAMPLES_DIR.")
         return None
-    for candidate in ordered(candidates, st.session_state.get("good_clip")):
+    tries = ordered(candidates, st.session_state.get("good_clip"), st.session_state.get("good_clip_upload"))
+    for tried, candidate in enumerate(tries):
         try:
             clip = compute.check_clip(candidate.path, candidate.name, compute.clip_digest(candidate.path))
         except Exception as error:
-            st.error(f"Cannot use the video {candidate.name}: {error}")
+            st.error(f"Cannot use the video {candidate.name}: {user_message(error, candidate)}")
             continue
-        st.session_state["good_clip"] = candidate
+        remember("clip", candidate)
+        if tried:
+            st.warning(f"Showing the video {candidate.name} instead.")
+        sidebar.show_in_address(candidate)
         return clip
     return None
 
@@ -140,7 +168,7 @@ def main() -> None:
     analysis, source, model_name, clip, window, probe, probe_options = resolved
     if layer not in analysis.flows:  # the previous selection is shown after a failure
         layer = list(analysis.flows)[-1]
-    channel, step = sidebar.channel_controls(analysis, layer)
+    channel, step = sidebar.channel_controls(analysis, layer, view=(source, clip.digest, layer))
     options = sidebar.view_controls()
     st.caption(
         f"**{model_name}** on **{clip.name}**: frames {window.start}–{window.indices()[-1]}"

@@ -25,6 +25,7 @@ from viz_app.sources import (
     ClipWindow,
     ModelFile,
     ModelSource,
+    cached_upload,
     default_clip_index,
     default_model_index,
     describe_config,
@@ -53,20 +54,36 @@ class Candidate:
     architecture: tuple[tuple[str, object], ...] = ()  # for loader "state_dict"
 
 
-def apply_pending(key: str) -> None:
-    """Move a value queued under ``_next_<key>`` into the widget state ``key`` (widgets can only be set
-    before they are drawn, so callbacks and the play loop queue their changes)."""
+def initial(key: str, default, *, reset: bool = False, fit=None) -> dict:
+    """Give widget ``key`` its value for this run; returns the keyword arguments to draw it with.
+
+    The first time the widget is drawn in a session, ``default`` goes to it as its own default
+    (``{"value": default}``) and nothing is written: a page that reconnects after a server restart starts a new
+    session and sends the values its widgets show, which the script cannot read before drawing them, and
+    writing the state would overwrite them (the user's first action after a restart was lost). Afterwards the
+    widget state is written (and ``{}`` returned): a value queued under ``_next_<key>``, else ``default`` if
+    ``reset``, else its current value passed through ``fit`` (e.g. clipped to the widget's range)."""
+    if key not in st.session_state:
+        return {"value": default}
     pending = f"_next_{key}"
     if pending in st.session_state:
-        st.session_state[key] = st.session_state.pop(pending)
+        value = st.session_state.pop(pending)
+    else:
+        value = default if reset else st.session_state[key]
+    st.session_state[key] = fit(value) if fit else value
+    return {}
+
+
+def clipped(low: int, high: int):
+    """A ``fit`` for ``initial``: the int nearest to the value in [low, high]."""
+    return lambda value: int(np.clip(value, low, high))
 
 
 def model_candidates() -> list[Candidate]:
     """The uploaded model (a repflow checkpoint or your own model, if any) and the chosen bundled one, in that
     order of preference."""
     st.sidebar.header("Model")
-    folder = models_dir()
-    files = find_models(folder)
+    files = find_models(models_dir())
     source = st.sidebar.radio(
         "Model source", list(MODEL_SOURCES), format_func=MODEL_SOURCES.get, key="model_source", horizontal=True
     )
@@ -89,16 +106,17 @@ def model_candidates() -> list[Candidate]:
         except ValueError as error:
             st.error(f"Checkpoint upload refused: {error}")
     if files:
-        labels = {str(path): model_label(path) for path in files}
-        paths = list(labels)
+        paths = [str(path) for path in files]
         configs = [summary_config(path) for path in files]
         chosen = st.sidebar.selectbox(
-            f"Bundled model ({folder})",
+            "Bundled model",
             paths,
             index=default_model_index(configs),
-            format_func=labels.get,
+            format_func=lambda p: Path(p).name,
             key="model_choice",
+            help="The checkpoints in the app's models folder (REPFLOW_MODELS_DIR overrides it).",
         )
+        st.sidebar.caption(model_description(configs[paths.index(chosen)]))
         candidates.append(Candidate("bundled", chosen, Path(chosen).name))
     return candidates
 
@@ -157,65 +175,93 @@ def summary_config(path: Path) -> dict | None:
         return None
 
 
-def model_label(path: Path) -> str:
-    config = summary_config(path)
-    return (
-        f"{path.name} — {describe_config(config)}" if config else f"{path.name} — (not a readable repflow checkpoint)"
-    )
+def model_description(config: dict | None) -> str:
+    """What the sidebar says under the chosen bundled model."""
+    return describe_config(config) if config else "not a readable repflow checkpoint"
 
 
 def clip_candidates() -> list[Candidate]:
     """The uploaded video (if any) and the chosen sample clip, in that order of preference."""
     st.sidebar.header("Clip")
-    folder = samples_dir()
-    clips = find_clips(folder)
+    clips = find_clips(samples_dir())
     candidates = []
     upload = st.sidebar.file_uploader(
-        "Upload a video",
-        type=[suffix.lstrip(".") for suffix in VIDEO_SUFFIXES],
-        key="clip_upload",
+        "Upload a video", type=[suffix.lstrip(".") for suffix in VIDEO_SUFFIXES], key="clip_upload",
         max_upload_size=MAX_UPLOAD_MB,
-        help=f"Up to {MAX_UPLOAD_MB} MB; long videos are cut to the window chosen below.",
+        help=f"{', '.join(s.lstrip('.').upper() for s in VIDEO_SUFFIXES)}, up to {MAX_UPLOAD_MB} MB; long videos are "
+        "cut to the window chosen below.",
     )
     if upload is not None:
+        st.session_state["restored_clip"] = None  # a new upload replaces the one the address named
         try:
             candidates.append(
                 Candidate("upload", str(store_upload(upload.name, upload.getvalue(), kind="clips")), upload.name)
             )
         except ValueError as error:
             st.error(f"Video upload refused: {error}")
+    elif (restored := restored_clip()) is not None:
+        candidates.append(restored)
+        st.sidebar.caption(f"Showing your earlier upload {restored.name}, kept on the server. Upload a video or choose "
+                           "a sample clip to change.")
     if clips:
         chosen = st.sidebar.selectbox(
-            f"Sample clip ({folder})", [str(p) for p in clips], format_func=lambda p: Path(p).name, key="clip_choice",
+            "Sample clip", [str(p) for p in clips], format_func=lambda p: Path(p).name, key="clip_choice",
             index=default_clip_index(clips),
+            help="The videos in the app's sample folder (REPFLOW_SAMPLES_DIR overrides it).",
+            on_change=st.session_state.__setitem__, args=("restored_clip", None),
         )
         candidates.append(Candidate("bundled", chosen, Path(chosen).name))
     return candidates
 
 
+def restored_clip() -> Candidate | None:
+    """The uploaded clip the page's address names (``?clip=...&clip_name=...``, set by ``show_in_address``), from
+    the upload cache, read once per session: the server keeps uploads in memory, so a page reopened or
+    reconnected after a restart still lists the user's clip but the server no longer has it."""
+    if "restored_clip" not in st.session_state:
+        wanted = st.query_params.get("clip", "")
+        path = cached_upload("clips", wanted)
+        name = st.query_params.get("clip_name", "") or wanted
+        if wanted and path is None:
+            st.warning(f"Your earlier upload {name} is no longer kept on the server: upload it again.")
+        st.session_state["restored_clip"] = Candidate("upload", str(path), name) if path else None
+    return st.session_state["restored_clip"]
+
+
+def show_in_address(clip: Candidate) -> None:
+    """Name the shown clip in the page's address when it is an upload (``restored_clip`` reads it back), else
+    take it out of the address."""
+    wanted = {"clip": Path(clip.path).name, "clip_name": clip.name} if clip.kind == "upload" else {}
+    for key in ("clip", "clip_name"):
+        if key not in wanted and key in st.query_params:
+            del st.query_params[key]
+        elif key in wanted and st.query_params.get(key) != wanted[key]:
+            st.query_params[key] = wanted[key]
+
+
 def window_controls(clip: compute.ClipSource, summary: compute.CheckpointSummary) -> ClipWindow:
     """Frame window and input size; defaults come from the checkpoint's training clip."""
     largest_stride = max(1, min(MAX_STRIDE, (clip.num_frames - 1) // (MIN_FRAMES - 1)))
-    st.session_state.setdefault("stride", min(summary.stride, largest_stride))
-    st.session_state["stride"] = int(np.clip(st.session_state["stride"], 1, largest_stride))
     stride = st.sidebar.number_input(
         "Frame stride", 1, largest_stride, key="stride",
         help="Every n-th frame goes through the model; the default is the stride the checkpoint was trained with.",
+        **initial("stride", min(summary.stride, largest_stride), fit=clipped(1, largest_stride)),
     )
     longest = min(MAX_FRAMES, (clip.num_frames - 1) // stride + 1)
-    st.session_state.setdefault("frames", min(summary.frames, longest))
-    st.session_state.setdefault("size", summary.size)
-    st.session_state["frames"] = int(np.clip(st.session_state["frames"], MIN_FRAMES, longest))
     frames = st.sidebar.number_input(
         "Frames through the model", MIN_FRAMES, longest, key="frames",
         help=f"At most {MAX_FRAMES}; the clip has {clip.num_frames}.",
+        **initial("frames", min(summary.frames, longest), fit=clipped(MIN_FRAMES, longest)),
     )
     last_start = clip.num_frames - ClipWindow(frames=int(frames), stride=int(stride)).span
-    st.session_state["start"] = int(np.clip(st.session_state.get("start", 0), 0, last_start))
-    start = st.sidebar.number_input("First frame", 0, last_start, key="start", disabled=last_start == 0)
+    start = st.sidebar.number_input(
+        "First frame", 0, last_start, key="start", disabled=last_start == 0,
+        **initial("start", 0, fit=clipped(0, last_start)),
+    )
     size = st.sidebar.number_input(
         "Input size (pixels)", 32, 448, step=16, key="size",
         help=f"Centre crop of the resized frames; it covers {summary.crop:.0%} of the short side, as in training.",
+        **initial("size", summary.size),
     )
     return ClipWindow(start=int(start), frames=int(frames), size=int(size), stride=int(stride), crop=summary.crop)
 
@@ -244,11 +290,12 @@ def layer_picker(flow_layers: dict[str, str], points: list[ProbePoint]) -> str |
     labels = {**flow_layers, **{probe_key(point.name): f"probe · {point.label}" for point in shown}}
     if not labels:
         return None
-    if st.session_state.get("layer") not in labels:
-        st.session_state["layer"] = list(flow_layers)[-1] if flow_layers else next(iter(labels))
+    default = list(flow_layers)[-1] if flow_layers else next(iter(labels))
+    chosen = initial("layer", default, fit=lambda layer: layer if layer in labels else default)
     return st.sidebar.selectbox(
         "Flow layer or probe point", list(labels), format_func=labels.get, key="layer",
         help="A probe computes frozen TV-L1 flow (initial θ, λ, τ; no training) on that layer's output.",
+        index=list(labels).index(chosen["value"]) if chosen else 0,
     )
 
 
@@ -273,17 +320,22 @@ def probe_controls(point: str) -> ProbeOptions:
         return ProbeOptions(channels=int(channels), reduce=reduce, n_iter=int(n_iter))
 
 
-def channel_controls(analysis: ClipAnalysis, layer: str) -> tuple[int, int]:
-    """Channel of ``layer`` (with a one-click ranking by motion energy) and time step (with play)."""
+def channel_controls(analysis: ClipAnalysis, layer: str, *, view: tuple = ()) -> tuple[int, int]:
+    """Channel of ``layer`` (with a one-click ranking by motion energy) and time step (with play).
+
+    On a new ``view`` (model, clip and layer) they start at the channel with the most motion energy over the
+    window and the step with the most classical TV-L1 motion; afterwards the user's choice stays."""
     flows = analysis.flows[layer]
     n_channels, n_steps = flows.shape[:2]
+    new_view = st.session_state.get("_view") != view
+    st.session_state["_view"] = view
 
     ranked = flowviz.rank_by_energy(flows)[:RANKED_SHOWN]
     energy = flowviz.flow_energy(flows)
-    apply_pending("channel")
-    # The app opens on the most moving channel; afterwards the user's choice stays.
-    st.session_state["channel"] = int(np.clip(st.session_state.get("channel", ranked[0]), 0, n_channels - 1))
-    channel = st.sidebar.number_input(f"Channel (0–{n_channels - 1})", 0, n_channels - 1, key="channel")
+    channel = st.sidebar.number_input(
+        f"Channel (0–{n_channels - 1})", 0, n_channels - 1, key="channel",
+        **initial("channel", int(ranked[0]), reset=new_view, fit=clipped(0, n_channels - 1)),
+    )
     if layer in analysis.channel_labels:
         st.sidebar.caption(
             f"Flow channel {channel} is {analysis.channel_label(layer, int(channel))} of the probed output."
@@ -300,20 +352,27 @@ def channel_controls(analysis: ClipAnalysis, layer: str) -> tuple[int, int]:
             type="primary" if index == channel else "secondary",
         )
 
-    apply_pending("step")
-    apply_pending("play")
-    st.session_state["step"] = int(np.clip(st.session_state.get("step", 0), 0, n_steps - 1))
     if n_steps > 1:
-        step = st.sidebar.slider("Time step", 0, n_steps - 1, key="step", help=f"{n_steps} flow steps in this layer.")
-        left, right = st.sidebar.columns([1, 2])
-        left.toggle("▶ Play", key="play", on_change=rewind_if_at_end, args=(n_steps,))
-        right.select_slider(
-            "Steps per second", [1, 2, 4, 8, 16], value=4, key="play_speed", label_visibility="collapsed"
+        best = most_moving_step(analysis.frames, n_steps) if new_view else 0
+        step = st.sidebar.slider(
+            "Time step", 0, n_steps - 1, key="step", help=f"{n_steps} flow steps in this layer.",
+            **initial("step", best, reset=new_view, fit=clipped(0, n_steps - 1)),
         )
+        st.sidebar.toggle("▶ Play", key="play", on_change=rewind_if_at_end, args=(n_steps,), **initial("play", False))
+        st.sidebar.select_slider("Steps per second", [1, 2, 4, 8, 16], value=4, key="play_speed")
     else:
         step = 0
         st.sidebar.caption("This layer has a single time step.")
     return int(channel), int(step)
+
+
+def most_moving_step(frames: np.ndarray, n_steps: int) -> int:
+    """The step (of the first ``n_steps``; step t compares frames t and t + 1) with the most classical TV-L1
+    motion; 0 if that cannot be measured (the view then simply starts at the first step)."""
+    try:
+        return int(np.argmax(compute.classical_motion(frames)[:n_steps]))
+    except Exception:  # a failing measurement must not take the page down; the TV-L1 panel reports the error
+        return 0
 
 
 def rewind_if_at_end(n_steps: int) -> None:

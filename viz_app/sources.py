@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,6 +20,9 @@ from repflow.io import atomic_write
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".gif")
 MAX_UPLOAD_MB = 200
+# The upload cache (per kind: models, clips) keeps the most recently uploaded files, within both limits.
+UPLOAD_CACHE_FILES = 16
+UPLOAD_CACHE_MB = 1024
 MIN_FRAMES = 3  # the model needs T >= 3 (flow-of-flow removes two steps)
 MAX_FRAMES = 64  # longer clips are cut to a window of at most this many frames
 # The clip the app opens with: an action the bundled demo models were trained on, with large motion.
@@ -163,17 +167,58 @@ def check_upload_size(name: str, size_bytes: int, *, limit_mb: int = MAX_UPLOAD_
         raise SourceError(f"{name}: {size_bytes / 2**20:.0f} MB is over the {limit_mb} MB upload limit")
 
 
-def store_upload(name: str, data: bytes, *, kind: str) -> Path:
+def store_upload(
+    name: str, data: bytes, *, kind: str, max_files: int = UPLOAD_CACHE_FILES, max_mb: float = UPLOAD_CACHE_MB
+) -> Path:
     """Save uploaded bytes under the temp folder, named by their SHA-1 (same bytes, same file) and keeping
-    the suffix, so the video readers and ``torch.load`` can open them by path."""
+    the suffix, so the video readers and ``torch.load`` can open them by path. The folder is a bounded cache:
+    the oldest files are removed beyond ``max_files`` files or ``max_mb`` megabytes (never the one just stored)."""
     check_upload_size(name, len(data))
     digest = hashlib.sha1(data).hexdigest()[:16]
-    folder = Path(tempfile.gettempdir()) / "repflow_viz" / kind
+    folder = upload_folder(kind)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{digest}{Path(name).suffix.lower()}"
-    if not path.exists():
+    if not path.exists():  # (its modification time stays: it is part of the model's cache key)
         atomic_write(path, data)
+    prune_uploads(folder, keep=path, max_files=max_files, max_bytes=int(max_mb * 2**20))
     return path
+
+
+def upload_folder(kind: str) -> Path:
+    """Where uploads of ``kind`` ("models" or "clips") are cached."""
+    return Path(tempfile.gettempdir()) / "repflow_viz" / kind
+
+
+def cached_upload(kind: str, file_name: str) -> Path | None:
+    """The cached upload ``file_name`` (as ``store_upload`` names it: digest and suffix) if it is still there;
+    None for any other name, so a name from the page's address cannot reach other files."""
+    if not re.fullmatch(r"[0-9a-f]{16}\.[a-z0-9]{1,5}", file_name or ""):
+        return None
+    path = upload_folder(kind) / file_name
+    return path if path.is_file() else None
+
+
+def prune_uploads(folder: Path, *, keep: Path, max_files: int, max_bytes: int) -> list[Path]:
+    """Remove the oldest files of ``folder`` (by modification time) until at most ``max_files`` of at most
+    ``max_bytes`` in total are left, never ``keep``; returns the removed files. Files being written (hidden
+    names) are left alone."""
+    files = []
+    for path in folder.iterdir():
+        try:
+            if not path.name.startswith(".") and path.is_file():
+                stat = path.stat()
+                files.append((stat.st_mtime_ns, stat.st_size, path))
+        except FileNotFoundError:  # removed by another session meanwhile
+            continue
+    files.sort(key=lambda item: (item[2] == keep, item[0]), reverse=True)  # ``keep`` first, then newest first
+    removed, count, total = [], 0, 0
+    for _, size, path in files:
+        if path == keep or (count < max_files and total + size <= max_bytes):
+            count, total = count + 1, total + size
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
 
 
 def file_digest(path: str | Path) -> str:

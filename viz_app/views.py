@@ -33,7 +33,7 @@ def main_view(
     size = options.size
     frame = analysis.frames[step]
     names = list(analysis.flows)
-    columns = st.columns(2 + max(len(names), 2))
+    columns = panel_row(2 + max(len(names), 2), size)
     columns[0].image(
         flowviz.resize_image(frame, (size, size)), caption=f"frame {frame_numbers[step]} (input crop)", width="stretch"
     )
@@ -57,6 +57,13 @@ def main_view(
             "on the output of the chosen layer; at 'input' it is classical single-scale TV-L1 of the frames."
         )
     classical_view(columns[-1], analysis, step, options)
+
+
+def panel_row(count: int, size: int) -> list:
+    """``count`` containers ``size`` pixels wide side by side (wrapping onto a new row when the page is too narrow),
+    so "Panel size" sets the size panels are drawn at."""
+    row = st.container(horizontal=True, gap="small")
+    return [row.container(width=size) for _ in range(count)]
 
 
 def classical_view(column, analysis: ClipAnalysis, step: int, options: PanelOptions) -> None:
@@ -98,7 +105,8 @@ def channel_grid(
     """Every channel of ``layer`` at ``step`` as one image, sortable by motion energy; choosing a channel
     below it selects that channel. ``key`` identifies the analysis in the image cache."""
     flows = analysis.flows[layer]
-    st.subheader(f"All {len(flows)} channels of {analysis.layer_labels[layer]} at step {step}")
+    which = "The only channel" if len(flows) == 1 else f"All {len(flows)} channels"
+    st.subheader(f"{which} of {analysis.layer_labels[layer]} at step {step}")
     order = st.radio("Sort", list(GRID_ORDERS), horizontal=True, key="grid_sort")
     labels = [analysis.channel_label(layer, index) for index in range(len(flows))]
     channels, png = grid_image(key, layer, step, options, order, analysis.flows[layer], analysis.frames[step], labels)

@@ -2,6 +2,7 @@
 
 import io
 import pickle
+import shutil
 
 import numpy as np
 import pytest
@@ -22,7 +23,7 @@ def test_default_page_renders_frames_flows_classical_grid_predictions(app_env):
     at = run_app()
     assert_clean(at)
     captions = [image.captions[0] for image in at.image]
-    assert any(c.startswith("frame 0") for c in captions)
+    assert any(c.startswith("frame ") and c.endswith("(input crop)") for c in captions)
     assert any("flow-of-flow 1/2" in c for c in captions), "the default model is the flow-of-flow one"
     assert any(c.startswith("▶ flow-of-flow 2/2") for c in captions)
     assert any("classical TV-L1" in c for c in captions)
@@ -83,9 +84,9 @@ def test_channel_step_layer_and_options_redraw_without_rerunning_the_network(app
     after_step, caption = image_panel(at, "▶ flow-of-flow 2/2")
     assert "t 4" in caption and after_step != after_channel
 
-    at.selectbox(key="layer").select("flow_block.flow1").run()
+    at.selectbox(key="layer").select("flow_block.flow1").run()  # a new layer opens on its own best channel and step
     rep_url, caption = image_panel(at, "▶ flow-of-flow 1/2")
-    assert "ch 3 · t 4" in caption
+    assert f"ch {at.session_state['channel']} · t {at.session_state['step']}" in caption
 
     at.radio(key="colouring").set_value("magnitude").run()
     assert image_panel(at, "▶ flow-of-flow 1/2")[0] != rep_url
@@ -268,3 +269,123 @@ def test_gif_animation_is_built_and_offered(app_env):
     at.selectbox(key="model_choice").select(str(app_env / "models" / "a_rep.pt")).run()
     assert_clean(at)
     assert not [i for i in at.image if "animation preview" in (i.captions or [""])[0]], "built for another model"
+
+
+def test_sidebar_labels_are_whole_and_name_no_install_path(app_env):
+    at = run_app()
+    assert_clean(at)
+    kinds = ("selectbox", "number_input", "slider", "select_slider", "toggle")
+    labels = [widget.label for kind in kinds for widget in at.get(kind)]
+    assert not [label for label in labels if str(app_env) in label or "/" in label], labels
+    assert at.selectbox(key="model_choice").label == "Bundled model"
+    assert at.selectbox(key="clip_choice").label == "Sample clip"
+    assert at.select_slider(key="play_speed").label == "Steps per second"
+    assert at.select_slider(key="play_speed").proto.label_visibility.value == 0, "the speed label is shown"
+    assert "flow-of-flow · R(2+1)D-18 · width 8 · 10 classes" in [c.value for c in at.sidebar.caption]
+
+
+def test_a_single_channel_heading_reads_as_english(app_env):
+    at = run_app()
+    at.toggle(key="probes").set_value(True).run()
+    at.selectbox(key="layer").select("probe:input").run()
+    assert_clean(at)
+    assert "The only channel of probe input at step" in " ".join(h.value for h in at.subheader)
+
+
+def test_export_steps_follow_the_layer(app_env):
+    at = run_app()
+    assert at.multiselect(key="export_steps_flow_block.flow2").options == [str(s) for s in range(6)]
+    at.selectbox(key="layer").select("flow_block.flow1").run()
+    steps = at.multiselect(key="export_steps_flow_block.flow1")
+    assert steps.options == [str(s) for s in range(7)] and steps.value[-1] == 6, "flow1 has 7 steps, the last chosen"
+
+
+def test_replacing_a_good_upload_by_a_broken_one_keeps_the_good_one(app_env, tmp_path, moving_square):
+    at = run_app()
+    uploader = at.file_uploader(key="clip_upload")
+    uploader.upload("mine.mp4", video_bytes(tmp_path, moving_square(10, 48, 56)), "video/mp4").run()
+    assert "on **mine.mp4**" in at.caption[0].value
+    at.file_uploader(key="clip_upload").clear().run()  # the browser removes the old file before sending the new one
+    broken = b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 200
+    at.file_uploader(key="clip_upload").upload("broken.mp4", broken, "video/mp4").run()
+    assert not at.exception
+    assert "on **mine.mp4**" in at.caption[0].value, "the previous upload is still shown"
+    assert [w.value for w in at.warning] == ["Showing the video mine.mp4 instead."]
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("Cannot use the video broken.mp4: ") for e in errors), errors
+    assert not [e for e in errors if "repflow_viz" in e or "/tmp" in e], "no internal path in the message"
+
+
+def test_a_new_clip_model_or_layer_opens_on_its_most_moving_channel_and_step(app_env, tmp_path, moving_square):
+    at = run_app()
+    assert at.session_state["channel"] == int(at.button(key="rank_0").label), "opens on the most moving channel"
+    at.number_input(key="channel").set_value(int(at.button(key="rank_7").label)).run()
+    still_then_jump = moving_square(12, 64, 80)[[0] * 5 + [4] * 7]  # the square jumps 8 px from frame 4 to 5
+    at.file_uploader(key="clip_upload").upload("jump.mp4", video_bytes(tmp_path, still_then_jump), "video/mp4").run()
+    assert_clean(at)
+    assert at.session_state["step"] == 4, "the step where the frames move"
+    assert at.session_state["channel"] == int(at.button(key="rank_0").label), "the new clip's most moving channel"
+    assert "t 4" in image_panel(at, "classical TV-L1")[1]
+
+    at.number_input(key="channel").set_value(int(at.button(key="rank_5").label)).run()
+    at.slider(key="step").set_value(1).run()
+    at.radio(key="colouring").set_value("magnitude").run()
+    at.number_input(key="start").set_value(1).run()
+    assert (at.session_state["channel"], at.session_state["step"]) == (int(at.button(key="rank_5").label), 1), "kept"
+
+    at.selectbox(key="layer").select("flow_block.flow1").run()
+    assert at.session_state["channel"] == int(at.button(key="rank_0").label) and at.session_state["step"] == 3, (
+        "a new layer: its most moving channel; the jump is now from window frame 3 to 4"
+    )
+    at.selectbox(key="model_choice").select(str(app_env / "models" / "a_rep.pt")).run()
+    assert_clean(at)
+    assert at.session_state["channel"] == int(at.button(key="rank_0").label)
+
+
+def test_a_reopened_page_gets_the_users_upload_back_from_its_address(app_env, tmp_path, moving_square, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.viz_app.apptest_helpers import APP, TIMEOUT
+    from viz_app import sources
+
+    monkeypatch.setattr(sources.tempfile, "gettempdir", lambda: str(tmp_path / "cache"))
+    samples = tmp_path / "samples"  # two sample clips, to choose the other one
+    samples.mkdir()
+    shutil.copy(app_env / "clips" / "square.mp4", samples / "a_square.mp4")
+    shutil.copy(app_env / "clips" / "square.mp4", samples / "b_square.mp4")
+    monkeypatch.setenv("REPFLOW_SAMPLES_DIR", str(samples))
+    at = run_app()
+    clip = video_bytes(tmp_path, moving_square(10, 48, 56))
+    at.file_uploader(key="clip_upload").upload("mine.mp4", clip, "video/mp4").run()
+    address = dict(at.query_params)
+    assert address["clip_name"] == "mine.mp4"
+    assert (tmp_path / "cache" / "repflow_viz" / "clips" / address["clip"]).is_file()
+
+    reopened = AppTest.from_file(APP, default_timeout=TIMEOUT)  # a new session: the server no longer has the upload
+    reopened.query_params.update(address)
+    reopened.run()
+    assert_clean(reopened)
+    assert "on **mine.mp4**" in reopened.caption[0].value
+    assert any("Showing your earlier upload mine.mp4" in c.value for c in reopened.sidebar.caption)
+    reopened.selectbox(key="clip_choice").select(str(samples / "b_square.mp4")).run()
+    assert "on **b_square.mp4**" in reopened.caption[0].value, "choosing a sample clip leaves the upload"
+    assert "clip" not in reopened.query_params
+
+    at.file_uploader(key="clip_upload").clear().run()
+    assert "on **a_square.mp4**" in at.caption[0].value and "clip" not in at.query_params, "removing the upload"
+
+
+def test_an_address_naming_no_cached_upload_is_ignored_with_a_word(app_env, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.viz_app.apptest_helpers import APP, TIMEOUT
+    from viz_app import sources
+
+    monkeypatch.setattr(sources.tempfile, "gettempdir", lambda: str(tmp_path))
+    for wanted in ("0123456789abcdef.mp4", "../../etc/passwd"):
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.query_params.update({"clip": wanted, "clip_name": "old.mp4"})
+        at.run()
+        assert not at.exception and not at.error
+        assert "on **square.mp4**" in at.caption[0].value
+        assert any("Your earlier upload old.mp4 is no longer kept on the server" in w.value for w in at.warning)

@@ -3,6 +3,7 @@
 Fails (never skips) under CI=true when Chromium is missing; elsewhere skips with the reason.
 """
 
+import contextlib
 import importlib.util
 import os
 import re
@@ -276,3 +277,181 @@ def test_channel_browser_switches_and_hovers_in_chromium_without_a_rerun(app_env
             server.kill()
             server.wait()
         log.close()
+
+
+@contextlib.contextmanager
+def served_app(assets, folder: Path, port: int | None = None):
+    """A viewer server on the tiny assets (its log in ``folder``); yields (port, server)."""
+    port = port or free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "REPFLOW_MODELS_DIR": str(assets / "models"),
+           "REPFLOW_SAMPLES_DIR": str(assets / "clips")}
+    log_path = folder / f"streamlit_{port}_{time.monotonic_ns()}.log"
+    with log_path.open("wb") as log:
+        server = start_server(port, env, log)
+        try:
+            wait_for_port(port, server, log_path)
+            yield port, server
+        finally:
+            stop(server)
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+@contextlib.contextmanager
+def chromium_page(folder: Path):
+    """A 1600 x 1000 Chromium page."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(folder / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1600, "height": 1000},
+        )
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def open_viewer(page, port: int) -> None:
+    page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+    page.locator("[data-testid='stImage']", has_text="▶").first.wait_for(timeout=60_000)
+
+
+def main_caption(page) -> str:
+    """The caption above the panels: "<model> on <clip>: frames ..."."""
+    return page.locator("[data-testid='stMain'] [data-testid='stCaptionContainer']").first.inner_text()
+
+
+def shown_widths(page) -> list[int]:
+    """Displayed widths (CSS px) of the panels' images, left to right."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll("[data-testid='stMain'] [data-testid='stImage'] img")].slice(0, 4)
+                 .map((img) => Math.round(img.getBoundingClientRect().width))"""
+    )
+
+
+def cut_texts(page, root: str) -> list[str]:
+    """Texts (and input values) under ``root`` that do not fit their box, so are drawn cut or with an ellipsis;
+    Streamlit's own upload drop-zone instructions are left out (the accepted types are in the help tooltip)."""
+    return page.evaluate(
+        """(root) => [...document.querySelectorAll(root + " *")].filter((el) => {
+               const text = el.tagName === "INPUT" ? el.type !== "file" && el.value : el.innerText;
+               const style = getComputedStyle(el);
+               const clips = style.textOverflow === "ellipsis" || ["hidden", "clip"].includes(style.overflowX);
+               return text && clips && el.scrollWidth > el.clientWidth + 1
+                   && !el.closest("[data-testid='stFileUploaderDropzoneInstructions']");
+           }).map((el) => el.value || el.innerText)""",
+        root,
+    )
+
+
+def keep_screenshot(page, name: str, folder: Path) -> None:
+    """Screenshot to ``folder``; also to $REPFLOW_KEEP_SCREENSHOTS/ when set (to look at)."""
+    page.screenshot(path=str(folder / name), full_page=False)
+    if os.environ.get("REPFLOW_KEEP_SCREENSHOTS"):
+        shutil.copy(folder / name, Path(os.environ["REPFLOW_KEEP_SCREENSHOTS"]) / name)
+
+
+def test_sidebar_labels_are_shown_whole_in_chromium(assets, tmp_path):
+    with served_app(assets, tmp_path) as (port, _), chromium_page(tmp_path) as page:
+        open_viewer(page, port)
+        sidebar = page.locator("[data-testid='stSidebar']")
+        for label in ("▶ Play", "Steps per second", "Bundled model", "Sample clip", "Panel size (px)"):
+            assert sidebar.get_by_text(label, exact=True).first.is_visible(), label
+        assert not cut_texts(page, "[data-testid='stSidebar']")
+        assert str(assets) not in sidebar.inner_text(), "no install path in the sidebar"
+        keep_screenshot(page, "sidebar_labels.png", tmp_path)
+
+
+def test_panel_size_sets_the_displayed_panel_width(assets, tmp_path):
+    with served_app(assets, tmp_path) as (port, _), chromium_page(tmp_path) as page:
+        open_viewer(page, port)
+        assert shown_widths(page) == [224] * 4
+        slider = page.get_by_role("slider", name="Panel size (px)")
+        for key, width in (("End", 384), ("Home", 160)):
+            slider.focus()
+            slider.press(key)
+            page.wait_for_function(
+                "(w) => { const img = document.querySelector(\"[data-testid='stMain'] [data-testid='stImage'] img\");"
+                " return img && Math.round(img.getBoundingClientRect().width) === w; }", arg=width, timeout=30_000,
+            )
+            page.wait_for_timeout(500)
+            assert shown_widths(page) == [width] * 4
+            keep_screenshot(page, f"panels_{width}px.png", tmp_path)
+
+
+def test_a_broken_upload_keeps_the_previous_upload_and_names_the_users_file(assets, tmp_path, moving_square):
+    from repflow.video import write_video
+
+    good = write_video(tmp_path / "my clip.mp4", moving_square(10, 48, 56))
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 200)
+    with served_app(assets, tmp_path) as (port, _), chromium_page(tmp_path) as page:
+        open_viewer(page, port)
+        uploader = page.locator("[data-testid='stFileUploaderDropzoneInput']").nth(1)  # the clip's
+        uploader.set_input_files(str(good))
+        page.get_by_text("on my clip.mp4").first.wait_for(timeout=60_000)
+        uploader.set_input_files(str(broken))  # replaces the good file
+        page.get_by_text("Cannot use the video broken.mp4").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)
+        assert " on my clip.mp4:" in main_caption(page), "the previous upload is still shown"
+        alerts = " ".join(page.locator("[data-testid='stAlert']").all_inner_texts())
+        assert "Cannot use the video broken.mp4: not a readable" in alerts, alerts
+        assert "repflow_viz" not in alerts and "/tmp" not in alerts, alerts
+        keep_screenshot(page, "broken_upload.png", tmp_path)
+
+
+def test_after_a_server_restart_the_open_page_keeps_its_clip_and_its_first_action(assets, tmp_path, moving_square):
+    """Kill the server under an open page, start it again on the same port, act on the page: the action counts
+    and the page still shows the user's uploaded clip (a new server session knows nothing of the old one)."""
+    from repflow.video import write_video
+
+    clip = write_video(tmp_path / "my clip.mp4", moving_square(12, 64, 80))
+    port = free_port()
+    with chromium_page(tmp_path) as page:
+        with served_app(assets, tmp_path, port) as (_, server):
+            open_viewer(page, port)
+            page.locator("[data-testid='stFileUploaderDropzoneInput']").nth(1).set_input_files(str(clip))
+            page.get_by_text("on my clip.mp4").first.wait_for(timeout=60_000)
+            set_channel(page, 2)
+            server.kill()  # no clean shutdown: as when the machine or the process dies
+            server.wait()
+        with served_app(assets, tmp_path, port):
+            page.wait_for_timeout(5_000)  # the page reconnects to the new server
+            set_channel(page, 3)
+            assert page.get_by_label("Channel (0–7)").input_value() == "3", "the first action after a restart counts"
+            assert " on my clip.mp4:" in main_caption(page), "the user's clip is still shown"
+            set_channel(page, 4)  # and the page goes on working
+            assert " on my clip.mp4:" in main_caption(page)
+            keep_screenshot(page, "after_restart.png", tmp_path)
+
+
+def set_channel(page, channel: int) -> None:
+    """Type ``channel`` into the channel box and wait until the selected layer's panel shows it."""
+    box = page.get_by_label("Channel (0–7)")
+    box.fill(str(channel))
+    box.press("Enter")
+    selected = page.locator("[data-testid='stImage']", has_text=f"▶ flow-of-flow 2/2 · ch {channel} ·")
+    selected.first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1_000)
+
+
+def test_several_sessions_at_once_in_waves_show_no_error_and_memory_stays_flat(app_env):
+    """A small run of the bounded load benchmark (viz_app/benchmark_load.py: up to 10 sessions x 10 waves)."""
+    require_browser()
+    from viz_app.benchmark_load import run_load
+
+    lines = []
+    report = run_load(3, 3, wave_timeout=120, log=lines.append)
+    assert report.ok, (report.errors, report.timed_out, lines)
+    assert len(report.wave_s) == 3 and len(report.rss_mb) == 3
+    assert report.rss_mb[-1] - report.rss_mb[0] < 100, f"memory grows wave after wave: {lines}"

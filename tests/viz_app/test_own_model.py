@@ -80,9 +80,10 @@ def test_torchscript_upload_shows_the_input_probe_beside_opencv_and_switches_cha
     assert_clean(at)
     first, caption = image_panel(at, "▶ probe output")
     assert at.number_input(key="channel").max == 3, "four feature channels kept by motion energy"
-    at.number_input(key="channel").set_value(2).run()
+    other = (at.session_state["channel"] + 1) % 4  # a new layer opens on its most moving channel
+    at.number_input(key="channel").set_value(other).run()
     second, caption = image_panel(at, "▶ probe output")
-    assert second != first and "· ch " in caption and "t 0" in caption
+    assert second != first and f"· ch {other} · t {at.session_state['step']}" in caption
     assert_clean(at)
 
 
@@ -155,6 +156,7 @@ def test_bundled_model_offers_probe_points_and_probing_runs_under_the_model_lock
     at.selectbox(key="layer").set_value("probe:stem").run()
     assert_clean(at)
     image_panel(at, "▶ probe stem")
+    at.slider(key="step").set_value(0).run()  # the probe opens on its most moving step, maybe past flow-of-flow's last
     image_panel(at, "flow-of-flow 2/2 ·")
     at.selectbox(key="layer").set_value("flow_block.flow2").run()  # back: the cached analysis, no new run
     assert held == [True, True], held

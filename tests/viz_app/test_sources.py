@@ -1,5 +1,6 @@
 """Tests for viz_app.sources: folders, defaults from checkpoints, upload checks, frame windows."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,23 @@ def test_strided_window_reads_every_nth_frame_and_fits_the_clip():
     assert short.stride == 3 and short.frames == 3 and short.indices() == [0, 3, 6]
     with pytest.raises(sources.SourceError, match="a.mp4: the video has 2 frames; the model needs at least 3"):
         sources.fit_window(window, 2, "a.mp4")
+
+
+def test_upload_cache_keeps_the_most_recent_files_within_its_limits(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources.tempfile, "gettempdir", lambda: str(tmp_path))
+    paths = []
+    for index in range(5):
+        paths.append(sources.store_upload(f"c{index}.mp4", bytes([index]) * 1000, kind="clips", max_files=3))
+        os.utime(paths[-1], ns=(index * 10**9, index * 10**9))  # distinct ages, oldest first
+    assert [p.exists() for p in paths] == [False, False, True, True, True], "count limit: the two oldest went"
+    again = sources.store_upload("again.mp4", bytes([2]) * 1000, kind="clips", max_files=3)
+    assert again == paths[2] and again.stat().st_mtime_ns == 2 * 10**9, "same bytes: same file, unchanged"
+    sources.store_upload("new.mp4", b"n" * 1000, kind="clips", max_files=3)
+    assert [p.exists() for p in paths] == [False, False, False, True, True], "c2 was the oldest"
+
+    big = sources.store_upload("big.mp4", b"b" * 3000, kind="clips", max_files=10, max_mb=3500 / 2**20)
+    left = sorted(p.name for p in (tmp_path / "repflow_viz" / "clips").iterdir())
+    assert big.exists() and len(left) == 1, f"size limit: only the file just stored fits ({left})"
+    alone = sources.store_upload("huge.mp4", b"h" * 5000, kind="clips", max_files=10, max_mb=3500 / 2**20)
+    assert alone.exists(), "the file just stored is kept even over the limit"
+    assert not (tmp_path / "repflow_viz" / "models").exists(), "each kind has its own cache"
