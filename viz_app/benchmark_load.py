@@ -23,9 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from viz_app.benchmark import APP, CHROMIUM, CHROMIUM_ARGS, ensure_model, free_port  # noqa: E402
+from viz_app.benchmark import APP, CHROMIUM, CHROMIUM_ARGS, ensure_model, free_port
 
 MAX_SESSIONS = 10
 MAX_WAVES = 10
