@@ -36,8 +36,8 @@ def baselines(tmp_path, monkeypatch, moving_square):
 def test_flow_layers_of_2d_rep_flow_and_tvnet_and_probes_on_i3d(baselines):
     at = run_app()
     assert_clean(at)
-    labels = at.selectbox(key="model_choice").options  # as shown: "Rep-Flow · 2D ResNet-18 · ..."
-    assert any("2D ResNet-18" in label for label in labels) and any("I3D" in label for label in labels)
+    captions = [caption.value for caption in at.sidebar.caption]  # under the model: "Rep-Flow · 2D ResNet-18 · ..."
+    assert any("Rep-Flow · 2D ResNet-18" in caption for caption in captions)
     assert image_panel(at, "▶ Rep-Flow")  # the 2D Rep-Flow model opens first: it has a flow layer
 
     at.selectbox(key="model_choice").select(str(baselines / "b_tvnet.pt")).run()
@@ -46,6 +46,7 @@ def test_flow_layers_of_2d_rep_flow_and_tvnet_and_probes_on_i3d(baselines):
     assert "ch 0" in caption  # TVNet's one (grayscale) channel
 
     at.selectbox(key="model_choice").select(str(baselines / "c_i3d.pt")).run()
+    assert any("I3D (Inception-v1)" in caption.value for caption in at.sidebar.caption)
     assert at.error and "no flow layer" in at.error[0].value  # until probes are switched on
     at.toggle(key="probes").set_value(True).run()
     assert_clean(at)

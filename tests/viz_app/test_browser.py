@@ -172,12 +172,13 @@ def hover_numbers(text: str) -> list[float]:
 
 def expected_layer_flows(models):
     """The app's default view of the fixtures, computed here: the last flow layer of b_fcf.pt on square.mp4."""
-    from repflow.checkpoint import load_checkpoint, load_model
-    from repflow.figure import analyse_clip
+    from repflow.analysis import analyse_clip
+    from repflow.checkpoint import TrainingClip, load_checkpoint, load_model
     from repflow.video import read_frames
-    from viz_app.sources import ClipWindow, clip_settings
+    from viz_app.sources import ClipWindow, window_defaults
 
-    frames, size, stride, crop = clip_settings(load_checkpoint(models / "models" / "b_fcf.pt"))
+    trained = TrainingClip.from_payload(load_checkpoint(models / "models" / "b_fcf.pt"))
+    frames, size, stride, crop = window_defaults(trained)
     window = ClipWindow(frames=frames, size=size, stride=stride, crop=crop)
     video = read_frames(str(models / "clips" / "square.mp4"), window.indices(), short_side=window.short_side)
     model = load_model(str(models / "models" / "b_fcf.pt")).eval()
@@ -219,7 +220,7 @@ def test_channel_browser_switches_and_hovers_in_chromium_without_a_rerun(app_env
                 sent_before = len(sent)
                 first = frame.evaluate(
                     "() => { const v = window.repflowBrowser;"
-                    " return {channel: v.channel, switches: v.switches,"
+                    " return {channel: v.channel, step: v.step, switches: v.switches,"
                     " direction: document.getElementById('plot').layout.images[1].source}; }"
                 )
                 assert first["channel"] == int(flowviz.rank_by_energy(expected)[0]), "opens on the most moving channel"
@@ -227,28 +228,33 @@ def test_channel_browser_switches_and_hovers_in_chromium_without_a_rerun(app_env
                 forward = first["channel"] < channels - 1
                 arrow = "ArrowRight" if forward else "ArrowLeft"
                 by_channel = painted_after(frame, "channel", first["switches"], arrow)
-                assert (by_channel["channel"], by_channel["step"]) == (first["channel"] + (1 if forward else -1), 0)
-                by_step = painted_after(frame, "step", by_channel["switches"])
-                assert (by_step["channel"], by_step["step"]) == (by_channel["channel"], 1)
+                assert (by_channel["channel"], by_channel["step"]) == (first["channel"] + (1 if forward else -1),
+                                                                       first["step"])
+                later = first["step"] < expected.shape[1] - 1
+                step = first["step"] + (1 if later else -1)
+                by_step = painted_after(frame, "step", by_channel["switches"], "ArrowRight" if later else "ArrowLeft")
+                assert (by_step["channel"], by_step["step"]) == (by_channel["channel"], step)
                 assert by_step["direction"] != first["direction"] != by_channel["direction"], "the picture changes"
                 images = frame.locator(".imagelayer image")
                 shown = images.evaluate_all("images => images.map((image) => image.getAttribute('href'))")
                 assert by_step["direction"] in shown and by_step["speed"] in shown, "the new pictures are on the page"
-                assert f"ch {by_step['channel']} · step 1" in by_step["status"]
+                assert f"ch {by_step['channel']} · step {step}" in by_step["status"]
 
-                channel, step = by_step["channel"], 1
+                channel = by_step["channel"]
                 field = expected[channel, step]
                 assert np.allclose(by_step["u"], field[..., 0].ravel(), atol=1e-3)
                 assert np.allclose(by_step["v"], field[..., 1].ravel(), atol=1e-3)
                 mode = frame.evaluate("window.repflowBrowser.meta.scale_mode")  # the sidebar's normalisation
                 scale = flowviz.panel_scales(expected, mode)[channel, step]
                 assert by_step["scale"] == pytest.approx(scale, rel=1e-3)
-                library = flowviz.flow_to_rgb_still_white(field, by_step["scale"]).astype(int)
+                # The page colours the flows it was sent (u, v to 1e-3, checked above): compare on those.
+                sent_field = np.stack([by_step["u"], by_step["v"]], axis=-1).reshape(field.shape).astype(np.float32)
+                library = flowviz.flow_to_rgb_still_white(sent_field, by_step["scale"]).astype(int)
                 painted = picture(by_step["direction"]).astype(int)
                 near_threshold = np.abs(np.hypot(field[..., 0], field[..., 1]) - 0.05 * scale) < 1e-3 * scale
                 difference = np.abs(painted - library).max(axis=-1)
                 assert (difference[~near_threshold] <= 1).all(), "colours as repflow.flowviz draws them"
-                speed = picture(by_step["speed"]).astype(int) - flowviz.magnitude_to_rgb(field, by_step["scale"])
+                speed = picture(by_step["speed"]).astype(int) - flowviz.magnitude_to_rgb(sent_field, by_step["scale"])
                 assert (np.abs(speed).max(axis=-1)[~near_threshold] <= 1).all()
 
                 x, y = width // 2, height // 3
