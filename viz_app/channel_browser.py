@@ -2,10 +2,11 @@
 
 :func:`build_browser` is pure (numpy in, JSON-able data and bytes out): the layer's flows packed as int16 (one
 step size per channel), the colour scale of every panel, labels, and the plotly figure of the first view (input
-frame | direction colours | magnitude with a colour bar). In the page, a small controller
-(``channel_browser_frontend/browser.js``) decodes the flows and, on a channel or step change, recolours the two
-panels itself and updates the figure with ``Plotly.update``: no Streamlit rerun, no server work. Hover reads
-out (u, v, |u|) of a cell; plotly's zoom and pan act on the three panels together.
+frame | direction colours | speed). In the page, a small controller (``channel_browser_frontend/browser.js``)
+decodes the flows and, on a channel or step change, recolours the two flow pictures itself and swaps the
+figure's images (``Plotly.relayout`` of three image sources, about one animation frame): no Streamlit rerun, no
+server work. Hover reads out (u, v, |u|) of a cell; plotly's zoom and pan act on the three panels together; the
+speed colour bar, in feature-map pixels per step, is drawn by the controller beside the figure.
 
 :func:`show_channel_browser` places it in the Streamlit page as a custom component whose folder holds the
 controller and the plotly.js that ships with the ``plotly`` package (served once, cached by the browser).
@@ -126,7 +127,6 @@ def build_browser(
         "channel_labels": labels,
         "energy_order": [int(c) for c in flowviz.rank_by_energy(flows)],
         "step_labels": step_labels(frame_numbers, steps),
-        "frame_labels": [f"input frame {frame_numbers[t]}" for t in range(steps)],
         "frames": [jpeg_uri(frames[t]) for t in range(steps)] if frames is not None else [],
         "frame_px": frame_px,
         "cell_px": frame_px / height if frame_px else None,
@@ -164,7 +164,7 @@ def first_view(field: np.ndarray, scale: float, meta: dict) -> str:
         png_uri(flowviz.flow_to_rgb_still_white(flow, scale)),
         png_uri(flowviz.magnitude_to_rgb(flow, scale)),
     )
-    titles = ("input frame", "direction (hue) and speed", "speed |u|")
+    titles = ("input (first frame of the step)", "direction (hue) and speed", "speed |u|")
     figure = make_subplots(rows=1, cols=3, subplot_titles=titles, horizontal_spacing=0.06)
     cells = np.zeros((height, width)).tolist()
     for column in (1, 2, 3):
