@@ -2,13 +2,15 @@
 
 :func:`build_browser` is pure (numpy in, JSON-able data and bytes out): the layer's flows packed as int16 (one
 step size per channel), the colour scale of every panel, labels, and the plotly figure of the first view (input
-frame | direction colours | magnitude with a colour bar). In the page, a small controller
-(``channel_browser_frontend/browser.js``) decodes the flows and, on a channel or step change, recolours the two
-panels itself and updates the figure with ``Plotly.update``: no Streamlit rerun, no server work. Hover reads
-out (u, v, |u|) of a cell; plotly's zoom and pan act on the three panels together.
+frame | direction colours | speed). In the page, a small controller (``channel_browser_frontend/browser.js``)
+decodes the flows and, on a channel or step change, recolours the two flow pictures itself and swaps the
+figure's images (``Plotly.relayout`` of three image sources, about one animation frame): no Streamlit rerun, no
+server work. Hover reads out (u, v, |u|) of a cell; plotly's zoom and pan act on the three panels together; the
+speed colour bar, in feature-map pixels per step, is drawn by the controller beside the figure.
 
 :func:`show_channel_browser` places it in the Streamlit page as a custom component whose folder holds the
-controller and the plotly.js that ships with the ``plotly`` package (served once, cached by the browser).
+controller, the plotly.js that ships with the ``plotly`` package, and one file per layer's data: the page
+fetches a layer's file once, and a Streamlit rerun sends only its name and the page's channel and step.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import base64
 import functools
 import hashlib
 import io
+import json
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -34,6 +37,8 @@ FRONTEND = Path(__file__).resolve().parent / "channel_browser_frontend"
 INT16_MAX = 32767
 FIGURE_HEIGHT_PX = 400
 WHEEL_PX = 64
+DATA_FOLDER = "data"
+KEPT_DATA_FILES = 32
 SCALE_TEXT = {
     "clip": "99th percentile of |u| over this channel's {steps} steps (per-channel clip scale)",
     "frame": "99th percentile of |u| in this panel (per-frame scale: amounts not comparable)",
@@ -126,7 +131,6 @@ def build_browser(
         "channel_labels": labels,
         "energy_order": [int(c) for c in flowviz.rank_by_energy(flows)],
         "step_labels": step_labels(frame_numbers, steps),
-        "frame_labels": [f"input frame {frame_numbers[t]}" for t in range(steps)],
         "frames": [jpeg_uri(frames[t]) for t in range(steps)] if frames is not None else [],
         "frame_px": frame_px,
         "cell_px": frame_px / height if frame_px else None,
@@ -164,7 +168,7 @@ def first_view(field: np.ndarray, scale: float, meta: dict) -> str:
         png_uri(flowviz.flow_to_rgb_still_white(flow, scale)),
         png_uri(flowviz.magnitude_to_rgb(flow, scale)),
     )
-    titles = ("input frame", "direction (hue) and speed", "speed |u|")
+    titles = ("input (first frame of the step)", "direction (hue) and speed", "speed |u|")
     figure = make_subplots(rows=1, cols=3, subplot_titles=titles, horizontal_spacing=0.06)
     cells = np.zeros((height, width)).tolist()
     for column in (1, 2, 3):
@@ -210,14 +214,48 @@ def served_folder() -> Path:
     return target
 
 
+def pack(data: BrowserData) -> bytes:
+    """One file for the page: a 4-byte little-endian length, that many bytes of JSON ({"meta", "figure"}, padded
+    with spaces so the flows start at a multiple of 8 bytes), then the int16 flows."""
+    header = json.dumps({"meta": data.meta, "figure": data.figure}).encode()
+    header += b" " * (-(4 + len(header)) % 8)
+    return len(header).to_bytes(4, "little") + header + data.flows
+
+
+def unpack(payload: bytes) -> BrowserData:
+    """The inverse of :func:`pack` (what the page's controller reads)."""
+    length = int.from_bytes(payload[:4], "little")
+    header = json.loads(payload[4 : 4 + length])
+    return BrowserData(payload[4 + length :], header["meta"], header["figure"])
+
+
+def publish(data: BrowserData) -> str:
+    """Write ``data`` once into the served folder (atomically; only the newest files are kept) and return its
+    path relative to the component's page."""
+    folder = served_folder() / DATA_FOLDER
+    folder.mkdir(exist_ok=True)
+    name = f"{data.meta['digest']}.bin"
+    if (folder / name).exists():
+        (folder / name).touch()  # in use: among the newest
+    else:
+        with tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False) as part:
+            part.write(pack(data))
+        Path(part.name).replace(folder / name)
+        for old in sorted(folder.glob("*.bin"), key=lambda p: p.stat().st_mtime, reverse=True)[KEPT_DATA_FILES:]:
+            old.unlink(missing_ok=True)
+    return f"{DATA_FOLDER}/{name}"
+
+
 @functools.cache
 def component():
     return components.declare_component("channel_browser", path=str(served_folder()))
 
 
-def show_channel_browser(data: BrowserData, *, key: str = "channel_browser") -> None:
-    """Place the browser in the page. A rerun with the same ``data`` keeps the page's view as it is."""
-    component()(flows=data.flows, meta=data.meta, figure=data.figure, key=key, default=None)
+def show_channel_browser(data: BrowserData, *, channel: int, step: int, key: str = "channel_browser") -> None:
+    """Place the browser in the page, showing ``channel`` and ``step``. The data travel once per layer, as a file;
+    a rerun with the same data and selection leaves the page's view as the user left it."""
+    start = {"channel": channel, "step": step}
+    component()(file=publish(data), digest=data.meta["digest"], start=start, key=key, default=None)
 
 
 def browser_section(
@@ -236,8 +274,7 @@ def browser_section(
     try:
         data = cached_browser(key, layer, options.normalisation, options.fixed_max, flows, analysis.frames,
                               list(frame_numbers), analysis.layer_labels[layer], labels)
-        start = {"channel": min(channel, len(flows) - 1), "step": min(step, flows.shape[1] - 1)}
-        show_channel_browser(BrowserData(data.flows, {**data.meta, "start": start}, data.figure))
+        show_channel_browser(data, channel=min(channel, len(flows) - 1), step=min(step, flows.shape[1] - 1))
     except Exception as error:  # noqa: BLE001 (the rest of the page stays usable without the browser)
         st.error(f"The channel browser cannot be shown: {error}")
 

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from repflow import flowviz
+from viz_app import channel_browser
 from viz_app.channel_browser import build_browser, step_labels
 
 CHANNELS, STEPS, HEIGHT, WIDTH = 3, 4, 6, 5
@@ -93,3 +94,20 @@ def test_flow_of_flow_steps_span_three_frames_and_bad_input_is_named():
         build_browser(layer_flows()[0], [0, 1, 2, 3, 4])
     with pytest.raises(ValueError, match="no channel 7"):
         build_browser(layer_flows(), [0, 1, 2, 3, 4], channel=7)
+
+
+def test_the_layer_file_holds_everything_and_the_flows_start_aligned(tmp_path, monkeypatch):
+    data = build_browser(layer_flows(), [0, 1, 2, 3, 4], layer_label="Rep-Flow · «ch»")
+    payload = channel_browser.pack(data)
+    assert (4 + int.from_bytes(payload[:4], "little")) % 8 == 0, "the page views the flows as int16 in place"
+    assert channel_browser.unpack(payload) == data
+
+    monkeypatch.setattr(channel_browser, "served_folder", lambda: tmp_path)
+    monkeypatch.setattr(channel_browser, "KEPT_DATA_FILES", 2)
+    names = [channel_browser.publish(build_browser(layer_flows() * k, [0, 1, 2, 3, 4])) for k in (1, 2, 3)]
+    assert names[0] == f"data/{build_browser(layer_flows(), [0, 1, 2, 3, 4]).meta['digest']}.bin"
+    kept = sorted(p.name for p in (tmp_path / "data").iterdir())
+    assert len(kept) == 2 and names[0].split("/")[1] not in kept, "only the newest files are kept"
+    assert channel_browser.unpack((tmp_path / names[2]).read_bytes()).flows == build_browser(
+        layer_flows() * 3, [0, 1, 2, 3, 4]
+    ).flows

@@ -5,7 +5,8 @@
 // cells under a fraction of the scale drawn white; speed uses repflow.flowviz.magnitude_lut.
 "use strict";
 
-const view = {meta: null, codes: null, channel: 0, step: 0, digest: null, ready: null, start: null, scale: null,
+const view = {meta: null, codes: null, channel: 0, step: 0, digest: null, loading: null, ready: null, start: null,
+              scale: null,
               switches: 0, lastSwitch: null, payload: null, buildMs: null, builtAt: null};
 window.repflowBrowser = view;  // read by viz_app/benchmark.py and the browser test
 
@@ -13,11 +14,6 @@ const $ = (id) => document.getElementById(id);
 
 function post(type, data) {
   window.parent.postMessage({isStreamlitMessage: true, type, ...data}, "*");
-}
-
-function decode(bytes) {
-  const copy = bytes.slice();  // own, aligned buffer
-  return new Int16Array(copy.buffer, 0, copy.byteLength / 2);
 }
 
 function field(channel, step) {
@@ -158,11 +154,24 @@ function hover(event) {
   tip.style.top = `${below ? clientY + 14 : clientY - 14 - tip.offsetHeight}px`;
 }
 
+function load(file) {  // the layer's data file, see pack() in viz_app/channel_browser.py
+  return fetch(file).then((response) => {
+    if (!response.ok) throw new Error(`${response.status} for ${file}`);
+    return response.arrayBuffer();
+  }).then((buffer) => {
+    const length = new DataView(buffer).getUint32(0, true);
+    const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, length)));
+    return {...header, flows: new Uint8Array(buffer, 4 + length), bytes: buffer.byteLength};
+  });
+}
+
 function build(args) {
+  if (args.meta.digest !== view.loading) return Promise.resolve();  // a newer layer was asked for meanwhile
   const began = performance.now();
-  view.payload = {flows: args.flows.byteLength, meta: JSON.stringify(args.meta).length, figure: args.figure.length};
+  view.payload = {flows: args.flows.byteLength, meta: JSON.stringify(args.meta).length, figure: args.figure.length,
+                  file: args.bytes};
   view.meta = args.meta;
-  view.codes = decode(args.flows);
+  view.codes = new Int16Array(args.flows.buffer, args.flows.byteOffset, args.flows.byteLength / 2);
   view.digest = args.meta.digest;
   view.scale = null;
   const [channels, steps] = view.meta.shape;
@@ -189,8 +198,14 @@ function build(args) {
 }
 
 function render(args) {
-  const start = args.meta.start;
-  if (args.meta.digest !== view.digest) view.ready = build(args);  // later renders wait for the same figure
+  const start = args.start;
+  if (args.digest !== view.loading) {  // a new layer: fetch its file once; later renders wait for the same figure
+    view.loading = args.digest;
+    view.ready = load(args.file).then(build).catch((error) => {
+      $("status").textContent = `The layer's flows could not be loaded (${error.message}): reload the page.`;
+      throw error;
+    });
+  }
   view.ready.then(() => {
     const key = `${start.channel}/${start.step}`;
     if (view.start !== key) {  // a new selection in the page moves the view; a plain rerun leaves it
