@@ -254,8 +254,9 @@ def report_channel_browser(result: dict) -> None:
     channels, steps, height, width = info["shape"]
     sizes = info["bytes"]
     print(f"[channel-browser] layer {channels} channels x {steps} steps x {height}x{width} cells; fetched by the page "
-          f"once: {sizes['file'] / 1e6:.2f} MB = {sizes['flows'] / 1e6:.2f} MB int16 flows + {sizes['meta'] / 1e6:.2f} MB"
-          f" labels, scales and frames (JSON) + {sizes['figure'] / 1e6:.2f} MB first figure (JSON)")
+          f"once: {sizes['file'] / 1e6:.2f} MB = {sizes['flows'] / 1e6:.2f} MB int16 flows + "
+          f"{sizes['meta'] / 1e6:.2f} MB labels, scales and frames (JSON) + "
+          f"{sizes['figure'] / 1e6:.2f} MB first figure (JSON)")
     print(f"[channel-browser] main view's flows after launch {result['first_flows']:.2f} s, browser painted "
           f"{result['first_paint']:.2f} s; in its frame: decoding and first figure {info['build_ms']:.0f} ms, "
           f"drawn {info['built_at']:.0f} ms after the frame began loading (plotly.js included)")

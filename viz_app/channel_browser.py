@@ -32,6 +32,7 @@ import streamlit.components.v1 as components
 from PIL import Image
 
 from repflow import flowviz
+from repflow.io import atomic_write
 
 FRONTEND = Path(__file__).resolve().parent / "channel_browser_frontend"
 INT16_MAX = 32767
@@ -238,9 +239,7 @@ def publish(data: BrowserData) -> str:
     if (folder / name).exists():
         (folder / name).touch()  # in use: among the newest
     else:
-        with tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False) as part:
-            part.write(pack(data))
-        Path(part.name).replace(folder / name)
+        atomic_write(folder / name, pack(data))
         for old in sorted(folder.glob("*.bin"), key=lambda p: p.stat().st_mtime, reverse=True)[KEPT_DATA_FILES:]:
             old.unlink(missing_ok=True)
     return f"{DATA_FOLDER}/{name}"
