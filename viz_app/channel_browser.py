@@ -250,19 +250,27 @@ def component():
     return components.declare_component("channel_browser", path=str(served_folder()))
 
 
-def show_channel_browser(data: BrowserData, *, channel: int, step: int, key: str = "channel_browser") -> None:
+def show_channel_browser(
+    data: BrowserData, *, channel: int, step: int, key: str = "channel_browser"
+) -> tuple[int, int] | None:
     """Place the browser in the page, showing ``channel`` and ``step``. The data travel once per layer, as a file;
-    a rerun with the same data and selection leaves the page's view as the user left it."""
+    a rerun with the same data and selection leaves the page's view as the user left it. Returns the (channel,
+    step) the user asked the page to show with the browser's button, once per click, else None."""
     start = {"channel": channel, "step": step}
-    component()(file=publish(data), digest=data.meta["digest"], start=start, key=key, default=None)
+    asked = component()(file=publish(data), digest=data.meta["digest"], start=start, key=key, default=None)
+    if not isinstance(asked, dict) or asked.get("request") == st.session_state.get(f"{key}_request"):
+        return None
+    st.session_state[f"{key}_request"] = asked.get("request")
+    return int(asked["channel"]), int(asked["step"])
 
 
 def browser_section(
     analysis, layer: str, channel: int, step: int, options, *, frame_numbers: list[int], key: tuple
-) -> None:
-    """The browser of ``layer`` of ``analysis`` (a :class:`repflow.figure.ClipAnalysis`) under a heading, opening at
-    the page's ``channel`` and ``step`` with the page's normalisation (``options``: the sidebar's PanelOptions).
-    ``key`` identifies the analysis in the cache."""
+) -> tuple[int, int] | None:
+    """The browser of ``layer`` of ``analysis`` (a :class:`repflow.analysis.ClipAnalysis`) under a heading,
+    opening at the page's ``channel`` and ``step`` with the page's normalisation (``options``: the sidebar's
+    PanelOptions). ``key`` identifies the analysis in the cache. Returns the (channel, step) the user asked the
+    page to show, or None."""
     flows = analysis.flows[layer]
     st.subheader(f"Browse all {len(flows)} channels × {flows.shape[1]} steps of {analysis.layer_labels[layer]}")
     st.caption(
@@ -273,9 +281,10 @@ def browser_section(
     try:
         data = cached_browser(key, layer, options.normalisation, options.fixed_max, flows, analysis.frames,
                               list(frame_numbers), analysis.layer_labels[layer], labels)
-        show_channel_browser(data, channel=min(channel, len(flows) - 1), step=min(step, flows.shape[1] - 1))
+        return show_channel_browser(data, channel=min(channel, len(flows) - 1), step=min(step, flows.shape[1] - 1))
     except Exception as error:  # noqa: BLE001 (the rest of the page stays usable without the browser)
         st.error(f"The channel browser cannot be shown: {error}")
+        return None
 
 
 @st.cache_data(show_spinner="Packing the layer's flows for the browser…", max_entries=8)

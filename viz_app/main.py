@@ -179,9 +179,13 @@ def main() -> None:
     views.main_view(analysis, layer, channel, step, options, frame_numbers=window.indices())
     analysis_key = (source, clip.digest, window, probe, probe_options)
     views.channel_grid(analysis, layer, channel, step, options, key=analysis_key)
-    channel_browser.browser_section(
+    asked = channel_browser.browser_section(
         analysis, layer, channel, step, options, frame_numbers=window.indices(), key=analysis_key
     )
+    if asked is not None and asked != (channel, step):  # the browser's button: the page takes over its view
+        sidebar.queue("channel", asked[0])
+        sidebar.queue("step", asked[1])
+        st.rerun()
     left, right = st.columns(2)
     with left:
         views.predictions(analysis, compute.summary_for(source).class_names)

@@ -272,6 +272,16 @@ def test_channel_browser_switches_and_hovers_in_chromium_without_a_rerun(app_env
                 box.press("Enter")
                 frame.wait_for_function(f"window.repflowBrowser.channel === {target}", timeout=30_000)
                 assert len(sent) > sent_before, "the control: a sidebar change is a message to the server"
+
+                # The other way, on request: the browser's button hands its view to the page's controls.
+                frame = browser_frame(page)
+                browsed = painted_after(frame, "channel", frame.evaluate("window.repflowBrowser.switches"),
+                                        "ArrowRight" if target < channels - 1 else "ArrowLeft")
+                frame.locator("#use").click()
+                shown = f"ch {browsed['channel']} · t {browsed['step']} ·"  # the page's main panel caption
+                page.locator("[data-testid='stImage']", has_text=shown).first.wait_for(timeout=30_000)
+                box = page.get_by_label(re.compile(r"^Channel \("))
+                assert box.input_value() == str(browsed["channel"])
                 assert not page.locator("[data-testid='stException']").count()
             finally:
                 browser.close()

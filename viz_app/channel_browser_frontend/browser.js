@@ -219,6 +219,9 @@ $("channel").addEventListener("input",
   (event) => show(channelAt(Number(event.target.value)), view.step, event.timeStamp));
 $("step").addEventListener("input", (event) => show(view.channel, Number(event.target.value), event.timeStamp));
 $("by-energy").addEventListener("change", () => { $("channel").value = positionOf(view.channel); });
+// The one message to the server the browser sends, on request: the page's controls take over this view.
+$("use").addEventListener("click", () => post("streamlit:setComponentValue", {
+  value: {channel: view.channel, step: view.step, request: Date.now()}, dataType: "json"}));
 window.addEventListener("message", (event) => {
   if (event.data && event.data.type === "streamlit:render") render(event.data.args);
 });
