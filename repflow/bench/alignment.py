@@ -50,14 +50,18 @@ def tvl1_magnitude(frames: np.ndarray) -> np.ndarray:
 def reference_motion(magnitude: np.ndarray, size: tuple[int, int], steps: int) -> np.ndarray:
     """A :func:`tvl1_magnitude` (T - 1, H, W) area-averaged to ``size`` (h, w) and ``steps`` steps.
 
-    ``steps`` = T - 1 pairs the reference with a flow layer's steps one to one; a layer with fewer steps (after
-    a temporal stride) gets the mean magnitude over the input steps each of its steps spans.
+    ``steps`` = T - 1 pairs the reference with a flow layer's steps one to one. A layer with k fewer steps
+    (flow-of-flow's second layer: its step i is made from input steps i .. i + k) gets the mean magnitude over
+    the k + 1 input steps each of its steps spans.
     """
     height, width = size
     small = np.stack([cv2.resize(m, (width, height), interpolation=cv2.INTER_AREA) for m in magnitude])
-    if steps == len(small):
+    extra = len(small) - steps
+    if extra < 0:
+        raise ValueError(f"a layer with {steps} flow steps cannot come from {len(small) + 1} frames")
+    if extra == 0:
         return small
-    return np.stack([chunk.mean(axis=0) for chunk in np.array_split(small, steps)])
+    return np.stack([small[i : i + extra + 1].mean(axis=0) for i in range(steps)])
 
 
 def counted_steps(reference: np.ndarray) -> np.ndarray:
@@ -102,9 +106,11 @@ def channel_agreement(flow: Tensor | np.ndarray, frames: np.ndarray) -> np.ndarr
 
 @dataclass
 class ChannelScores:
-    """Running sums of per-channel r over counted steps (of all clips seen so far)."""
+    """Running sums of per-channel r over counted steps (of all clips seen so far), and of the best channel's r
+    picked anew at each step (``best_per_step``: what "the best of C channels" reaches by chance alone)."""
 
     sums: np.ndarray | None = None
+    step_best_sum: float = 0.0
     counted: int = 0
     total: int = 0
 
@@ -115,7 +121,9 @@ class ChannelScores:
         if self.sums is None:
             self.sums = np.zeros(len(magnitude))
         if counted.any():
-            self.sums += step_correlations(magnitude[:, counted], reference[counted]).sum(axis=1)
+            r = step_correlations(magnitude[:, counted], reference[counted])  # (C, counted steps)
+            self.sums += r.sum(axis=1)
+            self.step_best_sum += float(r.max(axis=0).sum())
             self.counted += int(counted.sum())
 
     @property
@@ -124,6 +132,11 @@ class ChannelScores:
         if self.sums is None or self.counted == 0:
             return np.full(0 if self.sums is None else len(self.sums), np.nan)
         return self.sums / self.counted
+
+    @property
+    def best_per_step(self) -> float:
+        """Mean over counted steps of the highest channel r at that step (NaN before any counted step)."""
+        return self.step_best_sum / self.counted if self.counted else float("nan")
 
 
 @dataclass
@@ -206,16 +219,20 @@ def videos_from(paths: list[str], per_class: int) -> list[Path]:
 def _fmt(scores: ChannelScores) -> str:
     means = scores.means
     if not len(means) or np.isnan(means).all():
-        return f"{'-':>6} {'-':>6}"
-    return f"{np.max(means):6.3f} {np.median(means):6.3f}"
+        return f"{'-':>6} {'-':>6} {'-':>6}"
+    return f"{np.max(means):6.3f} {np.median(means):6.3f} {scores.best_per_step:6.3f}"
 
 
 def format_table(checkpoint: str, layers: list[LayerAlignment], clips: int) -> str:
     """One row per flow layer: steps counted, best and median channel r, and the two controls."""
-    lines = [f"{checkpoint}: {clips} clip(s); r = mean over counted steps (local TV-L1 motion) of Pearson r",
-             (f"{'layer':<18} {'map':>7} {'ch':>3} {'steps':>9} {'best':>6} {'median':>6} | "
-              f"{'random weights':>13} | {'TV-L1 on pixels':>15}"),
-             f"{'':<18} {'':>7} {'':>3} {'counted':>9} {'r':>6} {'r':>6} | {'best':>6} {'median':>6} | {'r':>15}"]
+    lines = [(f"{checkpoint}: {clips} clip(s). r: Pearson r of |flow| with TV-L1 |flow| at the layer's resolution, "
+             "mean over the steps of local motion;"),
+             ("best / median: the channel with the highest / median mean r; best/step: the highest channel picked "
+             "anew at each step (high by chance alone)"),
+             (f"{'layer':<18} {'map':>7} {'ch':>3} {'steps':>9} {'trained':>20} | {'random weights':>20} | "
+              f"{'TV-L1 on pixels':>15}"),
+             (f"{'':<18} {'':>7} {'':>3} {'counted':>9} {'best':>6} {'median':>6} {'b/step':>6} | "
+              f"{'best':>6} {'median':>6} {'b/step':>6} | {'r':>15}")]
     for layer in layers:
         channels = 0 if layer.trained.sums is None else len(layer.trained.sums)
         steps = f"{layer.trained.counted}/{layer.trained.total}"

@@ -62,8 +62,9 @@ def test_a_channel_whose_flow_is_the_tvl1_flow_agrees_and_noise_does_not():
 
 def test_fewer_layer_steps_average_the_input_steps_they_span():
     magnitude = np.arange(4, dtype=np.float32)[:, None, None] * np.ones((4, 8, 8), dtype=np.float32)
-    binned = reference_motion(magnitude, (4, 4), 2)
-    np.testing.assert_allclose(binned[:, 0, 0], [0.5, 2.5])
+    # flow-of-flow's second layer: 4 input steps -> 3 steps, step i from input steps i and i + 1
+    np.testing.assert_allclose(reference_motion(magnitude, (4, 4), 3)[:, 0, 0], [0.5, 1.5, 2.5])
+    np.testing.assert_allclose(reference_motion(magnitude, (4, 4), 2)[:, 0, 0], [1.0, 2.0])
 
 
 def test_bench_alignment_prints_each_flow_layer_with_both_controls(tmp_path, capsys):
