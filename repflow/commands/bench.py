@@ -8,6 +8,7 @@ from repflow.commands import add_subcommands
 
 # target -> (module with configure(parser) and run(args) -> int, one-line help)
 TARGETS: dict[str, tuple[str, str]] = {
+    "alignment": ("repflow.bench.alignment", "flow layers: per-channel agreement of |flow| with OpenCV TV-L1"),
     "layer": ("repflow.bench.layer", "TV-L1 flow layer: forward and forward+backward time, memory"),
     "models": ("repflow.bench.models", "the paper's runtime table: six systems + 2D Rep-Flow, (2+1)D RGB"),
     "probe": ("repflow.bench.probe", "flow probes: overhead as a fraction of the model's forward time"),

@@ -41,6 +41,32 @@ def test_same_seed_gives_identical_frames_and_another_seed_differs():
     assert np.abs(first.astype(int) - other.astype(int)).mean() > 5
 
 
+
+def test_clips_at_the_112_px_models_size_are_deterministic_and_full_size():
+    # the 112-px demo models read 128 px clips of 24 frames (configs/synthetic112_*.yaml)
+    first = generate_clip("clapping", (1401, 0, 3), size=128, num_frames=24)
+    again = generate_clip("clapping", (1401, 0, 3), size=128, num_frames=24)
+    assert first.shape == (24, 128, 128, 3) and first.dtype == np.uint8
+    np.testing.assert_array_equal(first, again)
+
+
+def test_at_128_px_every_moving_action_moves_a_joint_by_a_28x28_feature_cell_per_model_step():
+    # A 112 px crop of a 128 px frame becomes 28x28 feature maps (4 px per cell); the models read every 2nd
+    # frame. Each action but raise_hand (an arm held still) must move its fastest joint by at least a cell
+    # per step on screen, or the flow layers on those maps would have no motion to find.
+    cell = 4.0
+    for action in ACTION_NAMES:
+        speeds = []
+        for index in range(3):
+            plan = plan_clip(action, (1401, 0, index), size=128, num_frames=24)
+            on_screen = _joint_array(plan) - plan.camera[:, None, :]
+            steps = np.linalg.norm(on_screen[2:] - on_screen[:-2], axis=-1)  # (T - 2, joints), pixels
+            speeds.append(steps.max(axis=1).mean())
+        if action == "raise_hand":
+            assert max(speeds) < cell, (action, speeds)
+        else:
+            assert min(speeds) >= cell, (action, speeds)
+
 def test_standing_up_is_sitting_down_played_backwards():
     down = plan_clip("sitting_down", 11, size=64, num_frames=20)
     up = plan_clip("standing_up", 11, size=64, num_frames=20)

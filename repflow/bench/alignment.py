@@ -1,0 +1,280 @@
+"""``repflow bench alignment``: do a model's flow layers show where things move?
+
+For each flow layer of a checkpoint and each flow channel: the Pearson correlation r, over the layer's
+H x W positions, between the channel's flow magnitude at a time step and classical TV-L1 (OpenCV) flow
+magnitude between the same two input frames, area-averaged down to the layer's resolution. Steps where the
+TV-L1 motion is not local (spatial std / mean < ``LOCAL_MOTION``: still frames, or the whole frame moving
+with the camera) are skipped: they leave nothing to localise. A channel's score is its mean r over the
+counted steps of all clips; the table gives the best and the median channel, next to two controls: the
+same architecture with random weights, and an untrained TV-L1 layer on the grayscale frames area-averaged
+to the layer's resolution.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from repflow.blocks import normalize_per_sample, pairwise_flow
+from repflow.checkpoint import (
+    CheckpointError,
+    TrainingClip,
+    load_checkpoint,
+    model_from_payload,
+)
+from repflow.classical import tvl1
+from repflow.data.sampling import uniform_clips
+from repflow.data.sources import from_list_file
+from repflow.data.transforms import apply_view, center_view, normalize
+from repflow.flow import TVL1Flow
+from repflow.inspect import capture_flows, list_flow_layers
+from repflow.models import build_model
+from repflow.video import VideoError, read_clip
+
+LOCAL_MOTION = 0.5  # a step counts when TV-L1 magnitude's spatial std / mean is at least this
+STILL_PX = 0.05  # ... and its mean is at least this many input pixels per step (not a still step)
+
+
+def tvl1_magnitude(frames: np.ndarray) -> np.ndarray:
+    """Classical TV-L1 flow magnitude between consecutive uint8 frames (T, H, W, 3): (T - 1, H, W), pixels."""
+    return np.linalg.norm(tvl1(frames), axis=-1)
+
+
+def reference_motion(magnitude: np.ndarray, size: tuple[int, int], steps: int) -> np.ndarray:
+    """A :func:`tvl1_magnitude` (T - 1, H, W) area-averaged to ``size`` (h, w) and ``steps`` steps.
+
+    ``steps`` = T - 1 pairs the reference with a flow layer's steps one to one. A layer with k fewer steps
+    (flow-of-flow's second layer: its step i is made from input steps i .. i + k) gets the mean magnitude over
+    the k + 1 input steps each of its steps spans.
+    """
+    height, width = size
+    small = np.stack([cv2.resize(m, (width, height), interpolation=cv2.INTER_AREA) for m in magnitude])
+    extra = len(small) - steps
+    if extra < 0:
+        raise ValueError(f"a layer with {steps} flow steps cannot come from {len(small) + 1} frames")
+    if extra == 0:
+        return small
+    return np.stack([small[i : i + extra + 1].mean(axis=0) for i in range(steps)])
+
+
+def counted_steps(reference: np.ndarray) -> np.ndarray:
+    """Boolean (steps,): where the reference motion (steps, h, w) is local and not still."""
+    flat = reference.reshape(len(reference), -1)
+    mean, std = flat.mean(axis=1), flat.std(axis=1)
+    return (mean >= STILL_PX) & (std >= LOCAL_MOTION * np.maximum(mean, 1e-12))
+
+
+def step_correlations(magnitude: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Pearson r over positions of each channel's magnitude (C, steps, h, w) with ``reference`` (steps, h, w).
+
+    Returns (C, steps); a constant map (zero variance) has r = 0.
+    """
+    a = magnitude.reshape(*magnitude.shape[:2], -1).astype(np.float64)
+    b = reference.reshape(len(reference), -1).astype(np.float64)
+    a = a - a.mean(axis=-1, keepdims=True)
+    b = b - b.mean(axis=-1, keepdims=True)
+    denominator = np.sqrt((a * a).sum(axis=-1) * (b * b).sum(axis=-1)[None])
+    covariance = (a * b[None]).sum(axis=-1)
+    return np.divide(covariance, denominator, out=np.zeros_like(covariance), where=denominator > 1e-12)
+
+
+def channel_agreement(flow: Tensor | np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """Per channel, the mean r of |flow| with TV-L1 |flow| of ``frames`` over the steps of local motion.
+
+    Args:
+        flow: one clip's flows of one layer, (C, steps, 2, h, w), as `repflow.inspect.capture_flows` gives per
+            batch item.
+        frames: uint8 (T, H, W, 3), the frames the model read (after resizing and cropping).
+
+    Returns:
+        float (C,): "agreement with TV-L1" in [-1, 1]; NaN for every channel when no step has local motion.
+    """
+    magnitude = np.linalg.norm(np.asarray(flow, dtype=np.float32), axis=2)  # (C, steps, h, w)
+    reference = reference_motion(tvl1_magnitude(frames), magnitude.shape[-2:], magnitude.shape[1])
+    counted = counted_steps(reference)
+    if not counted.any():
+        return np.full(len(magnitude), np.nan)
+    return step_correlations(magnitude[:, counted], reference[counted]).mean(axis=1)
+
+
+@dataclass
+class ChannelScores:
+    """Running sums of per-channel r over counted steps (of all clips seen so far), and of the best channel's r
+    picked anew at each step (``best_per_step``: what "the best of C channels" reaches by chance alone)."""
+
+    sums: np.ndarray | None = None
+    step_best_sum: float = 0.0
+    counted: int = 0
+    total: int = 0
+
+    def add(self, magnitude: np.ndarray, reference: np.ndarray) -> None:
+        """Add one clip: magnitude (C, steps, h, w), reference (steps, h, w)."""
+        counted = counted_steps(reference)
+        self.total += len(counted)
+        if self.sums is None:
+            self.sums = np.zeros(len(magnitude))
+        if counted.any():
+            r = step_correlations(magnitude[:, counted], reference[counted])  # (C, counted steps)
+            self.sums += r.sum(axis=1)
+            self.step_best_sum += float(r.max(axis=0).sum())
+            self.counted += int(counted.sum())
+
+    @property
+    def means(self) -> np.ndarray:
+        """Mean r per channel (NaN before any counted step)."""
+        if self.sums is None or self.counted == 0:
+            return np.full(0 if self.sums is None else len(self.sums), np.nan)
+        return self.sums / self.counted
+
+    @property
+    def best_per_step(self) -> float:
+        """Mean over counted steps of the highest channel r at that step (NaN before any counted step)."""
+        return self.step_best_sum / self.counted if self.counted else float("nan")
+
+
+@dataclass
+class LayerAlignment:
+    """Scores of one flow layer: trained model, random-weight control, untrained TV-L1 on pixels."""
+
+    name: str
+    label: str
+    size: tuple[int, int] = (0, 0)
+    trained: ChannelScores = field(default_factory=ChannelScores)
+    random: ChannelScores = field(default_factory=ChannelScores)
+    pixels: ChannelScores = field(default_factory=ChannelScores)
+
+
+def _layer_magnitudes(model: nn.Module, clip: Tensor) -> dict[str, np.ndarray]:
+    with torch.inference_mode(), capture_flows(model) as flows:
+        model(clip[None])
+    return {name: np.linalg.norm(flow[0].float().numpy(), axis=2) for name, flow in flows.items()}
+
+
+def _pixel_flow_magnitude(frames: np.ndarray, size: tuple[int, int], n_iter: int) -> np.ndarray:
+    """|flow| (1, T - 1, h, w) of an untrained TV-L1 layer on the grayscale frames area-averaged to ``size``."""
+    height, width = size
+    gray = [cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (width, height), interpolation=cv2.INTER_AREA)
+            for f in frames]  # fmt: skip
+    x = torch.from_numpy(np.stack(gray).astype(np.float32))[None, None]  # (1, 1, T, h, w)
+    with torch.inference_mode():
+        flow = pairwise_flow(TVL1Flow(1, n_iter=n_iter, learn=False), normalize_per_sample(x))
+    return np.linalg.norm(flow[0].numpy(), axis=2)
+
+
+def measure(
+    model: nn.Module, random_model: nn.Module, clips: list[np.ndarray], motion: list[np.ndarray]
+) -> list[LayerAlignment]:
+    """Score every flow layer of ``model`` (and of ``random_model``, same architecture) on uint8 ``clips``
+    (each (T, S, S, 3), the frames the model reads), given each clip's :func:`tvl1_magnitude` in ``motion``."""
+    layers = {info.name: LayerAlignment(info.name, info.label) for info in list_flow_layers(model)}
+    n_iter = model.config.n_iter
+    for frames, full_motion in zip(clips, motion):
+        clip = normalize(frames)
+        trained, random = _layer_magnitudes(model, clip), _layer_magnitudes(random_model, clip)
+        for name, layer in layers.items():
+            magnitude = trained[name]
+            layer.size = magnitude.shape[-2:]
+            reference = reference_motion(full_motion, layer.size, magnitude.shape[1])
+            layer.trained.add(magnitude, reference)
+            layer.random.add(random[name], reference)
+            pixels = _pixel_flow_magnitude(frames, layer.size, n_iter)
+            layer.pixels.add(pixels, reference_motion(full_motion, layer.size, pixels.shape[1]))
+    return list(layers.values())
+
+
+def read_model_clip(path: Path, clip: dict[str, int]) -> np.ndarray:
+    """The centre clip and centre crop a model reads from a video: uint8 (frames, size, size, 3)."""
+    def choose(video_frames: int) -> np.ndarray:
+        return uniform_clips(video_frames, clip["frames"], clip["stride"], 1)[0]
+
+    frames, _ = read_clip(path, choose, short_side=clip["short_side"])
+    return apply_view(frames, center_view(*frames.shape[1:3], clip["size"]))
+
+
+def videos_from(paths: list[str], per_class: int) -> list[Path]:
+    """Video files named directly, or the first ``per_class`` videos of each class of a list file (.txt)."""
+    videos: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if not path.is_file():
+            raise ValueError(f"{given} does not exist")
+        if path.suffix != ".txt":
+            videos.append(path)
+            continue
+        taken: dict[int, int] = {}
+        for record in from_list_file(path).records:
+            if taken.get(record.label, 0) < per_class:
+                taken[record.label] = taken.get(record.label, 0) + 1
+                videos.append(record.path)
+    return videos
+
+
+def _fmt(scores: ChannelScores) -> str:
+    means = scores.means
+    if not len(means) or np.isnan(means).all():
+        return f"{'-':>6} {'-':>6} {'-':>6}"
+    return f"{np.max(means):6.3f} {np.median(means):6.3f} {scores.best_per_step:6.3f}"
+
+
+def format_table(checkpoint: str, layers: list[LayerAlignment], clips: int) -> str:
+    """One row per flow layer: steps counted, best and median channel r, and the two controls."""
+    lines = [(f"{checkpoint}: {clips} clip(s). r: Pearson r of |flow| with TV-L1 |flow| at the layer's resolution, "
+             "mean over the steps of local motion;"),
+             ("best / median: the channel with the highest / median mean r; best/step: the highest channel picked "
+             "anew at each step (high by chance alone)"),
+             (f"{'layer':<18} {'map':>7} {'ch':>3} {'steps':>9} {'trained':>20} | {'random weights':>20} | "
+              f"{'TV-L1 on pixels':>15}"),
+             (f"{'':<18} {'':>7} {'':>3} {'counted':>9} {'best':>6} {'median':>6} {'b/step':>6} | "
+              f"{'best':>6} {'median':>6} {'b/step':>6} | {'r':>15}")]
+    for layer in layers:
+        channels = 0 if layer.trained.sums is None else len(layer.trained.sums)
+        steps = f"{layer.trained.counted}/{layer.trained.total}"
+        pixels = layer.pixels.means
+        pixel_r = f"{pixels[0]:15.3f}" if len(pixels) and not np.isnan(pixels[0]) else f"{'-':>15}"
+        size = f"{layer.size[0]}x{layer.size[1]}"
+        lines.append(f"{layer.label:<18} {size:>7} {channels:>3} {steps:>9} {_fmt(layer.trained)} | "
+                     f"{_fmt(layer.random)} | {pixel_r}")
+    return "\n".join(lines)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoints", nargs="+", required=True, metavar="PT", help="model files to score")
+    parser.add_argument("--data", nargs="+", required=True, metavar="VIDEO_OR_LIST",
+                        help="held-out videos, or list files ('path label' lines, e.g. a synth test.txt)")
+    parser.add_argument("--per-class", type=int, default=8, help="videos per class taken from each list file")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random-weight control's initialisation")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        videos = videos_from(args.data, args.per_class)
+        if not videos:
+            raise ValueError(f"no videos in {' '.join(args.data)}")
+        read: dict[tuple, tuple[list[np.ndarray], list[np.ndarray]]] = {}  # clip settings -> clips, TV-L1 motion
+        for path in args.checkpoints:
+            payload = load_checkpoint(path)
+            model = model_from_payload(payload, name=Path(path).name)
+            if not list_flow_layers(model):
+                print(f"{path}: no flow layers, nothing to score")
+                continue
+            recorded = TrainingClip.from_payload(payload)  # what the model was trained to read; else 112-px defaults
+            clip = {"frames": recorded.frames or 8, "stride": recorded.stride or 2, "size": recorded.size or 112,
+                    "short_side": recorded.short_side or 128}
+            key = tuple(sorted(clip.items()))
+            if key not in read:
+                clips = [read_model_clip(video, clip) for video in videos]
+                read[key] = clips, [tvl1_magnitude(frames) for frames in clips]
+            torch.manual_seed(args.seed)
+            random_model = build_model(model.config).eval()
+            print(format_table(path, measure(model, random_model, *read[key]), len(videos)), flush=True)
+    except (ValueError, FileNotFoundError, CheckpointError, VideoError) as error:
+        print(f"repflow bench alignment: {error}", file=sys.stderr)
+        return 2
+    return 0
