@@ -366,7 +366,8 @@ class PanelOptions:
 
 def panel_scale(flows: np.ndarray, channel: int, step: int, options: PanelOptions = PanelOptions()) -> float:
     """The scale of the panel ``flows[channel, step]`` of a layer's flows (C, T, h, w, 2) (:func:`panel_scales`)."""
-    return float(panel_scales(flows[channel : channel + 1], options.normalisation, fixed_max=options.fixed_max)[0, step])
+    scales = panel_scales(flows[channel : channel + 1], options.normalisation, fixed_max=options.fixed_max)
+    return float(scales[0, step])
 
 
 def scale_note(scale: float, units: str = FLOW_UNITS_SHORT) -> str:
