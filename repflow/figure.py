@@ -116,11 +116,14 @@ def text_width_in(text: str, size: float = FONT_PT) -> float:
                default=0.0) / 72 * 1.08
 
 
-def fit_lines(text: str, width_in: float, size: float = FONT_PT) -> str:
-    """``text`` wrapped at spaces to lines of at most ``width_in`` inches; a word longer than that is cut and
-    ends in "…" (labels are abbreviated, never drawn over their neighbours)."""
+def fit_lines(text: str, width_in: float, size: float = FONT_PT, *, wrap: bool = True) -> str:
+    """``text`` wrapped at spaces (unless not ``wrap``) to lines of at most ``width_in`` inches; a longer line is
+    cut and ends in "…" (labels are abbreviated, never drawn over their neighbours)."""
     lines = []
     for paragraph in text.split("\n"):
+        if not wrap:
+            lines.append(paragraph)
+            continue
         line = ""
         for word in paragraph.split(" "):
             candidate = f"{line} {word}".strip()
@@ -134,6 +137,15 @@ def fit_lines(text: str, width_in: float, size: float = FONT_PT) -> str:
             line = line[:-2] + "…"
         lines[index] = line
     return "\n".join(lines)
+
+
+def fit_header(label: str, width_in: float) -> str:
+    """A column label fitted to its column: on one line when it fits, else broken after its arrows ("14→" over
+    "15"), else wrapped and cut (:func:`fit_lines`)."""
+    one_line = fit_lines(label, width_in)
+    if "…" not in one_line or "→" not in label:
+        return one_line
+    return fit_lines(label.replace("→", "→ "), width_in).replace("→ ", "→")
 
 
 def grid_figure(
@@ -171,11 +183,17 @@ def grid_figure(
     bands = [list(range(start, min(start + per_band, n_cols))) for start in range(0, n_cols, per_band)]
     cell_w = (grid_w - (per_band - 1) * GAP_IN) / per_band
     cell_h = cell_w * aspect
-    headers = [fit_lines(label, cell_w) for label in column_labels]
+    labels = {id(row): fit_lines(row.label, label_w - 0.06) for row in rows}
+
+    def row_h(row: FigureRow) -> float:
+        """A row is as tall as its panels, or its label where that is taller."""
+        return max(cell_h, (labels[id(row)].count("\n") + 1) * LINE_IN + 0.02)
+
+    headers = [fit_header(label, cell_w) for label in column_labels]
     header_h = max(label.count("\n") + 1 for label in headers) * LINE_IN + 0.02
     group_h = [
         (LINE_IN + 0.03 if group.title is not None else 0.0)
-        + sum(cell_h + GAP_IN + (NOTE_LINE_IN if row.notes else 0.0) for row in group.rows)
+        + sum(row_h(row) + GAP_IN + (NOTE_LINE_IN if row.notes else 0.0) for row in group.rows)
         for group in groups
     ]
     band_h = header_h + sum(group_h) + 0.04
@@ -209,27 +227,28 @@ def grid_figure(
         y += header_h
         for group in groups:
             if group.title is not None:
-                text(pad, y + LINE_IN, fit_lines(group.title, width_in - 2 * pad - legend_w), ha="left",
+                title_line = fit_lines(group.title, width_in - 2 * pad - legend_w, wrap=False)
+                text(pad, y + LINE_IN, title_line, ha="left",
                      va="baseline", weight="bold")
                 y += LINE_IN + 0.03
             for row in group.rows:
-                label = fit_lines(row.label, label_w - 0.06)
-                text(grid_x - 0.05, y + cell_h / 2, label, ha="right", va="center")
+                top = y  # the panels at the top of their row, a note right under them
+                text(grid_x - 0.05, y + row_h(row) / 2, labels[id(row)], ha="right", va="center")
                 for position, column in enumerate(band):
                     image = row.images[column]
                     x = grid_x + position * (cell_w + GAP_IN)
                     if image is None:
                         continue
-                    axes = figure.add_axes(box(x, y, cell_w, cell_h))
+                    axes = figure.add_axes(box(x, top, cell_w, cell_h))
                     axes.imshow(image, interpolation="nearest", aspect="auto")
                     axes.set_xticks([])
                     axes.set_yticks([])
                     for spine in axes.spines.values():
                         spine.set_linewidth(0.4)
                     if row.notes:
-                        text(x + cell_w / 2, y + cell_h + 0.01, fit_lines(row.notes[column], cell_w, NOTE_PT),
+                        text(x + cell_w / 2, top + cell_h + 0.01, fit_lines(row.notes[column], cell_w, NOTE_PT),
                              ha="center", va="top", size=NOTE_PT)
-                y += cell_h + GAP_IN + (NOTE_LINE_IN if row.notes else 0.0)
+                y += row_h(row) + GAP_IN + (NOTE_LINE_IN if row.notes else 0.0)
         y += 0.04
     if legend is not None:
         draw_legend(figure, legend, box, x=width_in - pad - legend_w + 0.06, top=grid_top + header_h,

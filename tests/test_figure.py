@@ -28,17 +28,18 @@ def frames():
 def build(flows, frames, legend=True):
     rows = [figure.frame_row(frames, steps=[0, 2], size=(24, 24))]
     rows += figure.flow_rows(flows, channels=[1, 2], steps=[0, 2], options=flowviz.PanelOptions(size=24))
-    return figure.grid_figure(rows, column_labels=["t = 0", "t = 2"], legend=legend, width_in=4.0, title="demo")
+    return figure.grid_figure([figure.RowGroup(None, rows)], column_labels=["0→1", "2→3"],
+                              legend=figure.Legend("direction") if legend else None, width_in=4.0, title="demo")
 
 
 def test_flow_rows_render_each_channel_and_step(flows):
     rows = figure.flow_rows(flows, channels=[0, 1], steps=[1, 2], options=flowviz.PanelOptions("clip", size=12))
-    assert [row.label for row in rows] == ["ch 0\nmax 0", "ch 1\nmax 1.5"], "one maximum per row for a clip"
+    assert [row.label for row in rows] == ["ch 0\nscale 0 px/step", "ch 1\nscale 1.5 px/step"], "one scale per row"
     still, moving = rows[1].images
     assert (still == 255).all(), "channel 1 does not move at step 1: white"
     assert (moving != 255).any()
     per_frame = figure.flow_rows(flows, channels=[1], steps=[1, 2], options=flowviz.PanelOptions("frame", size=12))
-    assert per_frame[0].notes == ["max 0", "max 1.5"]
+    assert per_frame[0].notes == ["0", "1.5"]
 
 
 def test_out_of_range_channels_and_steps_are_named(flows):
@@ -63,7 +64,8 @@ def test_png_size_follows_width_and_dpi(flows, frames):
     width, height = Image.open(io.BytesIO(data)).size
     assert width == 400
     one_row = figure.grid_figure(
-        [figure.frame_row(frames, steps=[0, 2], size=(24, 24))], column_labels=["a", "b"], width_in=4.0
+        [figure.RowGroup(None, [figure.frame_row(frames, steps=[0, 2], size=(24, 24))])], column_labels=["a", "b"],
+        width_in=4.0,
     )
     one_width, one_height = Image.open(io.BytesIO(figure.figure_bytes(one_row, "png", dpi=100))).size
     assert one_width == 400 and one_height < height / 2, "height grows with the number of rows"
@@ -72,7 +74,7 @@ def test_png_size_follows_width_and_dpi(flows, frames):
 def test_grid_rejects_ragged_rows():
     row = figure.FigureRow("a", [np.zeros((4, 4, 3), np.uint8)])
     with pytest.raises(ValueError, match="1 images for 2 columns"):
-        figure.grid_figure([row], column_labels=["x", "y"])
+        figure.grid_figure([figure.RowGroup(None, [row])], column_labels=["x", "y"])
     with pytest.raises(ValueError, match="at least one row"):
         figure.grid_figure([], column_labels=["x"])
 
