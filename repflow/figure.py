@@ -101,7 +101,7 @@ def check_indices(indices: Sequence[int], count: int, what: str) -> None:
 # a page of ~7 in), text at 7 pt (labels) and 6 pt (notes), so nothing is scaled when the paper is typeset.
 FONT_PT, NOTE_PT = 7.0, 6.0
 GAP_IN = 0.03  # between panels
-MIN_CELL_IN = 0.32  # narrower panels wrap the columns into several bands
+MIN_CELL_IN = 0.28  # narrower panels wrap the columns into several bands
 LINE_IN = FONT_PT * 1.25 / 72
 NOTE_LINE_IN = NOTE_PT * 1.3 / 72
 
@@ -140,12 +140,9 @@ def fit_lines(text: str, width_in: float, size: float = FONT_PT, *, wrap: bool =
 
 
 def fit_header(label: str, width_in: float) -> str:
-    """A column label fitted to its column: on one line when it fits, else broken after its arrows ("14→" over
-    "15"), else wrapped and cut (:func:`fit_lines`)."""
-    one_line = fit_lines(label, width_in)
-    if "…" not in one_line or "→" not in label:
-        return one_line
-    return fit_lines(label.replace("→", "→ "), width_in).replace("→ ", "→")
+    """A column label broken after its arrows ("14→" over "15"), then wrapped and cut to ``width_in``
+    (:func:`fit_lines`)."""
+    return fit_lines(label.replace("→", "→\n"), width_in)
 
 
 def grid_figure(
@@ -155,13 +152,15 @@ def grid_figure(
     corner: str = "",
     legend: Legend | None = Legend("direction"),
     width_in: float = 7.0,
+    max_height_in: float | None = None,
     title: str | None = None,
     caption: str | None = None,
 ):
     """Lay ``groups`` of rows out as a matplotlib Figure exactly ``width_in`` inches wide, its height following
     from the content: row labels left of the grid (wrapped to their column), column labels on top (``corner``
     above the row labels), each group's title above its rows, ``legend`` right of the grid, ``caption`` under
-    it. Columns that would be narrower than MIN_CELL_IN wrap into bands, each with its own column labels."""
+    it. Columns that would be narrower than MIN_CELL_IN wrap into bands, each with its own column labels. A figure
+    taller than ``max_height_in`` gets smaller panels (down to MIN_CELL_IN), its grid centred in the width."""
     from matplotlib.figure import Figure
 
     rows = [row for group in groups for row in group.rows]
@@ -176,32 +175,47 @@ def grid_figure(
         raise ValueError("a figure needs at least one image")
     aspect = first.shape[0] / first.shape[1]
     pad = 0.04
-    label_w = min(max(text_width_in(row.label) for row in rows) + 0.06, max(0.45, 0.14 * width_in))
+    label_w = min(max(text_width_in(row.label) for row in rows) + 0.06, max(0.6, 0.14 * width_in))
     legend_w = 0.0 if legend is None else 0.62
     grid_w = width_in - 2 * pad - label_w - legend_w
     per_band = max(1, min(n_cols, int((grid_w + GAP_IN) // (MIN_CELL_IN + GAP_IN))))
+    per_band = -(-n_cols // -(-n_cols // per_band))  # bands of equal length: 6 columns as 3 + 3, not 5 + 1
     bands = [list(range(start, min(start + per_band, n_cols))) for start in range(0, n_cols, per_band)]
-    cell_w = (grid_w - (per_band - 1) * GAP_IN) / per_band
-    cell_h = cell_w * aspect
     labels = {id(row): fit_lines(row.label, label_w - 0.06) for row in rows}
-
-    def row_h(row: FigureRow) -> float:
-        """A row is as tall as its panels, or its label where that is taller."""
-        return max(cell_h, (labels[id(row)].count("\n") + 1) * LINE_IN + 0.02)
-
-    headers = [fit_header(label, cell_w) for label in column_labels]
-    header_h = max(label.count("\n") + 1 for label in headers) * LINE_IN + 0.02
-    group_h = [
-        (LINE_IN + 0.03 if group.title is not None else 0.0)
-        + sum(row_h(row) + GAP_IN + (NOTE_LINE_IN if row.notes else 0.0) for row in group.rows)
-        for group in groups
-    ]
-    band_h = header_h + sum(group_h) + 0.04
     title_text = fit_lines(title, width_in - 2 * pad, FONT_PT + 1) if title else ""
     title_h = (title_text.count("\n") + 1) * (FONT_PT + 1) * 1.25 / 72 + 0.03 if title else 0.0
     caption_text = fit_lines(caption, width_in - 2 * pad, NOTE_PT) if caption else ""
     caption_h = (caption_text.count("\n") + 1) * NOTE_LINE_IN + 0.04 if caption else 0.0
-    height_in = 2 * pad + title_h + len(bands) * band_h + caption_h
+
+    def row_h(row: FigureRow, cell_h: float) -> float:
+        """A row is as tall as its panels, or its label where that is taller."""
+        return max(cell_h, (labels[id(row)].count("\n") + 1) * LINE_IN + 0.02)
+
+    def layout(cell_w: float) -> tuple[list[str], float, float, float]:
+        """Column headers, header height, band height and figure height for panels ``cell_w`` wide."""
+        headers = [fit_lines(label, cell_w) for label in column_labels]
+        if any("…" in header for header in headers):  # one header too wide: all break after their arrows, alike
+            headers = [fit_header(label, cell_w) for label in column_labels]
+        header_h = max(label.count("\n") + 1 for label in headers) * LINE_IN + 0.02
+        rows_h = sum(
+            (LINE_IN + 0.03 if group.title is not None else 0.0)
+            + sum(row_h(row, cell_w * aspect) + GAP_IN + (NOTE_LINE_IN if row.notes else 0.0) for row in group.rows)
+            for group in groups
+        )
+        band_h = header_h + rows_h + 0.04
+        return headers, header_h, band_h, 2 * pad + title_h + len(bands) * band_h + caption_h
+
+    cell_w = (grid_w - (per_band - 1) * GAP_IN) / per_band
+    headers, header_h, band_h, height_in = layout(cell_w)
+    for _ in range(4):  # too tall for the page: smaller panels (the figure keeps its width, the grid is centred)
+        if max_height_in is None or height_in <= max_height_in + 1e-3 or cell_w <= MIN_CELL_IN:
+            break
+        fixed = layout(0.0)[3]
+        cell_w = max(MIN_CELL_IN, cell_w * max(max_height_in - fixed, 0.0) / max(height_in - fixed, 1e-6))
+        headers, header_h, band_h, height_in = layout(cell_w)
+    cell_h = cell_w * aspect
+    used_w = label_w + per_band * cell_w + (per_band - 1) * GAP_IN + legend_w
+    left = pad + (width_in - 2 * pad - used_w) / 2
     figure = Figure(figsize=(width_in, height_in))
 
     def box(x: float, top: float, w: float, h: float) -> tuple[float, float, float, float]:
@@ -212,7 +226,7 @@ def grid_figure(
     def text(x: float, y: float, value: str, **kwargs) -> None:
         figure.text(x / width_in, 1 - y / height_in, value, fontsize=kwargs.pop("size", FONT_PT), **kwargs)
 
-    grid_x = pad + label_w
+    grid_x = left + label_w
     y = pad
     if title:
         text(width_in / 2, y, title_text, ha="center", va="top", size=FONT_PT + 1)
@@ -220,7 +234,7 @@ def grid_figure(
     grid_top = y
     for band in bands:
         if corner:
-            text(pad, y + header_h - 0.02, fit_lines(corner, label_w - 0.04), ha="left", va="bottom")
+            text(left, y + header_h - 0.02, fit_lines(corner, label_w - 0.04), ha="left", va="bottom")
         for position, column in enumerate(band):
             x = grid_x + position * (cell_w + GAP_IN) + cell_w / 2
             text(x, y + header_h - 0.02, headers[column], ha="center", va="bottom")
@@ -228,12 +242,12 @@ def grid_figure(
         for group in groups:
             if group.title is not None:
                 title_line = fit_lines(group.title, width_in - 2 * pad - legend_w, wrap=False)
-                text(pad, y + LINE_IN, title_line, ha="left",
+                text(left, y + LINE_IN, title_line, ha="left",
                      va="baseline", weight="bold")
                 y += LINE_IN + 0.03
             for row in group.rows:
                 top = y  # the panels at the top of their row, a note right under them
-                text(grid_x - 0.05, y + row_h(row) / 2, labels[id(row)], ha="right", va="center")
+                text(grid_x - 0.05, y + row_h(row, cell_h) / 2, labels[id(row)], ha="right", va="center")
                 for position, column in enumerate(band):
                     image = row.images[column]
                     x = grid_x + position * (cell_w + GAP_IN)
@@ -248,10 +262,10 @@ def grid_figure(
                     if row.notes:
                         text(x + cell_w / 2, top + cell_h + 0.01, fit_lines(row.notes[column], cell_w, NOTE_PT),
                              ha="center", va="top", size=NOTE_PT)
-                y += row_h(row) + GAP_IN + (NOTE_LINE_IN if row.notes else 0.0)
+                y += row_h(row, cell_h) + GAP_IN + (NOTE_LINE_IN if row.notes else 0.0)
         y += 0.04
     if legend is not None:
-        draw_legend(figure, legend, box, x=width_in - pad - legend_w + 0.06, top=grid_top + header_h,
+        draw_legend(figure, legend, box, x=grid_x + per_band * (cell_w + GAP_IN) + 0.03, top=grid_top + header_h,
                     width=legend_w - 0.06, height=min(len(bands) * band_h - header_h, 1.6))
     if caption:
         text(pad, height_in - pad - caption_h + 0.04, caption_text, ha="left", va="top", size=NOTE_PT)
@@ -400,13 +414,14 @@ def paper_figure(
     show_frames: bool = True,
     legend: bool = True,
     width_in: float = 7.0,
+    max_height_in: float | None = None,
     title: str | None = None,
 ):
     """The paper's figure: for each (label, analysis) a block of rows, titled with the label when there are
     several: the input frames (optional) and one row per channel of ``layer``; one column per time step,
     headed by the clip's frame numbers it compares (``frame_numbers``: the window's frames, default 0, 1, ...);
     each cell a panel drawn with ``options``; a caption states the layer, scale, units and still threshold.
-    Returns a matplotlib Figure ``width_in`` wide."""
+    Returns a matplotlib Figure ``width_in`` wide, at most ``max_height_in`` tall where smaller panels allow."""
     groups = []
     for index, (name, analysis) in enumerate(analyses):
         if layer not in analysis.flows:
@@ -439,7 +454,7 @@ def paper_figure(
         shown = Legend(kind, bar_max=bar_max)
     return grid_figure(
         groups, column_labels=step_labels(numbers, steps, span), corner="frames", legend=shown, width_in=width_in,
-        title=title, caption=caption,
+        max_height_in=max_height_in, title=title, caption=caption,
     )
 
 

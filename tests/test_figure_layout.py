@@ -141,3 +141,14 @@ def test_animation_shows_frame_tvl1_and_every_channel_of_every_layer():
     )
     stacked = figure.stack_animations([images, images[:3]])
     assert len(stacked) == 5 and stacked[0].shape[0] == 2 * images[0].shape[0] + 8
+
+
+def test_a_figure_taller_than_the_page_gets_smaller_panels_and_stays_clean():
+    analyses = [(f"clip {index}", analysis(index)) for index in range(5)]
+    options = flowviz.PanelOptions(size=16)
+    free = figure.paper_figure(analyses, layer="flow2", channels=[0, 1], steps=list(range(5)), options=options)
+    capped = figure.paper_figure(analyses, layer="flow2", channels=[0, 1], steps=list(range(5)), options=options,
+                                 max_height_in=9.0)
+    assert free.get_figheight() > 9.0 >= capped.get_figheight(), (free.get_figheight(), capped.get_figheight())
+    assert capped.get_figwidth() == pytest.approx(7.0)
+    assert_clean_layout(capped)

@@ -76,6 +76,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--width", type=float, default=7.0,
         help="figure width in inches: the journal's column (e.g. 3.3) or page (e.g. 7, default); height follows",
     )
+    parser.add_argument(
+        "--max-height", type=float, default=9.0,
+        help="figure height limit in inches (default 9, a page's text): taller content gets smaller panels",
+    )
     parser.add_argument("--dpi", type=int, default=300)
     parser.add_argument("--cell-px", type=int, default=224, help="pixels of each image cell (and animation panel)")
     parser.add_argument("--title", default=None)
@@ -192,7 +196,8 @@ def run(args: argparse.Namespace) -> int:
         steps = parse_indices(args.steps, count=flows.shape[1], what="time step")
         fig = figure.paper_figure(
             analyses, layer=layer, channels=channels, steps=steps, options=options, frame_numbers=indices,
-            show_frames=not args.no_frames, legend=not args.no_legend, width_in=args.width, title=args.title,
+            show_frames=not args.no_frames, legend=not args.no_legend, width_in=args.width,
+            max_height_in=args.max_height, title=args.title,
         )
         figure.save_figure(fig, args.out, dpi=args.dpi)
         print(f"{args.out}: {fig.get_figwidth():.2f} x {fig.get_figheight():.2f} in")
