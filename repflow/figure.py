@@ -8,6 +8,7 @@ backend and no global state); no Streamlit. Drawn from a :class:`repflow.analysi
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -108,12 +109,18 @@ NOTE_LINE_IN = NOTE_PT * 1.3 / 72
 
 def text_width_in(text: str, size: float = FONT_PT) -> float:
     """Width in inches of the widest line of ``text`` at ``size`` points in matplotlib's default font."""
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import TextPath
+    return max((line_width_in(line, size) for line in text.split("\n") if line), default=0.0)
 
-    font = FontProperties(size=size)
-    return max((TextPath((0, 0), line, prop=font).get_extents().width for line in text.split("\n") if line),
-               default=0.0) / 72 * 1.08
+
+@functools.lru_cache(maxsize=4096)
+def line_width_in(line: str, size: float) -> float:
+    """Width in inches of one line of text (cached: layouts measure the same labels many times)."""
+    from matplotlib.font_manager import FontProperties, findfont, get_font
+
+    font = get_font(findfont(FontProperties()))
+    font.set_size(size, 72)  # at 72 dpi one pixel is one point
+    font.set_text(line, 0.0)
+    return font.get_width_height()[0] / 64 / 72 * 1.05  # 26.6 fixed point; a little room for hinting
 
 
 def fit_lines(text: str, width_in: float, size: float = FONT_PT, *, wrap: bool = True) -> str:
@@ -333,20 +340,26 @@ def fit_caption(text: str, width_px: int, font_scale: float = 0.4) -> str:
     return text + ".."
 
 
+CAPTION_PX, CAPTION_LINE_PX = 18, 13  # a caption strip of one line, and each further line
+
+
 def side_by_side(panels: Sequence[np.ndarray], labels: Sequence[str], *, gap: int = 4) -> np.ndarray:
-    """Panels of equal height joined left to right, each under a white caption strip with its label (cut to
-    the panel's width)."""
+    """Panels of equal height joined left to right, each under a white caption strip with its label (lines split
+    at "\n", each cut to the panel's width; the strip is as tall as the longest label)."""
     if len(panels) != len(labels):
         raise ValueError(f"{len(panels)} panels but {len(labels)} labels")
     height = panels[0].shape[0]
     if any(panel.shape[0] != height for panel in panels):
         raise ValueError(f"panels must share one height, got {[panel.shape[0] for panel in panels]}")
-    strip = 18
+    lines = max(label.count("\n") + 1 for label in labels)
+    strip = CAPTION_PX + CAPTION_LINE_PX * (lines - 1)
     columns = []
     for panel, label in zip(panels, labels):
         caption = np.full((strip, panel.shape[1], 3), 255, np.uint8)
-        text = fit_caption(label, panel.shape[1] - 6)
-        cv2.putText(caption, text, (3, strip - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+        for index, line in enumerate(label.split("\n")):
+            text = fit_caption(line, panel.shape[1] - 6)
+            baseline = CAPTION_PX - 5 + index * CAPTION_LINE_PX
+            cv2.putText(caption, text, (3, baseline), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
         columns.append(np.vstack([caption, panel]))
         columns.append(np.full((height + strip, gap, 3), 255, np.uint8))
     return np.hstack(columns[:-1])
@@ -483,24 +496,24 @@ def animation_panels(
         for row, channel in enumerate(channels):
             if row == 0:
                 panels = [flowviz.resize_image(frame, size)]
-                labels = [f"{name} frame {numbers[step]}" if name else f"frame {numbers[step]}"]
+                labels = [f"{name}\nframe {numbers[step]}" if name else f"frame {numbers[step]}\n"]
                 if classical is not None:
                     image, scale = flowviz.render_panel(classical[None], 0, step, classical_options, frame=frame)
                     panels.append(image)
-                    labels.append(f"TV-L1 (OpenCV) {scale:.3g} input px")
+                    labels.append(f"TV-L1 (OpenCV)\n{flowviz.scale_note(scale, 'input px/step')}")
             else:
                 panels = [blank] * (2 if classical is not None else 1)
-                labels = [""] * len(panels)
+                labels = ["\n"] * len(panels)
             for layer, flows in analysis.flows.items():
                 index = min(channel, len(flows) - 1)
                 label = f"{analysis.layer_kinds[layer]} {analysis.channel_label(layer, index)}"
                 if step >= flows.shape[1]:
                     panels.append(blank)
-                    labels.append(f"{label}: no step")
+                    labels.append(f"{label}\nno step")
                     continue
                 image, scale = flowviz.render_panel(flows, index, step, options, frame=frame)
                 panels.append(image)
-                labels.append(f"{label} {flowviz.scale_note(scale)}")
+                labels.append(f"{label}\n{flowviz.scale_note(scale)}")
             rows.append(side_by_side(panels, labels))
         images.append(np.vstack(rows))
     return images

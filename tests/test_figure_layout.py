@@ -129,7 +129,7 @@ def test_animation_shows_frame_tvl1_and_every_channel_of_every_layer():
     images = figure.animation_panels(clip, channels=[0, 2], options=flowviz.PanelOptions(size=40),
                                      classical=classical, frame_numbers=[5, 6, 7, 8, 9, 10], name="walk")
     assert len(images) == 5, "one image per step of the first flow layer"
-    strip, gap = 18, 4
+    strip, gap = 31, 4  # two caption lines: what the panel is, and its frame number or scale
     assert images[0].shape == (2 * (40 + strip), 4 * 40 + 3 * gap, 3), "2 channel rows x (frame, TV-L1, 2 layers)"
     tvl1 = images[0][strip : strip + 40, 44:84]
     assert (tvl1[16:24, 16:24] != 255).any() and (tvl1[:4, :4] == 255).all(), "the TV-L1 panel shows the motion"
