@@ -42,7 +42,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--steps", default="all", help="comma-separated time steps, or 'all'; default all")
     parser.add_argument("--start", type=int, default=0, help="first frame of the window read from each clip")
-    parser.add_argument("--frames", type=int, help="frames through the model (>= 3); default: as trained, else 16")
+    parser.add_argument(
+        "--frames", type=int,
+        help="frames through the model (at least the model's minimum: 3 for flow-of-flow, 2 for Rep-Flow); "
+        "default: as trained, else 16",
+    )
     parser.add_argument(
         "--size",
         type=int,
@@ -80,9 +84,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--max-height", type=float, default=9.0,
         help="figure height limit in inches (default 9, a page's text): taller content gets smaller panels",
     )
-    parser.add_argument("--dpi", type=int, default=300)
+    parser.add_argument("--dpi", type=int, default=300, help="resolution of PNGs and of the images in PDF/SVG")
     parser.add_argument("--cell-px", type=int, default=224, help="pixels of each image cell (and animation panel)")
-    parser.add_argument("--title", default=None)
+    parser.add_argument("--title", default=None, help="a title above the figure (journals usually want none)")
     parser.add_argument("--fps", type=float, default=4.0, help="animation frame rate")
 
 
@@ -157,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
     size = args.size if args.size is not None else defaults.size
     short_side = short_side_for(size, trained.crop_fraction)
     stride = args.stride if args.stride is not None else defaults.stride
-    min_frames = max(config.min_frames, 3 if config.flow == "fcf" else 2)
+    min_frames = max(config.min_frames, 2)  # a flow needs a pair of frames
     if num_frames < min_frames:
         raise ValueError(f"--frames must be >= {min_frames} for this model ({config.flow} flow), got {num_frames}")
     if size < config.min_size:
