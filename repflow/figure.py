@@ -1,9 +1,11 @@
 """Figures of learned flows for papers: a grid of frames and flows (PNG, PDF, SVG), and animations (GIF, MP4).
 
 The grid follows the flow figures of Piergiovanni & Ryoo, "Representation Flow for Action Recognition"
-(CVPR 2019): columns are time steps, rows are the input frames and the flows of chosen channels (of one or
-several clips), optionally with the colour-wheel legend. Matplotlib only (its object interface, so no GUI
-backend and no global state); no Streamlit. Drawn from a :class:`repflow.analysis.ClipAnalysis`.
+(CVPR 2019): columns are time steps, headed by the frames they compare, rows are the input frames and the flows
+of chosen channels (a titled block per clip), with the colour wheel or a magnitude colour bar and a caption that
+states the scale. Laid out at the printed size (a journal column or page wide, 7 pt text, nothing overlapping);
+PDF with TrueType fonts, SVG with text. Matplotlib only (its object interface, so no GUI backend and no global
+state); no Streamlit. Drawn from a :class:`repflow.analysis.ClipAnalysis`.
 """
 
 from __future__ import annotations
