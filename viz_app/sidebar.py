@@ -343,7 +343,7 @@ def view_controls() -> flowviz.PanelOptions:
     )
     colouring = st.sidebar.radio(
         "Colouring", ["direction", "magnitude"], key="colouring", horizontal=True,
-        format_func={"direction": "direction (colour wheel)", "magnitude": "magnitude heat map"}.get,
+        format_func={"direction": "direction (colour wheel)", "magnitude": "speed (colour bar)"}.get,
     )
     arrows = st.sidebar.checkbox("Arrows (quiver)", key="arrows")
     spacing = st.sidebar.slider("Arrow spacing (px)", 8, 64, 16, step=4, key="arrow_spacing", disabled=not arrows)

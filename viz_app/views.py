@@ -77,6 +77,9 @@ def classical_view(column, analysis: ClipAnalysis, step: int, options: PanelOpti
     image, scale = flowviz.render_panel(flow[None, None], 0, 0, per_frame, frame=analysis.frames[step])
     caption = f"classical TV-L1 (OpenCV) · t {step} · {flowviz.scale_note(scale, 'input px/step')} (this pair)"
     column.image(image, caption=caption, width="stretch")
+    if options.style.colouring == "magnitude" and scale > 0:
+        bar = flowviz.magnitude_colour_bar(scale, height=options.size, units="input pixels per step")
+        column.image(bar, width="content")
     probe = analysis.flows.get(probe_key(INPUT))
     if probe is not None and step < probe.shape[1]:
         difference, reference, cosine = agreement(probe[0, step], flow)
