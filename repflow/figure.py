@@ -184,7 +184,8 @@ def grid_figure(
         raise ValueError("a figure needs at least one image")
     aspect = first.shape[0] / first.shape[1]
     pad = 0.04
-    label_w = min(max(text_width_in(row.label) for row in rows) + 0.06, max(0.6, 0.14 * width_in))
+    widest = max([text_width_in(row.label) for row in rows] + [text_width_in(corner)])
+    label_w = min(widest + 0.06, max(0.6, 0.14 * width_in))
     legend_w = 0.0 if legend is None else 0.62
     grid_w = width_in - 2 * pad - label_w - legend_w
     per_band = max(1, min(n_cols, int((grid_w + GAP_IN) // (MIN_CELL_IN + GAP_IN))))

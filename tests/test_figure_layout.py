@@ -84,6 +84,7 @@ def test_no_text_overlaps_and_everything_inside(clips, steps, width, normalisati
     strings = [name.replace("\n", "") for name, _ in texts]  # wrapped labels read as one
     assert "10→12" in strings, "columns carry the clip's frame numbers (fcf-2 spans two frames)"
     assert not any(name.startswith("t = ") for name in strings)
+    assert "frames" in strings, "the corner label is whole"
     if clips > 1:
         assert "(a) clip 0" in strings and any(name.startswith("(b) a_very_long") for name in strings)
     if normalisation != "frame":
