@@ -217,11 +217,14 @@ def grid_figure(
 
     cell_w = (grid_w - (per_band - 1) * GAP_IN) / per_band
     headers, header_h, band_h, height_in = layout(cell_w)
-    for _ in range(4):  # too tall for the page: smaller panels (the figure keeps its width, the grid is centred)
-        if max_height_in is None or height_in <= max_height_in + 1e-3 or cell_w <= MIN_CELL_IN:
-            break
-        fixed = layout(0.0)[3]
-        cell_w = max(MIN_CELL_IN, cell_w * max(max_height_in - fixed, 0.0) / max(height_in - fixed, 1e-6))
+    if max_height_in is not None and height_in > max_height_in:
+        # Too tall for the page: the widest panels that fit (bisection; the figure keeps its width, the grid is
+        # centred), but never narrower than MIN_CELL_IN.
+        low, high = MIN_CELL_IN, cell_w
+        for _ in range(24):
+            middle = (low + high) / 2
+            low, high = (middle, high) if layout(middle)[3] <= max_height_in else (low, middle)
+        cell_w = low
         headers, header_h, band_h, height_in = layout(cell_w)
     cell_h = cell_w * aspect
     used_w = label_w + per_band * cell_w + (per_band - 1) * GAP_IN + legend_w

@@ -150,6 +150,6 @@ def test_a_figure_taller_than_the_page_gets_smaller_panels_and_stays_clean():
     free = figure.paper_figure(analyses, layer="flow2", channels=[0, 1], steps=list(range(5)), options=options)
     capped = figure.paper_figure(analyses, layer="flow2", channels=[0, 1], steps=list(range(5)), options=options,
                                  max_height_in=9.0)
-    assert free.get_figheight() > 9.0 >= capped.get_figheight(), (free.get_figheight(), capped.get_figheight())
+    assert free.get_figheight() > 9.0 >= capped.get_figheight() > 8.8, "the largest panels that fit the page"
     assert capped.get_figwidth() == pytest.approx(7.0)
     assert_clean_layout(capped)
