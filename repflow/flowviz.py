@@ -9,6 +9,12 @@ itself comes from ``flow_vis`` (maintained reference implementation); this modul
 ``flow_vis.flow_to_color`` lacks: a chosen normalisation (its ``clip_flow`` clips each component to
 ``[0, max]`` and so would erase every leftward or upward motion), a clear error for NaN/inf, and
 the display options of the viewer. Pure numpy (OpenCV for resizing and drawing), no Streamlit.
+
+Honest colour scales: by default one scale per channel over the whole clip window, a robust maximum (the 99th
+percentile of |u| over every step and cell), so a channel that barely moves looks pale, colours compare along
+time and a few outlying cells cannot stretch it; per frame and fixed scales are options. Cells below 5 % of the
+scale are drawn white, so stillness looks still. Every view (the app's panels, channel grid and channel browser,
+``repflow figure``'s figures and animations) draws through :func:`render_panel` or the colourings under it.
 """
 
 from __future__ import annotations
@@ -19,9 +25,14 @@ from typing import Literal
 import cv2
 import numpy as np
 
-Normalisation = Literal["frame", "clip", "fixed"]
-NORMALISATIONS: tuple[Normalisation, ...] = ("frame", "clip", "fixed")
+Normalisation = Literal["clip", "frame", "fixed"]
+NORMALISATIONS: tuple[Normalisation, ...] = ("clip", "frame", "fixed")  # the first is the default everywhere
 Colouring = Literal["direction", "magnitude"]
+ROBUST_PERCENTILE = 99.0
+STILL_FRACTION = 0.05
+FLOW_UNITS = "feature-map pixels per step"
+FLOW_UNITS_SHORT = "px/step"
+MAGNITUDE_COLORMAP = "magma_r"
 
 
 def middlebury_colours(u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -78,26 +89,6 @@ def rank_by_energy(flows: np.ndarray) -> np.ndarray:
     return np.argsort(-flow_energy(flows), kind="stable")
 
 
-def normalisation_max(
-    mode: Normalisation, *, frame_flow: np.ndarray, clip_flow: np.ndarray, fixed_max: float | None = None
-) -> float:
-    """The magnitude that maps to a fully saturated colour.
-
-    ``"frame"``: the longest vector of the field shown; ``"clip"``: the longest vector over all
-    time steps of the same channel (colours comparable along time); ``"fixed"``: ``fixed_max``
-    (comparable across channels, layers and clips; longer vectors are drawn darker, as in Middlebury).
-    """
-    if mode == "frame":
-        return max_magnitude(frame_flow)
-    if mode == "clip":
-        return max_magnitude(clip_flow)
-    if mode == "fixed":
-        if fixed_max is None or not fixed_max > 0:
-            raise ValueError(f"fixed normalisation needs a positive maximum, got {fixed_max}")
-        return float(fixed_max)
-    raise ValueError(f"normalisation must be one of {NORMALISATIONS}, got {mode!r}")
-
-
 def flow_to_rgb(flow: np.ndarray, max_magnitude: float) -> np.ndarray:
     """Middlebury colour image (H, W, 3) uint8 of one field (H, W, 2).
 
@@ -113,14 +104,102 @@ def flow_to_rgb(flow: np.ndarray, max_magnitude: float) -> np.ndarray:
     return middlebury_colours(flow[..., 0] * scale, flow[..., 1] * scale)
 
 
-def magnitude_heatmap(flow: np.ndarray, max_magnitude: float, *, colormap: str = "magma") -> np.ndarray:
-    """Flow magnitude as a heat map (H, W, 3) uint8 (dark = still, bright = ``max_magnitude`` or more)."""
+def robust_max(flow: np.ndarray, percentile: float = ROBUST_PERCENTILE) -> float:
+    """The ``percentile``-th percentile of the vector lengths of ``flow`` (..., H, W, 2), over every cell and
+    step: a maximum that a few outlying cells cannot inflate (0.0 for a still field)."""
+    if not 0.0 < percentile <= 100.0:
+        raise ValueError(f"percentile must be in (0, 100], got {percentile}")
+    return float(np.percentile(magnitude(flow), percentile))
+
+
+def panel_scales(
+    flows: np.ndarray,
+    mode: Normalisation = "clip",
+    *,
+    fixed_max: float | None = None,
+    percentile: float = ROBUST_PERCENTILE,
+) -> np.ndarray:
+    """The magnitude drawn at full colour for every panel of ``flows`` (C, T, H, W, 2): an array (C, T).
+
+    ``"clip"`` (default): one robust maximum per channel over all its steps and cells, so colours compare
+    along time and a channel that moves 10x less is drawn 10x paler; ``"frame"``: a robust maximum per
+    channel and step (every panel stretched to full colour: shows the pattern, hides the amount);
+    ``"fixed"``: ``fixed_max`` everywhere (comparable across channels, layers and clips).
+    """
+    flows = check_flow(flows, name="flows")
+    if flows.ndim != 5:
+        raise ValueError(f"flows must have shape (C, T, H, W, 2), got {flows.shape}")
+    channels, steps = flows.shape[:2]
+    if mode == "clip":
+        per_channel = np.array([robust_max(flows[c], percentile) for c in range(channels)], np.float64)
+        return np.repeat(per_channel[:, None], steps, axis=1)
+    if mode == "frame":
+        return np.array([[robust_max(flows[c, t], percentile) for t in range(steps)] for c in range(channels)])
+    if mode == "fixed":
+        if fixed_max is None or not fixed_max > 0:
+            raise ValueError(f"fixed scale needs a positive maximum, got {fixed_max}")
+        return np.full((channels, steps), float(fixed_max))
+    raise ValueError(f"normalisation must be one of {NORMALISATIONS}, got {mode!r}")
+
+
+def still_mask(flow: np.ndarray, scale: float, fraction: float = STILL_FRACTION) -> np.ndarray:
+    """True where a vector of ``flow`` (..., H, W, 2) is shorter than ``fraction`` of ``scale``: drawn white.
+    With ``scale == 0`` every cell is still."""
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"still fraction must be in [0, 1), got {fraction}")
+    return magnitude(flow) < fraction * scale if scale > 0 else np.ones(flow.shape[:-1], bool)
+
+
+def flow_to_rgb_still_white(flow: np.ndarray, scale: float, *, fraction: float = STILL_FRACTION) -> np.ndarray:
+    """Middlebury colours of one field (H, W, 2) at ``scale`` (:func:`flow_to_rgb`), with the cells below
+    ``fraction`` of the scale drawn white, so noise around zero does not read as motion."""
+    image = flow_to_rgb(flow, scale)
+    image[still_mask(flow, scale, fraction)] = 255
+    return image
+
+
+def magnitude_lut(*, fraction: float = STILL_FRACTION, colormap: str = MAGNITUDE_COLORMAP) -> np.ndarray:
+    """256 RGB colours (uint8) for |u| / scale from 0 to 1: white below ``fraction``, then ``colormap``
+    (light = slow, dark = fast)."""
     from matplotlib import colormaps
 
+    levels = np.linspace(0.0, 1.0, 256)
+    lut = np.round(colormaps[colormap](levels)[:, :3] * 255).astype(np.uint8)
+    lut[levels < fraction] = 255
+    return lut
+
+
+def magnitude_to_rgb(flow: np.ndarray, scale: float, *, fraction: float = STILL_FRACTION) -> np.ndarray:
+    """Flow magnitude of one field (H, W, 2) as colours of :func:`magnitude_lut` (H, W, 3) uint8: white where
+    still, darkest at ``scale`` and beyond."""
     mag = magnitude(flow)
-    level = np.clip(mag / max_magnitude, 0.0, 1.0) if max_magnitude > 0 else np.zeros_like(mag)
-    lut = (colormaps[colormap](np.linspace(0.0, 1.0, 256))[:, :3] * 255).astype(np.uint8)
-    return lut[np.round(level * 255).astype(np.intp)]
+    level = np.clip(mag / scale, 0.0, 1.0) if scale > 0 else np.zeros_like(mag)
+    image = magnitude_lut(fraction=fraction)[np.round(level * 255).astype(np.intp)]
+    image[still_mask(flow, scale, fraction)] = 255
+    return image
+
+
+def magnitude_colour_bar(
+    scale: float, *, height: int = 224, fraction: float = STILL_FRACTION, units: str = FLOW_UNITS, dpi: int = 100
+) -> np.ndarray:
+    """A vertical colour bar (height, width, 3) uint8 for :func:`magnitude_to_rgb` at ``scale``, with ticks
+    and the units written along it, to stand next to a magnitude panel."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import ListedColormap, Normalize
+    from matplotlib.figure import Figure
+
+    if not scale > 0:
+        raise ValueError(f"a colour bar needs a positive scale, got {scale}")
+    figure = Figure(figsize=(1.15, height / dpi), dpi=dpi)
+    canvas = FigureCanvasAgg(figure)
+    axes = figure.add_axes((0.12, 0.06, 0.16, 0.88))
+    lut = ListedColormap(magnitude_lut(fraction=fraction) / 255.0)
+    bar = figure.colorbar(ScalarMappable(Normalize(0.0, scale), lut), cax=axes)
+    bar.ax.tick_params(labelsize=7)
+    bar.set_label(f"|u| ({units})", fontsize=7)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
 def color_wheel(size: int = 128) -> np.ndarray:
@@ -219,11 +298,12 @@ def blend(base: np.ndarray, overlay: np.ndarray, opacity: float) -> np.ndarray:
 class FlowStyle:
     """How a flow field is drawn.
 
-    colouring: ``"direction"`` (Middlebury wheel) or ``"magnitude"`` (heat map).
+    colouring: ``"direction"`` (Middlebury wheel) or ``"magnitude"`` (light = slow, dark = fast; with a colour bar).
     smooth: bilinear instead of nearest-neighbour upsampling of the flow.
     arrow_spacing: pixels between arrows of a quiver overlay; 0 = no arrows.
     opacity: of the flow over the video frame, when a frame is given (1 = frame hidden).
     legend: draw the colour wheel into the corner (direction colouring only).
+    still_fraction: cells shorter than this fraction of the scale are drawn white (0 = none).
     """
 
     colouring: Colouring = "direction"
@@ -231,6 +311,16 @@ class FlowStyle:
     arrow_spacing: int = 0
     opacity: float = 1.0
     legend: bool = False
+    still_fraction: float = STILL_FRACTION
+
+
+def colour_flow(flow: np.ndarray, scale: float, style: FlowStyle = FlowStyle()) -> np.ndarray:
+    """One field (H, W, 2) in the colours of ``style`` at ``scale``, still cells white: (H, W, 3) uint8."""
+    if style.colouring == "direction":
+        return flow_to_rgb_still_white(flow, scale, fraction=style.still_fraction)
+    if style.colouring == "magnitude":
+        return magnitude_to_rgb(flow, scale, fraction=style.still_fraction)
+    raise ValueError(f"colouring must be 'direction' or 'magnitude', got {style.colouring!r}")
 
 
 def render_flow(
@@ -241,18 +331,14 @@ def render_flow(
     style: FlowStyle = FlowStyle(),
     frame: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Draw one field (H, W, 2) as an image of ``size`` = (height, width) following ``style``.
+    """Draw one field (H, W, 2) as an image of ``size`` = (height, width) following ``style``, with
+    ``max_magnitude`` as the scale (drawn at full colour).
 
     ``frame`` (any size, uint8 RGB) is resized to ``size`` and shown under the flow when
     ``style.opacity < 1``. Returns (height, width, 3) uint8.
     """
     field = resize_flow(flow, size, smooth=style.smooth)
-    if style.colouring == "direction":
-        image = flow_to_rgb(field, max_magnitude)
-    elif style.colouring == "magnitude":
-        image = magnitude_heatmap(field, max_magnitude)
-    else:
-        raise ValueError(f"colouring must be 'direction' or 'magnitude', got {style.colouring!r}")
+    image = colour_flow(field, max_magnitude, style)
     if frame is not None and style.opacity < 1.0:
         image = blend(resize_image(frame, size), image, style.opacity)
     if style.arrow_spacing:
@@ -264,17 +350,29 @@ def render_flow(
 
 @dataclass(frozen=True)
 class PanelOptions:
-    """How flow panels are drawn, everywhere (the app, paper figures, animations).
+    """How flow panels are drawn, everywhere (the app, paper figures, animations, the channel browser).
 
-    normalisation, fixed_max: which magnitude saturates the colours (see :func:`normalisation_max`).
-    style: colouring, upsampling, arrows, overlay, legend (:class:`FlowStyle`).
+    normalisation, fixed_max: which magnitude is drawn at full colour (see :func:`panel_scales`; default: one
+    robust scale per channel over the clip window).
+    style: colouring, upsampling, arrows, overlay, legend, still cells (:class:`FlowStyle`).
     size: side of the square panel in pixels.
     """
 
-    normalisation: Normalisation = "clip"
+    normalisation: Normalisation = NORMALISATIONS[0]
     fixed_max: float | None = None
     style: FlowStyle = FlowStyle()
     size: int = 224
+
+
+def panel_scale(flows: np.ndarray, channel: int, step: int, options: PanelOptions = PanelOptions()) -> float:
+    """The scale of the panel ``flows[channel, step]`` of a layer's flows (C, T, h, w, 2) (:func:`panel_scales`)."""
+    scales = panel_scales(flows[channel : channel + 1], options.normalisation, fixed_max=options.fixed_max)
+    return float(scales[0, step])
+
+
+def scale_note(scale: float, units: str = FLOW_UNITS_SHORT) -> str:
+    """How a panel states its scale, e.g. ``"scale 2.36 px/step"``."""
+    return f"scale {scale:.3g} {units}"
 
 
 def render_panel(
@@ -287,121 +385,9 @@ def render_panel(
 ) -> tuple[np.ndarray, float]:
     """Draw ``flows[channel, step]`` of a layer's flows (C, T', h, w, 2) as one square panel.
 
-    The saturating magnitude follows ``options.normalisation`` over that channel; ``frame`` is shown under
-    the flow when the style's opacity is below 1. Returns the (size, size, 3) uint8 image and that magnitude.
+    The scale follows ``options.normalisation`` over that channel (:func:`panel_scale`); ``frame`` is shown under
+    the flow when the style's opacity is below 1. Returns the (size, size, 3) uint8 image and the scale.
     """
-    peak = normalisation_max(
-        options.normalisation, frame_flow=flows[channel, step], clip_flow=flows[channel], fixed_max=options.fixed_max
-    )
+    scale = panel_scale(flows, channel, step, options)
     size = (options.size, options.size)
-    return render_flow(flows[channel, step], max_magnitude=peak, size=size, style=options.style, frame=frame), peak
-
-
-# --- Honest colour scales --------------------------------------------------------------------------------------
-# One colour scale per channel over the whole clip window, robust to a few outlying cells, so a channel that
-# barely moves looks pale and a still cell looks white. Per frame and fixed scales remain as options.
-
-ScaleMode = Literal["clip", "frame", "fixed"]
-SCALE_MODES: tuple[ScaleMode, ...] = ("clip", "frame", "fixed")
-ROBUST_PERCENTILE = 99.0
-STILL_FRACTION = 0.05
-FLOW_UNITS = "feature-map pixels per step"
-MAGNITUDE_COLORMAP = "magma_r"
-
-
-def robust_max(flow: np.ndarray, percentile: float = ROBUST_PERCENTILE) -> float:
-    """The ``percentile``-th percentile of the vector lengths of ``flow`` (..., H, W, 2), over every cell and
-    step: a maximum that a few outlying cells cannot inflate (0.0 for a still field)."""
-    if not 0.0 < percentile <= 100.0:
-        raise ValueError(f"percentile must be in (0, 100], got {percentile}")
-    return float(np.percentile(magnitude(flow), percentile))
-
-
-def panel_scales(
-    flows: np.ndarray,
-    mode: ScaleMode = "clip",
-    *,
-    fixed_max: float | None = None,
-    percentile: float = ROBUST_PERCENTILE,
-) -> np.ndarray:
-    """The magnitude drawn at full colour for every panel of ``flows`` (C, T, H, W, 2): an array (C, T).
-
-    ``"clip"`` (default): one robust maximum per channel over all its steps and cells, so colours compare
-    along time and a channel that moves 10x less is drawn 10x paler; ``"frame"``: a robust maximum per
-    channel and step (every panel stretched to full colour: shows the pattern, hides the amount);
-    ``"fixed"``: ``fixed_max`` everywhere (comparable across channels, layers and clips).
-    """
-    flows = check_flow(flows, name="flows")
-    if flows.ndim != 5:
-        raise ValueError(f"flows must have shape (C, T, H, W, 2), got {flows.shape}")
-    channels, steps = flows.shape[:2]
-    if mode == "clip":
-        per_channel = np.array([robust_max(flows[c], percentile) for c in range(channels)], np.float64)
-        return np.repeat(per_channel[:, None], steps, axis=1)
-    if mode == "frame":
-        return np.array([[robust_max(flows[c, t], percentile) for t in range(steps)] for c in range(channels)])
-    if mode == "fixed":
-        if fixed_max is None or not fixed_max > 0:
-            raise ValueError(f"fixed scale needs a positive maximum, got {fixed_max}")
-        return np.full((channels, steps), float(fixed_max))
-    raise ValueError(f"scale must be one of {SCALE_MODES}, got {mode!r}")
-
-
-def still_mask(flow: np.ndarray, scale: float, fraction: float = STILL_FRACTION) -> np.ndarray:
-    """True where a vector of ``flow`` (..., H, W, 2) is shorter than ``fraction`` of ``scale``: drawn white.
-    With ``scale == 0`` every cell is still."""
-    if not 0.0 <= fraction < 1.0:
-        raise ValueError(f"still fraction must be in [0, 1), got {fraction}")
-    return magnitude(flow) < fraction * scale if scale > 0 else np.ones(flow.shape[:-1], bool)
-
-
-def flow_to_rgb_still_white(flow: np.ndarray, scale: float, *, fraction: float = STILL_FRACTION) -> np.ndarray:
-    """Middlebury colours of one field (H, W, 2) at ``scale`` (:func:`flow_to_rgb`), with the cells below
-    ``fraction`` of the scale drawn white, so noise around zero does not read as motion."""
-    image = flow_to_rgb(flow, scale)
-    image[still_mask(flow, scale, fraction)] = 255
-    return image
-
-
-def magnitude_lut(*, fraction: float = STILL_FRACTION, colormap: str = MAGNITUDE_COLORMAP) -> np.ndarray:
-    """256 RGB colours (uint8) for |u| / scale from 0 to 1: white below ``fraction``, then ``colormap``
-    (light = slow, dark = fast)."""
-    from matplotlib import colormaps
-
-    levels = np.linspace(0.0, 1.0, 256)
-    lut = np.round(colormaps[colormap](levels)[:, :3] * 255).astype(np.uint8)
-    lut[levels < fraction] = 255
-    return lut
-
-
-def magnitude_to_rgb(flow: np.ndarray, scale: float, *, fraction: float = STILL_FRACTION) -> np.ndarray:
-    """Flow magnitude of one field (H, W, 2) as colours of :func:`magnitude_lut` (H, W, 3) uint8: white where
-    still, darkest at ``scale`` and beyond."""
-    mag = magnitude(flow)
-    level = np.clip(mag / scale, 0.0, 1.0) if scale > 0 else np.zeros_like(mag)
-    image = magnitude_lut(fraction=fraction)[np.round(level * 255).astype(np.intp)]
-    image[still_mask(flow, scale, fraction)] = 255
-    return image
-
-
-def magnitude_colour_bar(
-    scale: float, *, height: int = 224, fraction: float = STILL_FRACTION, units: str = FLOW_UNITS, dpi: int = 100
-) -> np.ndarray:
-    """A vertical colour bar (height, width, 3) uint8 for :func:`magnitude_to_rgb` at ``scale``, with ticks
-    and the units written along it, to stand next to a magnitude panel."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import ListedColormap, Normalize
-    from matplotlib.figure import Figure
-
-    if not scale > 0:
-        raise ValueError(f"a colour bar needs a positive scale, got {scale}")
-    figure = Figure(figsize=(1.15, height / dpi), dpi=dpi)
-    canvas = FigureCanvasAgg(figure)
-    axes = figure.add_axes((0.12, 0.06, 0.16, 0.88))
-    lut = ListedColormap(magnitude_lut(fraction=fraction) / 255.0)
-    bar = figure.colorbar(ScalarMappable(Normalize(0.0, scale), lut), cax=axes)
-    bar.ax.tick_params(labelsize=7)
-    bar.set_label(f"|u| ({units})", fontsize=7)
-    canvas.draw()
-    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+    return render_flow(flows[channel, step], max_magnitude=scale, size=size, style=options.style, frame=frame), scale

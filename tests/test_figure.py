@@ -28,17 +28,18 @@ def frames():
 def build(flows, frames, legend=True):
     rows = [figure.frame_row(frames, steps=[0, 2], size=(24, 24))]
     rows += figure.flow_rows(flows, channels=[1, 2], steps=[0, 2], options=flowviz.PanelOptions(size=24))
-    return figure.grid_figure(rows, column_labels=["t = 0", "t = 2"], legend=legend, width_in=4.0, title="demo")
+    return figure.grid_figure([figure.RowGroup(None, rows)], column_labels=["0→1", "2→3"],
+                              legend=figure.Legend("direction") if legend else None, width_in=4.0, title="demo")
 
 
 def test_flow_rows_render_each_channel_and_step(flows):
     rows = figure.flow_rows(flows, channels=[0, 1], steps=[1, 2], options=flowviz.PanelOptions("clip", size=12))
-    assert [row.label for row in rows] == ["ch 0\nmax 0", "ch 1\nmax 1.5"], "one maximum per row for a clip"
+    assert [row.label for row in rows] == ["ch 0\nscale 0 px/step", "ch 1\nscale 1.5 px/step"], "one scale per row"
     still, moving = rows[1].images
     assert (still == 255).all(), "channel 1 does not move at step 1: white"
     assert (moving != 255).any()
     per_frame = figure.flow_rows(flows, channels=[1], steps=[1, 2], options=flowviz.PanelOptions("frame", size=12))
-    assert per_frame[0].notes == ["max 0", "max 1.5"]
+    assert per_frame[0].notes == ["0", "1.5"]
 
 
 def test_out_of_range_channels_and_steps_are_named(flows):
@@ -63,7 +64,8 @@ def test_png_size_follows_width_and_dpi(flows, frames):
     width, height = Image.open(io.BytesIO(data)).size
     assert width == 400
     one_row = figure.grid_figure(
-        [figure.frame_row(frames, steps=[0, 2], size=(24, 24))], column_labels=["a", "b"], width_in=4.0
+        [figure.RowGroup(None, [figure.frame_row(frames, steps=[0, 2], size=(24, 24))])], column_labels=["a", "b"],
+        width_in=4.0,
     )
     one_width, one_height = Image.open(io.BytesIO(figure.figure_bytes(one_row, "png", dpi=100))).size
     assert one_width == 400 and one_height < height / 2, "height grows with the number of rows"
@@ -72,7 +74,7 @@ def test_png_size_follows_width_and_dpi(flows, frames):
 def test_grid_rejects_ragged_rows():
     row = figure.FigureRow("a", [np.zeros((4, 4, 3), np.uint8)])
     with pytest.raises(ValueError, match="1 images for 2 columns"):
-        figure.grid_figure([row], column_labels=["x", "y"])
+        figure.grid_figure([figure.RowGroup(None, [row])], column_labels=["x", "y"])
     with pytest.raises(ValueError, match="at least one row"):
         figure.grid_figure([], column_labels=["x"])
 
@@ -207,3 +209,78 @@ def test_figure_command_feeds_the_view_the_checkpoint_was_trained_on(model_and_c
     assert second_shape == (45, 54) and (second["size"], second["short_side"]) == (36, 45), (
         "--size keeps the crop share 0.8"
     )
+
+
+def test_figure_command_labels_clips_and_heads_columns_with_frame_numbers(model_and_clip, tmp_path):
+    from repflow.cli import main
+
+    _, checkpoint, clip, _ = model_and_clip
+    out = tmp_path / "fig.svg"
+    argv = ["figure", "--model", str(checkpoint), "--clip", str(clip), "--clip", str(clip), "--label", "square",
+            "--label", "again", "--layer", "fcf-2", "--channels", "0", "--steps", "0,2", "--frames", "5",
+            "--start", "3", "--stride", "1", "--size", "32", "--cell-px", "32", "--width", "3.3", "--out", str(out)]
+    assert main(argv) == 0
+    svg = out.read_text()
+    assert "(a) square" in svg and "(b) again" in svg, "--label names the clip blocks"
+    assert "3→5" in svg and "5→7" in svg, "columns: the clip's frames each fcf-2 step compares"
+    assert 'width="237.6pt"' in svg, "3.3 in wide"
+
+
+def test_figure_help_states_the_default_scale(capsys):
+    from repflow.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["figure", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "99th percentile" in text and "--label NAME" in text and "clip = one robust scale per channel" in text
+
+
+@pytest.mark.parametrize(
+    "video, extra, message",
+    [
+        ("tiny", [], "frames are 2x2 px; this model needs at least 32x32 px"),
+        ("one", [], "has only 1 frames, but --frames 8 every --stride 1 from --start 0 needs frame 7; the model needs "
+                    "at least 3 frames, so this clip is too short for it"),
+        ("square", ["--start", "5"], "has only 10 frames, but --frames 8 every --stride 1 from --start 5 needs frame 12"
+                                     "; the model needs at least 3 frames: choose a window that fits with those flags"),
+        ("square", ["--label", "a", "--label", "b"], "--label given 2 times for 1 --clip"),
+        ("square", ["--size", "16"], "--size must be >= 32 px for this model"),
+    ],
+)
+def test_figure_command_refuses_clips_below_the_models_minimum(model_and_clip, tmp_path, capsys, video, extra,
+                                                                message):
+    from repflow.cli import main
+    from repflow.video import write_video
+
+    _, checkpoint, square, _ = model_and_clip
+    clips = {"square": square}
+    clips["tiny"] = write_video(tmp_path / "tiny.mp4", np.full((10, 2, 2, 3), 128, np.uint8))
+    clips["one"] = write_video(tmp_path / "one.mp4", np.full((1, 40, 48, 3), 128, np.uint8))
+    out = tmp_path / "fig.png"
+    argv = ["figure", "--model", str(checkpoint), "--clip", str(clips[video]), "--frames", "8", "--stride", "1",
+            "--out", str(out), *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err, err
+    if not message.startswith("--"):
+        assert str(clips[video]) in err, "the message names the user's file"
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_figure_command_animation_has_every_clip_channel_and_tvl1(model_and_clip, tmp_path):
+    from repflow.cli import main
+
+    _, checkpoint, clip, _ = model_and_clip
+    out = tmp_path / "anim.gif"
+    argv = ["figure", "--model", str(checkpoint), "--clip", str(clip), "--clip", str(clip), "--channels", "0,1",
+            "--frames", "8", "--size", "32", "--cell-px", "48", "--out", str(out)]
+    assert main(argv) == 0
+    gif = Image.open(out)
+    assert gif.n_frames == 7, "one image per step of flow-of-flow 1/2"
+    panels, strip, gap = 4, 31, 4  # frame, TV-L1, fcf-1, fcf-2; captions of two lines
+    one_clip = 2 * (48 + strip)  # two channel rows
+    assert gif.size == (panels * 48 + (panels - 1) * gap, 2 * one_clip + 8), "two clips, two channels, TV-L1"
+    first = np.asarray(gif.convert("RGB"))
+    tvl1 = first[strip : strip + 48, 52:100]
+    assert (tvl1 != 255).any(), "the square's motion in the TV-L1 panel"

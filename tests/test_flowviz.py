@@ -57,15 +57,19 @@ def test_fixed_max_draws_longer_vectors_darker():
     assert beyond[0, 0].max() < inside[0, 0].max()
 
 
-def test_normalisation_modes():
-    clip = np.stack([uniform_flow(1, 0), uniform_flow(0, 4)])
-    assert flowviz.normalisation_max("frame", frame_flow=clip[0], clip_flow=clip) == pytest.approx(1.0)
-    assert flowviz.normalisation_max("clip", frame_flow=clip[0], clip_flow=clip) == pytest.approx(4.0)
-    assert flowviz.normalisation_max("fixed", frame_flow=clip[0], clip_flow=clip, fixed_max=2.5) == 2.5
+def test_render_panel_uses_the_one_scale_of_each_normalisation():
+    flows = np.stack([uniform_flow(1, 0), uniform_flow(0, 4)])[None]  # one channel, two steps
+    assert flowviz.NORMALISATIONS[0] == "clip" and flowviz.PanelOptions().normalisation == "clip", "the default"
+    for mode, fixed, expected in [("frame", None, 1.0), ("clip", None, 4.0), ("fixed", 2.5, 2.5)]:
+        options = flowviz.PanelOptions(mode, fixed_max=fixed, size=8)
+        image, scale = flowviz.render_panel(flows, 0, 0, options)
+        assert scale == pytest.approx(expected) == flowviz.panel_scales(flows, mode, fixed_max=fixed)[0, 0]
+        np.testing.assert_array_equal(image, flowviz.render_flow(flows[0, 0], max_magnitude=expected, size=(8, 8)))
+    assert flowviz.scale_note(2.3612) == "scale 2.36 px/step"
     with pytest.raises(ValueError, match="positive maximum"):
-        flowviz.normalisation_max("fixed", frame_flow=clip[0], clip_flow=clip, fixed_max=0)
+        flowviz.render_panel(flows, 0, 0, flowviz.PanelOptions("fixed", fixed_max=0))
     with pytest.raises(ValueError, match="normalisation must be one of"):
-        flowviz.normalisation_max("global", frame_flow=clip[0], clip_flow=clip)
+        flowviz.render_panel(flows, 0, 0, flowviz.PanelOptions("global"))
 
 
 @pytest.mark.parametrize(
@@ -135,13 +139,6 @@ def test_draw_arrows_marks_moving_cells_only():
     out = flowviz.draw_arrows(image, flow, spacing=8, max_magnitude=1.0)
     assert (out[:16] != 255).any()
     assert (out[17:] == 255).all()
-
-
-def test_magnitude_heatmap_is_brighter_where_faster():
-    flow = np.zeros((4, 4, 2), np.float32)
-    flow[0, 0] = (3, 4)
-    heat = flowviz.magnitude_heatmap(flow, 5.0).astype(int)
-    assert heat[0, 0].sum() > heat[3, 3].sum()
 
 
 def test_render_flow_sizes_overlay_and_options():

@@ -59,7 +59,7 @@ def test_fixed_scale_and_bad_modes():
     assert (flowviz.panel_scales(flows, "fixed", fixed_max=2.5) == 2.5).all()
     with pytest.raises(ValueError, match="positive maximum"):
         flowviz.panel_scales(flows, "fixed")
-    with pytest.raises(ValueError, match="scale must be one of"):
+    with pytest.raises(ValueError, match="normalisation must be one of"):
         flowviz.panel_scales(flows, "global")
     with pytest.raises(ValueError, match=r"\(C, T, H, W, 2\)"):
         flowviz.panel_scales(flows[0])

@@ -90,7 +90,7 @@ def build_browser(
     flows: np.ndarray,
     frame_numbers: list[int],
     *,
-    scale: flowviz.ScaleMode = "clip",
+    scale: flowviz.Normalisation = "clip",
     fixed_max: float | None = None,
     frames: np.ndarray | None = None,
     layer_label: str = "flow",
@@ -101,7 +101,7 @@ def build_browser(
     """Everything the page needs to browse ``flows`` (C, T, H, W, 2) of one layer.
 
     ``frame_numbers``: the clip's numbers of the window's frames (step t compares frame t with the following
-    ones); ``scale``: a :data:`repflow.flowviz.SCALE_MODES` entry (``fixed_max`` for "fixed"); ``frames``
+    ones); ``scale``: a :data:`repflow.flowviz.NORMALISATIONS` entry (``fixed_max`` for "fixed"); ``frames``
     (T0, S, S, 3) uint8: the input crops, shown beside the flows; ``channel`` (default: the one with the most
     motion energy) and ``step``: the first view.
     """

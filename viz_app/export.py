@@ -111,5 +111,6 @@ def build_animation(
         progress.empty()
     with st.spinner(f"Encoding the {fmt.upper()}…"):
         panel = replace(options, style=replace(options.style, legend=False), size=min(options.size, 224))
-        images = figure.animation_panels(analysis, channel=channel, options=panel, classical=classical)
+        classical = np.stack(classical) if classical is not None else None
+        images = figure.animation_panels(analysis, channels=[channel], options=panel, classical=classical)
         return figure.animation_bytes(images, fmt, fps=fps)

@@ -36,7 +36,9 @@ from viz_app.sources import (
     store_upload,
 )
 
-NORMALISATION_LABELS = {"frame": "per frame", "clip": "per clip (channel over time)", "fixed": "fixed max"}
+NORMALISATION_LABELS = {
+    "clip": "per channel over the clip (robust max)", "frame": "per frame (amounts not comparable)", "fixed": "fixed",
+}
 RANKED_SHOWN = 8
 MODEL_SOURCES = {"checkpoint": "repflow checkpoint", "own": "your own model"}
 OWN_FORMATS = {"torchscript": "TorchScript file", "state_dict": "state dict + architecture"}
@@ -390,15 +392,17 @@ def view_controls() -> flowviz.PanelOptions:
     """Normalisation, colouring, arrows, upsampling, overlay, legend and panel size."""
     st.sidebar.header("Display")
     normalisation = st.sidebar.radio(
-        "Normalisation", list(NORMALISATION_LABELS), format_func=NORMALISATION_LABELS.get, key="normalisation"
+        "Colour scale", list(flowviz.NORMALISATIONS), format_func=NORMALISATION_LABELS.get, key="normalisation",
+        help="The flow length drawn at full colour: by default the 99th percentile of |u| over the channel's steps. "
+        f"Cells below {flowviz.STILL_FRACTION:.0%} of it are white.",
     )
     fixed_max = st.sidebar.number_input(
-        "Fixed max (flow magnitude)", min_value=1e-4, value=1.0, format="%.4f", key="fixed_max",
-        disabled=normalisation != "fixed", help="Magnitude drawn at full saturation; longer vectors are drawn darker.",
+        f"Fixed scale ({flowviz.FLOW_UNITS_SHORT})", min_value=1e-4, value=1.0, format="%.4f", key="fixed_max",
+        disabled=normalisation != "fixed", help="Flow length drawn at full colour; longer vectors are drawn darker.",
     )
     colouring = st.sidebar.radio(
         "Colouring", ["direction", "magnitude"], key="colouring", horizontal=True,
-        format_func={"direction": "direction (colour wheel)", "magnitude": "magnitude heat map"}.get,
+        format_func={"direction": "direction (colour wheel)", "magnitude": "speed (colour bar)"}.get,
     )
     arrows = st.sidebar.checkbox("Arrows (quiver)", key="arrows")
     spacing = st.sidebar.slider("Arrow spacing (px)", 8, 64, 16, step=4, key="arrow_spacing", disabled=not arrows)

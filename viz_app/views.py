@@ -45,9 +45,12 @@ def main_view(
         if step >= flows.shape[1]:
             column.info(f"{label}: no step {step} (it compares {analysis.frames.shape[0] - flows.shape[1] + 1} frames)")
             continue
-        image, peak = flowviz.render_panel(flows, shown_channel, step, options, frame=frame)
+        image, scale = flowviz.render_panel(flows, shown_channel, step, options, frame=frame)
         channel_name = analysis.channel_label(name, shown_channel)
-        column.image(image, caption=f"{marker}{label} · {channel_name} · t {step} · max {peak:.3g}", width="stretch")
+        caption = f"{marker}{label} · {channel_name} · t {step} · {flowviz.scale_note(scale)}"
+        column.image(image, caption=caption, width="stretch")
+        if options.style.colouring == "magnitude" and scale > 0:
+            column.image(flowviz.magnitude_colour_bar(scale, height=options.size), width="content")
     if list(analysis.layer_kinds.values()) == ["rep"]:
         columns[2].info("This model has no flow-of-flow layer (its config has flow='rep').")
     elif len(names) == 1:
@@ -78,8 +81,12 @@ def classical_view(column, analysis: ClipAnalysis, step: int, options: PanelOpti
         column.error(f"Classical TV-L1 failed: {error}")
         return
     per_frame = replace(options, normalisation="frame")
-    image, peak = flowviz.render_panel(flow[None, None], 0, 0, per_frame, frame=analysis.frames[step])
-    column.image(image, caption=f"classical TV-L1 (OpenCV) · t {step} · max {peak:.3g} px (per frame)", width="stretch")
+    image, scale = flowviz.render_panel(flow[None, None], 0, 0, per_frame, frame=analysis.frames[step])
+    caption = f"classical TV-L1 (OpenCV) · t {step} · {flowviz.scale_note(scale, 'input px/step')} (this pair)"
+    column.image(image, caption=caption, width="stretch")
+    if options.style.colouring == "magnitude" and scale > 0:
+        bar = flowviz.magnitude_colour_bar(scale, height=options.size, units="input pixels per step")
+        column.image(bar, width="content")
     probe = analysis.flows.get(probe_key(INPUT))
     if probe is not None and step < probe.shape[1]:
         difference, reference, cosine = agreement(probe[0, step], flow)

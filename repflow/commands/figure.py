@@ -1,7 +1,7 @@
 """``repflow figure``: the viewer's paper figure (PNG/PDF/SVG) or animation (GIF/MP4), without the app.
 
-Example: ``repflow figure --model models/fcf.pt --clip sample_videos/walk.mp4 --layer fcf-2
---channels top4 --steps 0,3,6,9 --out fig.pdf``.
+Example: ``repflow figure --model models/fcf.pt --clip sample_videos/walk.mp4 --label walking --layer fcf-2
+--channels top4 --steps 0,3,6,9 --width 3.3 --out fig.pdf``.
 """
 
 from __future__ import annotations
@@ -12,11 +12,24 @@ from pathlib import Path
 from repflow import analysis, figure, flowviz
 from repflow.io import atomic_write
 
+DESCRIPTION = (
+    "Draw a model's learned flows on one or more clips as a journal figure (PNG, PDF with embedded TrueType "
+    "fonts, SVG with text as text) or an animation (GIF, MP4: frame | OpenCV TV-L1 | every flow layer, each "
+    "chosen channel, every clip). Colours as in the app: hue = direction, saturation = speed; by default one "
+    f"colour scale per channel over the clip window (the {flowviz.ROBUST_PERCENTILE:g}th percentile of |u|, "
+    f"stated per row in {flowviz.FLOW_UNITS}), cells below {flowviz.STILL_FRACTION:.0%} of the scale white."
+)
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = DESCRIPTION
     parser.add_argument("--model", required=True, type=Path, help="checkpoint with 'model_config' and 'model'")
     parser.add_argument(
         "--clip", required=True, type=Path, action="append", help="video file; repeat for one block of rows per clip"
+    )
+    parser.add_argument(
+        "--label", action="append", default=None, metavar="NAME",
+        help="a clip's title in the figure, in --clip order (repeat once per clip); default: the file name",
     )
     parser.add_argument(
         "--out", required=True, type=Path, help="output file: .png, .pdf, .svg (figure) or .gif, .mp4 (animation)"
@@ -29,7 +42,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--steps", default="all", help="comma-separated time steps, or 'all'; default all")
     parser.add_argument("--start", type=int, default=0, help="first frame of the window read from each clip")
-    parser.add_argument("--frames", type=int, help="frames through the model (>= 3); default: as trained, else 16")
+    parser.add_argument(
+        "--frames", type=int,
+        help="frames through the model (at least the model's minimum: 3 for flow-of-flow, 2 for Rep-Flow); "
+        "default: as trained, else 16",
+    )
     parser.add_argument(
         "--size",
         type=int,
@@ -39,22 +56,37 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stride", type=int, help="read every n-th frame; default: the stride the model was trained with, else 1"
     )
-    parser.add_argument("--normalisation", choices=flowviz.NORMALISATIONS, default="clip")
     parser.add_argument(
-        "--fixed-max", type=float, default=None, help="magnitude at full saturation for --normalisation fixed"
+        "--normalisation", choices=flowviz.NORMALISATIONS, default=flowviz.NORMALISATIONS[0],
+        help="colour scale: clip = one robust scale per channel over the window (default, as in the app), "
+        "frame = per panel (amounts not comparable), fixed = --fixed-max",
     )
-    parser.add_argument("--colouring", choices=["direction", "magnitude"], default="direction")
+    parser.add_argument(
+        "--fixed-max", type=float, default=None,
+        help=f"flow length at full colour for --normalisation fixed ({flowviz.FLOW_UNITS})",
+    )
+    parser.add_argument(
+        "--colouring", choices=["direction", "magnitude"], default="direction",
+        help="direction (colour wheel legend) or magnitude (light = slow, dark = fast; colour bar legend)",
+    )
     parser.add_argument(
         "--arrows", type=int, default=0, metavar="PX", help="quiver overlay, one arrow every PX pixels (0 = none)"
     )
     parser.add_argument("--smooth", action="store_true", help="bilinear instead of nearest upsampling of the flow")
     parser.add_argument("--opacity", type=float, default=1.0, help="flow opacity over the frame (1 = frame hidden)")
     parser.add_argument("--no-frames", action="store_true", help="leave out the row of input frames")
-    parser.add_argument("--no-legend", action="store_true", help="leave out the colour wheel")
-    parser.add_argument("--width", type=float, default=7.0, help="figure width in inches")
-    parser.add_argument("--dpi", type=int, default=300)
-    parser.add_argument("--cell-px", type=int, default=224, help="pixels of each image cell")
-    parser.add_argument("--title", default=None)
+    parser.add_argument("--no-legend", action="store_true", help="leave out the colour wheel or colour bar")
+    parser.add_argument(
+        "--width", type=float, default=7.0,
+        help="figure width in inches: the journal's column (e.g. 3.3) or page (e.g. 7, default); height follows",
+    )
+    parser.add_argument(
+        "--max-height", type=float, default=9.0,
+        help="figure height limit in inches (default 9, a page's text): taller content gets smaller panels",
+    )
+    parser.add_argument("--dpi", type=int, default=300, help="resolution of PNGs and of the images in PDF/SVG")
+    parser.add_argument("--cell-px", type=int, default=224, help="pixels of each image cell (and animation panel)")
+    parser.add_argument("--title", default=None, help="a title above the figure (journals usually want none)")
     parser.add_argument("--fps", type=float, default=4.0, help="animation frame rate")
 
 
@@ -78,8 +110,37 @@ def parse_indices(spec: str, *, count: int, what: str, energy_order: list[int] |
     return indices
 
 
+def window_indices(clip: Path, *, start: int, frames: int, stride: int, min_frames: int) -> list[int]:
+    """The frame numbers read from ``clip``; ValueError naming the file when the video is too short for them."""
+    from repflow.video import video_info
+
+    count = video_info(clip).num_frames
+    indices = [start + step * stride for step in range(frames)]
+    if indices[-1] >= count:
+        window = f"--frames {frames} every --stride {stride} from --start {start} needs frame {indices[-1]}"
+        if count < min_frames:
+            advice = f"the model needs at least {min_frames} frames, so this clip is too short for it"
+        else:
+            advice = f"the model needs at least {min_frames} frames: choose a window that fits with those flags"
+        raise ValueError(f"{clip}: has only {count} frames, but {window}; {advice}")
+    return indices
+
+
+def check_frame_size(clip: Path, min_size: int) -> None:
+    """ValueError naming ``clip`` when its frames are smaller than the model's smallest input."""
+    from repflow.video import video_info
+
+    info = video_info(clip)
+    if min(info.width, info.height) < min_size:
+        raise ValueError(
+            f"{clip}: frames are {info.width}x{info.height} px; this model needs at least {min_size}x{min_size} px "
+            "(an upscaled smaller clip has no motion to show)"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     from repflow.checkpoint import TrainingClip, load_checkpoint, model_from_payload, short_side_for
+    from repflow.classical import tvl1
     from repflow.video import read_frames
 
     fmt = args.out.suffix.lower().lstrip(".")
@@ -87,23 +148,35 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(
             f"{args.out}: unknown output type; use one of {', '.join(figure.FIGURE_FORMATS + figure.ANIMATION_FORMATS)}"
         )
+    if args.label is not None and len(args.label) != len(args.clip):
+        raise ValueError(f"--label given {len(args.label)} times for {len(args.clip)} --clip; give one per clip")
+    if not args.width > 0.5:
+        raise ValueError(f"--width must be more than 0.5 inches, got {args.width}")
     payload = load_checkpoint(args.model)
     trained = TrainingClip.from_payload(payload)
     defaults = trained.with_defaults()
+    model = model_from_payload(payload, name=args.model.name)
+    config = model.config
     num_frames = args.frames if args.frames is not None else defaults.frames
     size = args.size if args.size is not None else defaults.size
     short_side = short_side_for(size, trained.crop_fraction)
     stride = args.stride if args.stride is not None else defaults.stride
-    if num_frames < 3:
-        raise ValueError(f"--frames must be >= 3 (flow-of-flow compares three frames), got {num_frames}")
+    min_frames = max(config.min_frames, 2)  # a flow needs a pair of frames
+    if num_frames < min_frames:
+        raise ValueError(f"--frames must be >= {min_frames} for this model ({config.flow} flow), got {num_frames}")
+    if size < config.min_size:
+        raise ValueError(f"--size must be >= {config.min_size} px for this model, got {size}")
     if stride < 1:
         raise ValueError(f"--stride must be >= 1, got {stride}")
-    model = model_from_payload(payload, name=args.model.name)
-    indices = [args.start + step * stride for step in range(num_frames)]
+    if args.start < 0:
+        raise ValueError(f"--start must be >= 0, got {args.start}")
+    names = args.label or [clip.name for clip in args.clip]
     analyses = []
-    for clip in args.clip:
+    for clip, name in zip(args.clip, names):
+        indices = window_indices(clip, start=args.start, frames=num_frames, stride=stride, min_frames=min_frames)
+        check_frame_size(clip, config.min_size)
         frames = read_frames(clip, indices, short_side=short_side)
-        analyses.append((clip.name, analysis.analyse_clip(model, frames, size=size, short_side=short_side)))
+        analyses.append((name, analysis.analyse_clip(model, frames, size=size, short_side=short_side)))
     first = analyses[0][1]
     layer = first.find_layer(args.layer) if args.layer else list(first.flows)[-1]
     flows = first.flows[layer]
@@ -114,15 +187,23 @@ def run(args: argparse.Namespace) -> int:
     )
     options = flowviz.PanelOptions(normalisation=args.normalisation, fixed_max=args.fixed_max, style=style,
                                    size=args.cell_px)
+    if args.normalisation == "fixed" and not (args.fixed_max or 0) > 0:
+        raise ValueError(f"--normalisation fixed needs a positive --fixed-max, got {args.fixed_max}")
     if fmt in figure.ANIMATION_FORMATS:
-        images = figure.animation_panels(first, channel=channels[0], options=options)
-        atomic_write(args.out, figure.animation_bytes(images, fmt, fps=args.fps))
+        clips = [
+            figure.animation_panels(clip_analysis, channels=channels, options=options,
+                                    classical=tvl1(clip_analysis.frames), frame_numbers=indices, name=name)
+            for name, clip_analysis in analyses
+        ]
+        atomic_write(args.out, figure.animation_bytes(figure.stack_animations(clips), fmt, fps=args.fps))
     else:
         steps = parse_indices(args.steps, count=flows.shape[1], what="time step")
         fig = figure.paper_figure(
-            analyses, layer=layer, channels=channels, steps=steps, options=options, show_frames=not args.no_frames,
-            legend=not args.no_legend, width_in=args.width, title=args.title,
+            analyses, layer=layer, channels=channels, steps=steps, options=options, frame_numbers=indices,
+            show_frames=not args.no_frames, legend=not args.no_legend, width_in=args.width,
+            max_height_in=args.max_height, title=args.title,
         )
         figure.save_figure(fig, args.out, dpi=args.dpi)
+        print(f"{args.out}: {fig.get_figwidth():.2f} x {fig.get_figheight():.2f} in")
     print(f"wrote {args.out} ({first.layer_labels[layer]}, channels {channels})")
     return 0

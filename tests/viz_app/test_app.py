@@ -93,7 +93,7 @@ def test_channel_step_layer_and_options_redraw_without_rerunning_the_network(app
     at.checkbox(key="arrows").check().run()
     at.slider(key="opacity").set_value(0.5).run()
     at.radio(key="normalisation").set_value("fixed").run()
-    assert "max 1 " in image_panel(at, "▶ flow-of-flow 1/2")[1] + " ", "fixed max shown"
+    assert "scale 1 px/step" in image_panel(at, "▶ flow-of-flow 1/2")[1], "the fixed scale is stated"
     assert_clean(at)
     assert len(calls) == 1, "the forward pass ran once for all these changes"
 

@@ -204,8 +204,8 @@ def test_exported_figure_of_a_probe_labels_rows_with_the_probed_channels(moving_
     assert analysis.probabilities is None, "feature maps are not class scores"
     grid = figure.paper_figure([("clip", analysis)], layer=key, channels=[1, 0], steps=[0, 2], show_frames=False,
                                 options=PanelOptions(size=32))
-    row_labels = [axes.get_ylabel().split("\n")[0] for axes in grid.axes if axes.get_ylabel()]
+    row_labels = [text.get_text().split("\n")[0] for text in grid.texts if text.get_ha() == "right"]  # left of rows
     assert row_labels == [labels[1], labels[0]], "rows in the order asked for, named by the probed channel"
-    assert len(figure.animation_panels(analysis, channel=1, options=PanelOptions(size=32))) == 4, (
+    assert len(figure.animation_panels(analysis, channels=[1], options=PanelOptions(size=32))) == 4, (
         "one image per flow step"
     )
