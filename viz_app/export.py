@@ -24,10 +24,12 @@ def evenly_spaced(count: int, wanted: int) -> list[int]:
 
 
 def export_section(
-    analysis: ClipAnalysis, layer: str, channel: int, options: PanelOptions, *, clip_name: str, key: tuple
+    analysis: ClipAnalysis, layer: str, channel: int, options: PanelOptions, *, clip_name: str, key: tuple,
+    frame_numbers: list[int] | None = None,
 ) -> None:
     """Figure and animation settings with their download buttons; ``key`` identifies the analysis (model, clip,
-    window, probe), so an animation built for another one is never offered."""
+    window, probe), so an animation built for another one is never offered; ``frame_numbers`` (the window's
+    frames in the clip) head the figure's columns."""
     flows = analysis.flows[layer]
     stem = f"repflow_{analysis.layer_labels[layer].replace(' ', '_').replace('/', 'of')}_{clip_name.rsplit('.', 1)[0]}"
     with st.expander("Export for papers", expanded=False):
@@ -60,7 +62,7 @@ def export_section(
                 return figure.paper_figure(
                     [(clip_name, analysis)], layer=layer, channels=sorted(channels), steps=sorted(steps),
                     options=replace(options, style=replace(options.style, legend=False)), show_frames=show_frames,
-                    legend=legend, width_in=width_in,
+                    legend=legend, width_in=width_in, frame_numbers=frame_numbers,
                 )
 
             buttons = st.columns(len(figure.FIGURE_FORMATS))

@@ -191,7 +191,8 @@ def main() -> None:
         views.predictions(analysis, compute.summary_for(source).class_names)
     with right:
         views.learned_parameters(compute.load_model(source), analysis.layer_labels)
-    export.export_section(analysis, layer, channel, options, clip_name=clip.name, key=analysis_key)
+    export.export_section(analysis, layer, channel, options, clip_name=clip.name, key=analysis_key,
+                          frame_numbers=window.indices())
     advance_play(step, analysis.flows[layer].shape[1])
 
 

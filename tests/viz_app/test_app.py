@@ -2,6 +2,7 @@
 
 import io
 import pickle
+import re
 import shutil
 
 import numpy as np
@@ -243,6 +244,7 @@ def deferred_downloads(monkeypatch):
 
 def test_export_buttons_give_valid_png_pdf_svg(app_env, deferred_downloads):
     at = run_app()
+    at.number_input(key="start").set_value(3).run()  # a window that does not start at frame 0
     at.number_input(key="export_dpi").set_value(60).run()
     files = {name.rsplit(".", 1)[1]: make for name, make in deferred_downloads.items()}
     assert set(files) >= {"png", "pdf", "svg"}
@@ -251,6 +253,8 @@ def test_export_buttons_give_valid_png_pdf_svg(app_env, deferred_downloads):
     assert files["pdf"]().startswith(b"%PDF-")
     svg = files["svg"]()
     assert b"<svg" in svg and b"<image" in svg
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg.decode())
+    assert "3→5" in texts and "0→2" not in texts, f"columns headed by the clip's frame numbers: {texts}"
 
 
 def test_gif_animation_is_built_and_offered(app_env):
