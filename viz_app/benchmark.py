@@ -127,9 +127,18 @@ def app_page():
                     time.sleep(0.1)
             yield page, launched
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            stop_server(server)
             browser.close()
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """Stop the app's server: politely, then by force after 10 s."""
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 def measure_browser(switches: int) -> tuple[float, list[float]]:

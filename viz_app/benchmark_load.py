@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from viz_app.benchmark import APP, CHROMIUM, CHROMIUM_ARGS, ensure_model, free_port
+from viz_app.benchmark import APP, CHROMIUM, CHROMIUM_ARGS, ensure_model, free_port, stop_server
 
 MAX_SESSIONS = 10
 MAX_WAVES = 10
@@ -131,12 +131,7 @@ def run_load(sessions: int, waves: int, *, wave_timeout: float = 180, log=print)
             finally:
                 browser.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_server(server)
     return report
 
 

@@ -111,12 +111,7 @@ def test_changing_the_channel_in_chromium_changes_the_flow_image(app_env, tmp_pa
             finally:
                 browser.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
         log.close()
     assert (tmp_path / "viewer.png").stat().st_size > 10_000
     if os.environ.get("REPFLOW_KEEP_SCREENSHOT"):
@@ -286,12 +281,7 @@ def test_channel_browser_switches_and_hovers_in_chromium_without_a_rerun(app_env
             finally:
                 browser.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
         log.close()
 
 
