@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from viz_app.benchmark import stop_server
+
 CHROMIUM = "/usr/bin/chromium"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
@@ -111,7 +113,7 @@ def test_changing_the_channel_in_chromium_changes_the_flow_image(app_env, tmp_pa
             finally:
                 browser.close()
     finally:
-        stop(server)
+        stop_server(server)
         log.close()
     assert (tmp_path / "viewer.png").stat().st_size > 10_000
     if os.environ.get("REPFLOW_KEEP_SCREENSHOT"):
@@ -281,7 +283,7 @@ def test_channel_browser_switches_and_hovers_in_chromium_without_a_rerun(app_env
             finally:
                 browser.close()
     finally:
-        stop(server)
+        stop_server(server)
         log.close()
 
 
@@ -298,16 +300,9 @@ def served_app(assets, folder: Path, port: int | None = None):
             wait_for_port(port, server, log_path)
             yield port, server
         finally:
-            stop(server)
+            stop_server(server)
 
 
-def stop(server: subprocess.Popen) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
 
 
 @contextlib.contextmanager
