@@ -109,12 +109,7 @@ def app_page():
             viewport={"width": 1600, "height": 1000},
         )
         launched = time.perf_counter()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1",
-             "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        server = start_app_server(port)
         try:
             page = browser.new_page()
             while True:
@@ -129,6 +124,16 @@ def app_page():
         finally:
             stop_server(server)
             browser.close()
+
+
+def start_app_server(port: int) -> subprocess.Popen:
+    """``streamlit run viz_app/main.py`` on 127.0.0.1:``port``, quietly, without file watching."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
 
 
 def stop_server(server: subprocess.Popen) -> None:

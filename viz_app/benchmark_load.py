@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import re
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from viz_app.benchmark import APP, CHROMIUM, CHROMIUM_ARGS, ensure_model, free_port, stop_server
+from viz_app.benchmark import CHROMIUM, CHROMIUM_ARGS, ensure_model, free_port, start_app_server, stop_server
 
 MAX_SESSIONS = 10
 MAX_WAVES = 10
@@ -80,12 +79,7 @@ def run_load(sessions: int, waves: int, *, wave_timeout: float = 180, log=print)
     sessions, waves = min(sessions, MAX_SESSIONS), min(waves, MAX_WAVES)
     report = LoadReport()
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    server = start_app_server(port)
     try:
         wait_for_server(port, server)
         with sync_playwright() as playwright:
