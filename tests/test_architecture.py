@@ -23,7 +23,9 @@ from repflow.video import BACKEND_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 # What the app may import from the library: its public entry points.
-APP_MAY_IMPORT = {"analysis", "checkpoint", "classical", "figure", "flowviz", "inspect", "io", "probe", "video"}
+APP_MAY_IMPORT = {
+    "agreement", "analysis", "checkpoint", "classical", "figure", "flowviz", "inspect", "io", "probe", "video",
+}
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -1,13 +1,11 @@
 """``repflow bench alignment``: do a model's flow layers show where things move?
 
-For each flow layer of a checkpoint and each flow channel: the Pearson correlation r, over the layer's
-H x W positions, between the channel's flow magnitude at a time step and classical TV-L1 (OpenCV) flow
-magnitude between the same two input frames, area-averaged down to the layer's resolution. Steps where the
-TV-L1 motion is not local (spatial std / mean < ``LOCAL_MOTION``: still frames, or the whole frame moving
-with the camera) are skipped: they leave nothing to localise. A channel's score is its mean r over the
-counted steps of all clips; the table gives the best and the median channel, next to two controls: the
-same architecture with random weights, and an untrained TV-L1 layer on the grayscale frames area-averaged
-to the layer's resolution.
+For each flow layer of a checkpoint and each flow channel: the agreement with TV-L1 of :mod:`repflow.agreement`
+(the Pearson r, over the layer's h x w positions, between the channel's |flow| at a step and classical OpenCV TV-L1
+|flow| between the same input frames, area-averaged to the layer's resolution; steps without local motion skipped).
+A channel's score is its mean r over the counted steps of all clips; the table gives the best and the median
+channel, next to two controls: the same architecture with random weights, and an untrained TV-L1 layer on the
+grayscale frames area-averaged to the layer's resolution.
 """
 
 from __future__ import annotations
@@ -22,6 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from repflow.agreement import counted_steps, reference_motion, step_correlations, tvl1_magnitude
 from repflow.blocks import normalize_per_sample, pairwise_flow
 from repflow.checkpoint import (
     CheckpointError,
@@ -29,7 +28,6 @@ from repflow.checkpoint import (
     load_checkpoint,
     model_from_payload,
 )
-from repflow.classical import tvl1
 from repflow.data.sampling import uniform_clips
 from repflow.data.sources import from_list_file
 from repflow.data.transforms import apply_view, center_view, normalize
@@ -37,71 +35,6 @@ from repflow.flow import TVL1Flow
 from repflow.inspect import capture_flows, list_flow_layers
 from repflow.models import build_model
 from repflow.video import VideoError, read_clip
-
-LOCAL_MOTION = 0.5  # a step counts when TV-L1 magnitude's spatial std / mean is at least this
-STILL_PX = 0.05  # ... and its mean is at least this many input pixels per step (not a still step)
-
-
-def tvl1_magnitude(frames: np.ndarray) -> np.ndarray:
-    """Classical TV-L1 flow magnitude between consecutive uint8 frames (T, H, W, 3): (T - 1, H, W), pixels."""
-    return np.linalg.norm(tvl1(frames), axis=-1)
-
-
-def reference_motion(magnitude: np.ndarray, size: tuple[int, int], steps: int) -> np.ndarray:
-    """A :func:`tvl1_magnitude` (T - 1, H, W) area-averaged to ``size`` (h, w) and ``steps`` steps.
-
-    ``steps`` = T - 1 pairs the reference with a flow layer's steps one to one. A layer with k fewer steps
-    (flow-of-flow's second layer: its step i is made from input steps i .. i + k) gets the mean magnitude over
-    the k + 1 input steps each of its steps spans.
-    """
-    height, width = size
-    small = np.stack([cv2.resize(m, (width, height), interpolation=cv2.INTER_AREA) for m in magnitude])
-    extra = len(small) - steps
-    if extra < 0:
-        raise ValueError(f"a layer with {steps} flow steps cannot come from {len(small) + 1} frames")
-    if extra == 0:
-        return small
-    return np.stack([small[i : i + extra + 1].mean(axis=0) for i in range(steps)])
-
-
-def counted_steps(reference: np.ndarray) -> np.ndarray:
-    """Boolean (steps,): where the reference motion (steps, h, w) is local and not still."""
-    flat = reference.reshape(len(reference), -1)
-    mean, std = flat.mean(axis=1), flat.std(axis=1)
-    return (mean >= STILL_PX) & (std >= LOCAL_MOTION * np.maximum(mean, 1e-12))
-
-
-def step_correlations(magnitude: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Pearson r over positions of each channel's magnitude (C, steps, h, w) with ``reference`` (steps, h, w).
-
-    Returns (C, steps); a constant map (zero variance) has r = 0.
-    """
-    a = magnitude.reshape(*magnitude.shape[:2], -1).astype(np.float64)
-    b = reference.reshape(len(reference), -1).astype(np.float64)
-    a = a - a.mean(axis=-1, keepdims=True)
-    b = b - b.mean(axis=-1, keepdims=True)
-    denominator = np.sqrt((a * a).sum(axis=-1) * (b * b).sum(axis=-1)[None])
-    covariance = (a * b[None]).sum(axis=-1)
-    return np.divide(covariance, denominator, out=np.zeros_like(covariance), where=denominator > 1e-12)
-
-
-def channel_agreement(flow: Tensor | np.ndarray, frames: np.ndarray) -> np.ndarray:
-    """Per channel, the mean r of |flow| with TV-L1 |flow| of ``frames`` over the steps of local motion.
-
-    Args:
-        flow: one clip's flows of one layer, (C, steps, 2, h, w), as `repflow.inspect.capture_flows` gives per
-            batch item.
-        frames: uint8 (T, H, W, 3), the frames the model read (after resizing and cropping).
-
-    Returns:
-        float (C,): "agreement with TV-L1" in [-1, 1]; NaN for every channel when no step has local motion.
-    """
-    magnitude = np.linalg.norm(np.asarray(flow, dtype=np.float32), axis=2)  # (C, steps, h, w)
-    reference = reference_motion(tvl1_magnitude(frames), magnitude.shape[-2:], magnitude.shape[1])
-    counted = counted_steps(reference)
-    if not counted.any():
-        return np.full(len(magnitude), np.nan)
-    return step_correlations(magnitude[:, counted], reference[counted]).mean(axis=1)
 
 
 @dataclass
