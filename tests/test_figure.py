@@ -170,6 +170,8 @@ def test_figure_command_writes_each_format(model_and_clip, tmp_path, suffix, mag
         (["--channels", "0,99"], "channel [99] out of range"),
         (["--steps", "a,b"], "time step: expected comma-separated numbers"),
         (["--frames", "2"], "--frames must be >= 3"),
+        (["--channels", "alignx"], "channel: expected alignN with a number N >= 1, got 'alignx'"),
+        (["--channels", "top0"], "channel: expected topN with a number N >= 1"),
     ],
 )
 def test_figure_command_bad_arguments_are_clean_errors(model_and_clip, tmp_path, capsys, extra, message):
@@ -181,6 +183,52 @@ def test_figure_command_bad_arguments_are_clean_errors(model_and_clip, tmp_path,
     assert main(argv) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "fig.png").exists()
+
+
+def test_figure_command_align_takes_the_channels_most_in_agreement_with_tvl1(model_and_clip, tmp_path,
+                                                                            monkeypatch, capsys):
+    from repflow.agreement import channel_agreement
+    from repflow.cli import main
+    from repflow.video import write_video
+
+    _, checkpoint, _, _ = model_and_clip
+    rng = np.random.default_rng(3)  # a textured square moving over a still texture: local motion for TV-L1
+    frames = np.repeat(np.kron(rng.integers(40, 140, (10, 12, 3), dtype=np.uint8), np.ones((4, 4, 1), np.uint8))[None],
+                       10, axis=0)
+    square = np.kron(rng.integers(150, 256, (3, 3, 3), dtype=np.uint8), np.ones((4, 4, 1), np.uint8))
+    for t in range(10):
+        frames[t, 14:26, 6 + 2 * t : 18 + 2 * t] = square
+    clip = write_video(tmp_path / "textured.mp4", frames)
+    analysed = []
+    real = clip_analysis.analyse_clip
+    monkeypatch.setattr(clip_analysis, "analyse_clip", lambda *a, **k: analysed.append(real(*a, **k)) or analysed[-1])
+    argv = ["figure", "--model", str(checkpoint), "--clip", str(clip), "--layer", "fcf-1", "--channels", "align3",
+            "--frames", "8", "--size", "32", "--stride", "1", "--dpi", "50", "--cell-px", "32",
+            "--out", str(tmp_path / "fig.png")]
+    assert main(argv) == 0
+    (seen,) = analysed
+    layer = seen.find_layer("fcf-1")
+    agreement = channel_agreement(seen.flows[layer], seen.frames)  # of the frames the model read
+    assert not np.isnan(agreement).any() and len(set(agreement.round(6))) == len(agreement)
+    expected = [int(c) for c in np.argsort(-agreement)[:3]]
+    out = capsys.readouterr().out
+    assert f"channels {expected}; agreement with TV-L1 r " in out, out
+    assert out.strip().endswith(", ".join(f"{agreement[c]:.2f}" for c in expected) + ")")
+
+
+def test_figure_command_align_on_a_still_clip_is_one_clean_line(model_and_clip, tmp_path, capsys):
+    from repflow.cli import main
+    from repflow.video import write_video
+
+    _, checkpoint, _, moving = model_and_clip
+    still = write_video(tmp_path / "still.mp4", np.repeat(moving[:1], 10, axis=0))
+    out = tmp_path / "fig.png"
+    argv = ["figure", "--model", str(checkpoint), "--clip", str(still), "--channels", "align2", "--frames", "8",
+            "--size", "32", "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{still}: no step of the window has local motion" in err and "use topN" in err, err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
 
 
 def test_figure_command_feeds_the_view_the_checkpoint_was_trained_on(model_and_clip, tmp_path, monkeypatch):

@@ -7,7 +7,11 @@ Example: ``repflow figure --model models/fcf.pt --clip sample_videos/walk.mp4 --
 from __future__ import annotations
 
 import argparse
+import functools
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 from repflow import analysis, figure, flowviz
 from repflow.io import atomic_write
@@ -38,7 +42,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--layer", default=None, help="flow layer by name, label or kind (rep, fcf-1, fcf-2); default: the last"
     )
     parser.add_argument(
-        "--channels", default="top4", help="comma-separated channels, or topN (N most moving, first clip); default top4"
+        "--channels", default="top4",
+        help="comma-separated channels; topN: the N with the most motion energy; alignN: the N whose |flow| agrees "
+        "best with OpenCV TV-L1 |flow| of the frames the model read (mean Pearson r over steps of local motion, "
+        "as in 'repflow bench alignment'; costs one TV-L1 pass over the window); both ranked on the first clip; "
+        "default top4",
     )
     parser.add_argument("--steps", default="all", help="comma-separated time steps, or 'all'; default all")
     parser.add_argument("--start", type=int, default=0, help="first frame of the window read from each clip")
@@ -90,24 +98,41 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fps", type=float, default=4.0, help="animation frame rate")
 
 
-def parse_indices(spec: str, *, count: int, what: str, energy_order: list[int] | None = None) -> list[int]:
-    """``"all"``, ``"topN"`` (first N of ``energy_order``) or ``"0,3,5"`` -> a list of indices below ``count``."""
+def parse_indices(
+    spec: str, *, count: int, what: str, rankings: dict[str, Callable[[], list[int]]] | None = None
+) -> list[int]:
+    """``"all"``, ``"0,3,5"`` or, with ``rankings`` (a prefix such as "top" -> the order it gives, computed only
+    when asked for), ``"topN"`` (the first N of that order) -> a list of indices below ``count``."""
     spec = spec.strip().lower()
     if spec == "all":
         return list(range(count))
-    if spec.startswith("top") and energy_order is not None:
-        try:
-            return energy_order[: int(spec[3:])]
-        except ValueError:
-            raise ValueError(f"{what}: expected topN with a number N, got {spec!r}") from None
+    for prefix, order in (rankings or {}).items():
+        if spec.startswith(prefix):
+            number = spec[len(prefix) :]
+            if not number.isdigit() or int(number) < 1:
+                raise ValueError(f"{what}: expected {prefix}N with a number N >= 1, got {spec!r}")
+            return order()[: int(number)]
     try:
         indices = [int(part) for part in spec.split(",") if part.strip()]
     except ValueError:
-        raise ValueError(
-            f"{what}: expected comma-separated numbers{', topN' if energy_order else ''} or 'all', got {spec!r}"
-        ) from None
+        named = "".join(f", {prefix}N" for prefix in rankings or {})
+        raise ValueError(f"{what}: expected comma-separated numbers{named} or 'all', got {spec!r}") from None
     figure.check_indices(indices, count, what)
     return indices
+
+
+def agreement_scores(clip_analysis: analysis.ClipAnalysis, layer: str, clip: Path) -> np.ndarray:
+    """Agreement with TV-L1 (:mod:`repflow.agreement`) of each channel of ``layer``; ValueError naming ``clip`` when
+    no step of its window has local motion to agree with."""
+    from repflow.agreement import LOCAL_MOTION, STILL_PX, channel_agreement
+
+    scores = channel_agreement(clip_analysis.flows[layer], clip_analysis.frames)
+    if np.isnan(scores).all():
+        raise ValueError(
+            f"{clip}: no step of the window has local motion (OpenCV TV-L1 mean >= {STILL_PX} px and spatial "
+            f"std/mean >= {LOCAL_MOTION}), so --channels alignN cannot rank channels; use topN or channel numbers"
+        )
+    return scores
 
 
 def window_indices(clip: Path, *, start: int, frames: int, stride: int, min_frames: int) -> list[int]:
@@ -139,6 +164,7 @@ def check_frame_size(clip: Path, min_size: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from repflow.agreement import rank_by_agreement
     from repflow.checkpoint import TrainingClip, load_checkpoint, model_from_payload, short_side_for
     from repflow.classical import tvl1
     from repflow.video import read_frames
@@ -180,8 +206,10 @@ def run(args: argparse.Namespace) -> int:
     first = analyses[0][1]
     layer = first.find_layer(args.layer) if args.layer else list(first.flows)[-1]
     flows = first.flows[layer]
-    ranked = [int(c) for c in flowviz.rank_by_energy(flows)]
-    channels = parse_indices(args.channels, count=len(flows), what="channel", energy_order=ranked)
+    agreement = functools.cache(lambda: agreement_scores(first, layer, args.clip[0]))
+    rankings = {"top": lambda: [int(c) for c in flowviz.rank_by_energy(flows)],
+                "align": lambda: [int(c) for c in rank_by_agreement(agreement())]}
+    channels = parse_indices(args.channels, count=len(flows), what="channel", rankings=rankings)
     style = flowviz.FlowStyle(
         colouring=args.colouring, smooth=args.smooth, arrow_spacing=args.arrows, opacity=args.opacity
     )
@@ -205,5 +233,8 @@ def run(args: argparse.Namespace) -> int:
         )
         figure.save_figure(fig, args.out, dpi=args.dpi)
         print(f"{args.out}: {fig.get_figwidth():.2f} x {fig.get_figheight():.2f} in")
-    print(f"wrote {args.out} ({first.layer_labels[layer]}, channels {channels})")
+    scores_note = ""
+    if args.channels.strip().lower().startswith("align"):
+        scores_note = f"; agreement with TV-L1 r {', '.join(f'{agreement()[c]:.2f}' for c in channels)}"
+    print(f"wrote {args.out} ({first.layer_labels[layer]}, channels {channels}{scores_note})")
     return 0
