@@ -251,13 +251,17 @@ def component():
 
 
 def show_channel_browser(
-    data: BrowserData, *, channel: int, step: int, key: str = "channel_browser"
+    data: BrowserData, *, channel: int, step: int, key: str = "channel_browser", order: list[int] | None = None,
+    order_name: str = "motion energy",
 ) -> tuple[int, int] | None:
     """Place the browser in the page, showing ``channel`` and ``step``. The data travel once per layer, as a file;
-    a rerun with the same data and selection leaves the page's view as the user left it. Returns the (channel,
-    step) the user asked the page to show with the browser's button, once per click, else None."""
+    a rerun with the same data and selection leaves the page's view as the user left it. ``order`` (default: the
+    data's motion-energy order) is the channel order its slider can follow, ``order_name`` what it ranks by.
+    Returns the (channel, step) the user asked the page to show with the browser's button, once per click, else
+    None."""
     start = {"channel": channel, "step": step}
-    asked = component()(file=publish(data), digest=data.meta["digest"], start=start, key=key, default=None)
+    asked = component()(file=publish(data), digest=data.meta["digest"], start=start, order=order,
+                        order_name=order_name, key=key, default=None)
     if not isinstance(asked, dict) or asked.get("request") == st.session_state.get(f"{key}_request"):
         return None
     st.session_state[f"{key}_request"] = asked.get("request")
@@ -265,12 +269,13 @@ def show_channel_browser(
 
 
 def browser_section(
-    analysis, layer: str, channel: int, step: int, options, *, frame_numbers: list[int], key: tuple
+    analysis, layer: str, channel: int, step: int, options, *, frame_numbers: list[int], key: tuple,
+    order: list[int] | None = None, order_name: str = "motion energy",
 ) -> tuple[int, int] | None:
     """The browser of ``layer`` of ``analysis`` (a :class:`repflow.analysis.ClipAnalysis`) under a heading,
     opening at the page's ``channel`` and ``step`` with the page's normalisation (``options``: the sidebar's
-    PanelOptions). ``key`` identifies the analysis in the cache. Returns the (channel, step) the user asked the
-    page to show, or None."""
+    PanelOptions) and channel ranking (``order``, ranked by ``order_name``). ``key`` identifies the analysis in the
+    cache. Returns the (channel, step) the user asked the page to show, or None."""
     flows = analysis.flows[layer]
     st.subheader(f"Browse all {len(flows)} channels × {flows.shape[1]} steps of {analysis.layer_labels[layer]}")
     st.caption(
@@ -281,7 +286,8 @@ def browser_section(
     try:
         data = cached_browser(key, layer, options.normalisation, options.fixed_max, flows, analysis.frames,
                               list(frame_numbers), analysis.layer_labels[layer], labels)
-        return show_channel_browser(data, channel=min(channel, len(flows) - 1), step=min(step, flows.shape[1] - 1))
+        return show_channel_browser(data, channel=min(channel, len(flows) - 1), step=min(step, flows.shape[1] - 1),
+                                    order=order, order_name=order_name)
     except Exception as error:  # noqa: BLE001 (the rest of the page stays usable without the browser)
         st.error(f"The channel browser cannot be shown: {error}")
         return None

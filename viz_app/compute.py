@@ -6,7 +6,8 @@
 * the forward pass with flow hooks (and the chosen flow probe) runs once per (model, clip bytes, frame window,
   input size, probe point, probe options) (``st.cache_data``); changing channel, step or a display option
   only re-draws;
-* classical TV-L1 runs once per pair of input frames (keyed by their content).
+* classical TV-L1 runs once per pair of input frames (keyed by their content), and once per window for the
+  channels' agreement with TV-L1 (on demand; the agreement itself once per analysis and layer).
 
 The cached model is shared by every browser session, and hooks change it while they run, so every hooked
 forward pass holds ``MODEL_LOCK``. Checkpoint and state dict files are read only through
@@ -179,6 +180,24 @@ def classical_motion(frames: np.ndarray) -> np.ndarray:
     if scale < 1:
         frames = np.stack([cv2.resize(f, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) for f in frames])
     return np.linalg.norm(tvl1(frames, nscales=2, warps=2), axis=-1).mean(axis=(1, 2)) / scale
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def clip_motion(frames: np.ndarray) -> np.ndarray:
+    """OpenCV TV-L1 flow magnitude (T - 1, H, W) between consecutive frames at full size, in input pixels
+    (:func:`repflow.agreement.tvl1_magnitude`); cached by the frames' content, so every layer shares it."""
+    from repflow.agreement import tvl1_magnitude
+
+    return tvl1_magnitude(frames)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def channel_agreement(key: tuple, layer: str, _flows: np.ndarray, _frames: np.ndarray) -> np.ndarray:
+    """Agreement with TV-L1 (:func:`repflow.agreement.channel_agreement`) of each channel of ``layer``, once per
+    analysis ``key`` (model, clip, window, probe) and layer (``_flows`` and ``_frames`` follow from them)."""
+    from repflow.agreement import channel_agreement as agreement
+
+    return agreement(_flows, _frames, motion=clip_motion(_frames))
 
 
 def clip_digest(path: str) -> str:

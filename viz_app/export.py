@@ -8,10 +8,11 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from repflow import figure, flowviz
+from repflow import figure
 from repflow.analysis import ClipAnalysis
 from repflow.flowviz import PanelOptions
 from viz_app import compute
+from viz_app.ranking import RANKINGS, Ranking
 
 MIME = {"png": "image/png", "pdf": "application/pdf", "svg": "image/svg+xml", "gif": "image/gif", "mp4": "video/mp4"}
 DEFAULT_ROWS = 4
@@ -25,23 +26,26 @@ def evenly_spaced(count: int, wanted: int) -> list[int]:
 
 def export_section(
     analysis: ClipAnalysis, layer: str, channel: int, options: PanelOptions, *, clip_name: str, key: tuple,
-    frame_numbers: list[int] | None = None,
+    ranked: Ranking, frame_numbers: list[int] | None = None,
 ) -> None:
     """Figure and animation settings with their download buttons; ``key`` identifies the analysis (model, clip,
-    window, probe), so an animation built for another one is never offered; ``frame_numbers`` (the window's
-    frames in the clip) head the figure's columns."""
+    window, probe), so an animation built for another one is never offered; the figure's rows default to
+    ``channel`` and the next best of the sidebar's ``ranked`` channels; ``frame_numbers`` (the window's frames in
+    the clip) head the figure's columns."""
     flows = analysis.flows[layer]
     stem = f"repflow_{analysis.layer_labels[layer].replace(' ', '_').replace('/', 'of')}_{clip_name.rsplit('.', 1)[0]}"
     with st.expander("Export for papers", expanded=False):
         st.markdown("**Figure**: rows = channels, columns = time steps (as the paper's flow figures).")
         left, right = st.columns(2)
-        ranked = [int(c) for c in flowviz.rank_by_energy(flows) if c != channel]
-        # Keyed by layer: each layer has its own channels and steps (and its own choice of them).
+        others = [c for c in ranked.order if c != channel]
+        # Keyed by layer (each has its own channels and steps, and its own choice of them) and, for the rows, by
+        # ranking: another ranking offers its own best channels.
         channels = left.multiselect(
             "Channels (rows)",
             list(range(len(flows))),
-            default=[channel] + ranked[: DEFAULT_ROWS - 1],
-            key=f"export_channels_{layer}",
+            default=[channel] + others[: DEFAULT_ROWS - 1],
+            help=f"By default the shown channel and the next best by {RANKINGS[ranked.by]}.",
+            key=f"export_channels_{layer}_{ranked.by}",
         )
         steps = right.multiselect(
             "Time steps (columns)",

@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from repflow.probe import ProbeOptions
-from viz_app import channel_browser, compute, export, sidebar, views
+from viz_app import channel_browser, compute, export, ranking, sidebar, views
 from viz_app.sources import ClipWindow, ModelFile, ModelSource, fit_window, models_dir, samples_dir
 
 
@@ -168,7 +168,9 @@ def main() -> None:
     analysis, source, model_name, clip, window, probe, probe_options = resolved
     if layer not in analysis.flows:  # the previous selection is shown after a failure
         layer = list(analysis.flows)[-1]
-    channel, step = sidebar.channel_controls(analysis, layer, view=(source, clip.digest, layer))
+    analysis_key = (source, clip.digest, window, probe, probe_options)
+    ranked = ranking.rank_channels(analysis, layer, sidebar.ranking_choice(), key=analysis_key)
+    channel, step = sidebar.channel_controls(analysis, layer, ranked, view=(source, clip.digest, layer))
     options = sidebar.view_controls()
     st.caption(
         f"**{model_name}** on **{clip.name}**: frames {window.start}–{window.indices()[-1]}"
@@ -177,10 +179,10 @@ def main() -> None:
         "saturation = magnitude (white = still); positive flow moves right / down."
     )
     views.main_view(analysis, layer, channel, step, options, frame_numbers=window.indices())
-    analysis_key = (source, clip.digest, window, probe, probe_options)
     views.channel_grid(analysis, layer, channel, step, options, key=analysis_key)
     asked = channel_browser.browser_section(
-        analysis, layer, channel, step, options, frame_numbers=window.indices(), key=analysis_key
+        analysis, layer, channel, step, options, frame_numbers=window.indices(), key=analysis_key,
+        order=list(ranked.order), order_name=ranking.RANKINGS[ranked.by],
     )
     if asked is not None and asked != (channel, step):  # the browser's button: the page takes over its view
         sidebar.queue("channel", asked[0])
@@ -191,7 +193,7 @@ def main() -> None:
         views.predictions(analysis, compute.summary_for(source).class_names)
     with right:
         views.learned_parameters(compute.load_model(source), analysis.layer_labels)
-    export.export_section(analysis, layer, channel, options, clip_name=clip.name, key=analysis_key,
+    export.export_section(analysis, layer, channel, options, clip_name=clip.name, key=analysis_key, ranked=ranked,
                           frame_numbers=window.indices())
     advance_play(step, analysis.flows[layer].shape[1])
 

@@ -1,6 +1,6 @@
 """The sidebar: model (a repflow checkpoint or your own model), clip, frame window, flow layer or probe point
-(with the probe's settings), channel (with a motion-energy ranking), time step (with play) and display options.
-Each function draws its widgets and returns what was chosen."""
+(with the probe's settings), channel ranking (motion energy or agreement with TV-L1), channel, time step (with
+play) and display options. Each function draws its widgets and returns what was chosen."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from repflow.checkpoint import ARCHITECTURE_CHOICES, default_architecture
 from repflow.inspect import FLOW_KIND_LABELS
 from repflow.probe import FEATURE_N_ITER, INPUT, INPUT_N_ITER, REDUCTIONS, ProbeOptions, ProbePoint
 from viz_app import compute
+from viz_app.ranking import RANKING_HELP, RANKINGS, Ranking
 from viz_app.sources import (
     MAX_FRAMES,
     MAX_STRIDE,
@@ -322,35 +323,47 @@ def probe_controls(point: str) -> ProbeOptions:
         return ProbeOptions(channels=int(channels), reduce=reduce, n_iter=int(n_iter))
 
 
-def channel_controls(analysis: ClipAnalysis, layer: str, *, view: tuple = ()) -> tuple[int, int]:
-    """Channel of ``layer`` (with a one-click ranking by motion energy) and time step (with play).
+def ranking_choice() -> str:
+    """How the channel buttons (and the grid, the export's rows and the browser's ordered slider) rank channels:
+    "energy" (the default: free, so a new view opens at once) or "agreement" (with TV-L1)."""
+    return st.sidebar.segmented_control(
+        "Rank channels by", list(RANKINGS), format_func=RANKINGS.get, default="energy", required=True, key="rank_by",
+        help=RANKING_HELP,
+    )
 
-    On a new ``view`` (model, clip and layer) they start at the channel with the most motion energy over the
-    window and the step with the most classical TV-L1 motion; afterwards the user's choice stays."""
+
+def channel_controls(analysis: ClipAnalysis, layer: str, ranked: Ranking, *, view: tuple = ()) -> tuple[int, int]:
+    """Channel of ``layer`` (with one-click buttons for the best channels of the ``ranked`` order) and time step
+    (with play).
+
+    On a new ``view`` (model, clip and layer) they start at the best ranked channel and at the step with the most
+    classical TV-L1 motion, and a new ranking starts at its best channel; afterwards the user's choice stays."""
     flows = analysis.flows[layer]
     n_channels, n_steps = flows.shape[:2]
     new_view = st.session_state.get("_view") != view
-    st.session_state["_view"] = view
+    new_ranking = st.session_state.get("_ranked_by") != ranked.by
+    st.session_state["_view"], st.session_state["_ranked_by"] = view, ranked.by
 
-    ranked = flowviz.rank_by_energy(flows)[:RANKED_SHOWN]
-    energy = flowviz.flow_energy(flows)
+    if ranked.note:
+        st.sidebar.info(ranked.note)
+    best = ranked.order[:RANKED_SHOWN]
     channel = st.sidebar.number_input(
         f"Channel (0–{n_channels - 1})", 0, n_channels - 1, key="channel",
-        **initial("channel", int(ranked[0]), reset=new_view, fit=clipped(0, n_channels - 1)),
+        **initial("channel", best[0], reset=new_view or new_ranking, fit=clipped(0, n_channels - 1)),
     )
     if layer in analysis.channel_labels:
         st.sidebar.caption(
             f"Flow channel {channel} is {analysis.channel_label(layer, int(channel))} of the probed output."
         )
-    st.sidebar.caption("Most moving channels (motion energy over the clip):")
+    st.sidebar.caption(ranked.heading)
     columns = st.sidebar.columns(4)
-    for position, index in enumerate(ranked):
+    for position, index in enumerate(best):
         columns[position % 4].button(
             f"{index}",
             key=f"rank_{position}",
             on_click=queue,
-            args=("channel", int(index)),
-            help=f"{analysis.channel_label(layer, int(index))}: energy {energy[index]:.3g}",
+            args=("channel", index),
+            help=f"{analysis.channel_label(layer, index)}: {ranked.describe(index)}",
             type="primary" if index == channel else "secondary",
         )
 

@@ -17,11 +17,12 @@ from repflow.figure import mosaic
 from repflow.flowviz import PanelOptions
 from repflow.probe import INPUT, ProbeOptions
 from viz_app import compute
+from viz_app.ranking import RANKING_HELP, Ranking, rank_channels
 from viz_app.sidebar import queue
 
 GRID_COLUMNS = 8
 GRID_TILE_PX = 96
-GRID_ORDERS = ("channel number", "motion energy at this step")
+GRID_ORDERS = ("channel number", "motion energy at this step", "agreement with TV-L1 over the clip")
 
 
 def main_view(
@@ -109,15 +110,20 @@ def agreement(flow: np.ndarray, reference: np.ndarray) -> tuple[float, float, fl
 def channel_grid(
     analysis: ClipAnalysis, layer: str, channel: int, step: int, options: PanelOptions, *, key: tuple
 ) -> None:
-    """Every channel of ``layer`` at ``step`` as one image, sortable by motion energy; choosing a channel
-    below it selects that channel. ``key`` identifies the analysis in the image cache."""
+    """Every channel of ``layer`` at ``step`` as one image, sortable by motion energy or agreement with TV-L1;
+    choosing a channel below it selects that channel. ``key`` identifies the analysis in the image cache."""
     flows = analysis.flows[layer]
     which = "The only channel" if len(flows) == 1 else f"All {len(flows)} channels"
     st.subheader(f"{which} of {analysis.layer_labels[layer]} at step {step}")
-    order = st.radio("Sort", list(GRID_ORDERS), horizontal=True, key="grid_sort")
+    order = st.radio("Sort", list(GRID_ORDERS), horizontal=True, key="grid_sort", help=RANKING_HELP)
+    ranked = rank_channels(analysis, layer, "agreement", key=key) if order == GRID_ORDERS[2] else None
+    if ranked is not None and ranked.note:
+        st.info(ranked.note)
     labels = [analysis.channel_label(layer, index) for index in range(len(flows))]
-    channels, png = grid_image(key, layer, step, options, order, analysis.flows[layer], analysis.frames[step], labels)
-    st.image(png, caption="channel · motion energy E at this step", width="content")
+    channels, png = grid_image(key, layer, step, options, order, flows, analysis.frames[step], labels, ranked)
+    by_agreement = ranked is not None and ranked.agreement is not None
+    caption = "agreement with TV-L1 r over the clip" if by_agreement else "motion energy E at this step"
+    st.image(png, caption=f"channel · {caption}", width="content")
     st.pills(
         f"Select a channel (now {channel})",
         channels,
@@ -137,17 +143,23 @@ def grid_image(
     _flows: np.ndarray,
     _frame: np.ndarray,
     _labels: list[str],
+    _ranked: Ranking | None = None,
 ) -> tuple[list[int], bytes]:
     """(channel order, PNG of the mosaic) of every channel at ``step``; cached, as it does not depend on the
-    selected channel (``_flows``, ``_frame`` and the channel ``_labels`` are identified by ``key``, ``layer``
-    and ``step``)."""
+    selected channel (``_flows``, ``_frame``, the channel ``_labels`` and the agreement ranking ``_ranked`` are
+    identified by ``key``, ``layer``, ``step`` and ``order``)."""
     channels = list(range(len(_flows)))
     if order == GRID_ORDERS[1]:
         channels = [int(c) for c in flowviz.rank_by_energy(_flows[:, step])]
+    elif _ranked is not None:
+        channels = list(_ranked.order)
     energy = flowviz.flow_energy(_flows[:, step])
+    notes = [f"E {energy[index]:.2g}" for index in range(len(_flows))]
+    if _ranked is not None and _ranked.agreement is not None:
+        notes = [f"r {r:.2f}" for r in _ranked.agreement]
     tile = replace(options, size=GRID_TILE_PX, style=replace(options.style, legend=False))
     tiles = [flowviz.render_panel(_flows, index, step, tile, frame=_frame)[0] for index in channels]
-    image = mosaic(tiles, [f"{_labels[index]} E {energy[index]:.2g}" for index in channels], columns=GRID_COLUMNS)
+    image = mosaic(tiles, [f"{_labels[index]} {notes[index]}" for index in channels], columns=GRID_COLUMNS)
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
     return channels, buffer.getvalue()

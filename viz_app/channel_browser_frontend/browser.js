@@ -6,7 +6,7 @@
 "use strict";
 
 const view = {meta: null, codes: null, channel: 0, step: 0, digest: null, loading: null, ready: null, start: null,
-              scale: null,
+              scale: null, order: null, orderName: "motion energy",
               switches: 0, lastSwitch: null, payload: null, buildMs: null, builtAt: null};
 window.repflowBrowser = view;  // read by viz_app/benchmark.py and the browser test
 
@@ -92,9 +92,9 @@ function colourBar(scale) {
 
 function labels(channel, step, scale) {
   const m = view.meta, [channels, steps] = m.shape;
-  const rank = m.energy_order.indexOf(channel) + 1;
+  const rank = order().indexOf(channel) + 1;
   $("channel-label").textContent =
-    `${m.channel_labels[channel]} (${channel + 1} of ${channels}; motion-energy rank ${rank})`;
+    `${m.channel_labels[channel]} (${channel + 1} of ${channels}; rank ${rank} by ${view.orderName})`;
   $("step-label").textContent = `step ${step} of ${steps - 1} · ${m.step_labels[step]}`;
   $("shown").textContent = `${m.layer} · ${m.channel_labels[channel]} · step ${step} (${m.step_labels[step]})`;
   $("scale").textContent = number(scale);
@@ -122,12 +122,16 @@ function show(channel, step, startedAt) {
     }, 0))));
 }
 
+function order() {  // the page's channel ranking, else the layer's motion-energy order
+  return view.order || view.meta.energy_order;
+}
+
 function channelAt(position) {
-  return $("by-energy").checked ? view.meta.energy_order[position] : position;
+  return $("by-rank").checked ? order()[position] : position;
 }
 
 function positionOf(channel) {
-  return $("by-energy").checked ? view.meta.energy_order.indexOf(channel) : channel;
+  return $("by-rank").checked ? order().indexOf(channel) : channel;
 }
 
 function select(channel, step, startedAt = performance.now()) {
@@ -199,6 +203,10 @@ function build(args) {
 
 function render(args) {
   const start = args.start;
+  const reordered = JSON.stringify(args.order || null) !== JSON.stringify(view.order);
+  view.order = args.order || null;
+  view.orderName = args.order_name || "motion energy";
+  $("order-name").textContent = view.orderName;
   if (args.digest !== view.loading) {  // a new layer: fetch its file once; later renders wait for the same figure
     view.loading = args.digest;
     view.ready = load(args.file).then(build).catch((error) => {
@@ -212,13 +220,17 @@ function render(args) {
       view.start = key;
       return select(start.channel, start.step);
     }
+    if (reordered && view.current) {  // a new ranking: the slider and the rank follow it, the view stays
+      $("channel").value = positionOf(view.channel);
+      labels(view.channel, view.step, view.current.scale);
+    }
   }).then(() => post("streamlit:setFrameHeight", {height: document.documentElement.scrollHeight}));
 }
 
 $("channel").addEventListener("input",
   (event) => show(channelAt(Number(event.target.value)), view.step, event.timeStamp));
 $("step").addEventListener("input", (event) => show(view.channel, Number(event.target.value), event.timeStamp));
-$("by-energy").addEventListener("change", () => { $("channel").value = positionOf(view.channel); });
+$("by-rank").addEventListener("change", () => { $("channel").value = positionOf(view.channel); });
 // The one message to the server the browser sends, on request: the page's controls take over this view.
 $("use").addEventListener("click", () => post("streamlit:setComponentValue", {
   value: {channel: view.channel, step: view.step, request: Date.now()}, dataType: "json"}));
