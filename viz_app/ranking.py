@@ -1,7 +1,7 @@
 """Channel rankings of a flow layer: by motion energy (free: the flows are at hand) or by agreement with TV-L1
 (:mod:`repflow.agreement`: one OpenCV TV-L1 pass over the frames the model read, cached). The sidebar's channel
-buttons, the channel grid, the export's default rows and the channel browser's ordered slider all follow the
-ranking chosen in the sidebar.
+buttons, the export's default rows and the channel browser's ordered slider follow the ranking chosen in the
+sidebar; the channel grid offers both as sort orders of its own.
 
 Motion energy is the default: it costs nothing, so a new model, clip or layer opens at once; TV-L1 of the window
 takes about 0.1 s per frame pair at 56 px and 0.4 s at 112 px on 2 CPU cores (1-6 s for the bundled windows).

@@ -324,11 +324,10 @@ def probe_controls(point: str) -> ProbeOptions:
 
 
 def ranking_choice() -> str:
-    """How the channel buttons (and the grid, the export's rows and the browser's ordered slider) rank channels:
-    "energy" (the default: free, so a new view opens at once) or "agreement" (with TV-L1)."""
-    return st.sidebar.segmented_control(
-        "Rank channels by", list(RANKINGS), format_func=RANKINGS.get, default="energy", required=True, key="rank_by",
-        help=RANKING_HELP,
+    """How the channel buttons (and the export's default rows and the channel browser's ordered slider) rank
+    channels: "energy" (the default: free, so a new view opens at once) or "agreement" (with TV-L1)."""
+    return st.sidebar.radio(
+        "Rank channels by", list(RANKINGS), format_func=RANKINGS.get, key="rank_by", help=RANKING_HELP
     )
 
 

@@ -44,11 +44,11 @@ def test_channels_rank_by_agreement_with_tvl1_on_request(textured_clip, monkeypa
     st.cache_data.clear()
     at = run_app()
     assert_clean(at)
-    assert at.segmented_control(key="rank_by").value == "energy" and not scored, "the first view needs no TV-L1"
+    assert at.radio(key="rank_by").value == "energy" and not scored, "the first view needs no TV-L1"
     assert "energy" in at.button(key="rank_0").help and "agreement" not in at.button(key="rank_0").help
     energy_order = ranked_buttons(at)
 
-    at.segmented_control(key="rank_by").set_value("agreement").run()
+    at.radio(key="rank_by").set_value("agreement").run()
     assert_clean(at)
     assert not at.sidebar.info, "the window has local motion: no fallback"
     ((flows, frames),) = scored
@@ -76,7 +76,7 @@ def test_channels_rank_by_agreement_with_tvl1_on_request(textured_clip, monkeypa
 def test_a_window_without_local_motion_says_so_and_ranks_by_energy(app_env):
     at = run_app()  # the moving square over a flat background: TV-L1 moves the whole frame
     energy_order = ranked_buttons(at)
-    at.segmented_control(key="rank_by").set_value("agreement").run()
+    at.radio(key="rank_by").set_value("agreement").run()
     assert not at.exception and not at.error
     (note,) = at.sidebar.info
     assert note.value.startswith("No step of this window has local motion") and "ranked by motion energy" in note.value
