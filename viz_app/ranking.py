@@ -23,9 +23,9 @@ RANKINGS = {"energy": "motion energy", "agreement": "agreement with TV-L1"}
 RANKING_HELP = (
     "Motion energy: mean |flow|² of the channel over the window (free). Agreement with TV-L1: mean Pearson r between "
     "the channel's |flow| and OpenCV TV-L1 |flow| of the frames the model read, area-averaged to the layer's map, "
-    "over the steps where TV-L1 motion is local (as `repflow bench alignment` scores layers): does the channel show "
-    "where things move? It costs one TV-L1 pass over the window (about 0.1 s per frame pair at 56 px, 0.4 s at "
-    "112 px), once per model, window and layer."
+    f"over the steps where TV-L1 motion is local (spatial std/mean ≥ {LOCAL_MOTION}, mean ≥ {STILL_PX} px), as "
+    "`repflow bench alignment` scores layers: does the channel show where things move? It costs one TV-L1 pass over "
+    "the window (about 0.1 s per frame pair at 56 px, 0.4 s at 112 px), once per window."
 )
 
 
@@ -76,9 +76,8 @@ def rank_channels(analysis: ClipAnalysis, layer: str, by: str, *, key: tuple) ->
                        "channels are ranked by motion energy.")
     steps = counted_steps(reference_motion(motion, flows.shape[2:4], flows.shape[1]))
     if np.isnan(agreement).all():
-        note = (f"No step of this window has local motion (OpenCV TV-L1 of the frames is still, under {STILL_PX} px, "
-                f"or moves as a whole: spatial std/mean under {LOCAL_MOTION}), so agreement with TV-L1 cannot be "
-                "measured: channels are ranked by motion energy.")
+        note = ("No step of this window has local motion (TV-L1 finds the frames still or moving as a whole), so "
+                "agreement with TV-L1 cannot be measured: channels are ranked by motion energy.")
         return Ranking("energy", by_energy, energy, note=note)
     order = tuple(int(c) for c in rank_by_agreement(agreement))
     return Ranking("agreement", order, energy, agreement, int(steps.sum()), len(steps))
