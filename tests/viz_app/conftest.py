@@ -9,14 +9,21 @@ from repflow.models import ModelConfig, build_model
 from repflow.video import write_video
 
 
-def make_moving_square(frames: int = 12, height: int = 64, width: int = 80, *, gray: bool = False) -> np.ndarray:
-    """A textured square sliding right over a dark background: (T, H, W, 3) uint8."""
+def make_moving_square(
+    frames: int = 12, height: int = 64, width: int = 80, *, gray: bool = False, textured: bool = False
+) -> np.ndarray:
+    """A textured square sliding right over a dark background (``textured``: over a still texture of 4-px blocks,
+    where TV-L1 finds the motion local; over a flat background it spreads the square's motion over the frame):
+    (T, H, W, 3) uint8."""
     rng = np.random.default_rng(0)
     side = max(4, min(height, width) // 3)
     texture = rng.integers(0, 255, (side, side, 3), dtype=np.uint8)
     if gray:
         texture[...] = texture[..., :1]
     clip = np.full((frames, height, width, 3), 30, np.uint8)
+    if textured:
+        blocks = rng.integers(40, 140, (-(-height // 4), -(-width // 4), 3), dtype=np.uint8)
+        clip[:] = np.kron(blocks, np.ones((4, 4, 1), np.uint8))[:height, :width]
     top = (height - side) // 2
     for t in range(frames):
         left = min(2 + 2 * t, width - side)

@@ -373,6 +373,46 @@ def test_sidebar_labels_are_shown_whole_in_chromium(assets, tmp_path):
         keep_screenshot(page, "sidebar_labels.png", tmp_path)
 
 
+def test_the_channel_browsers_ordered_slider_follows_the_sidebars_ranking(assets, tmp_path, moving_square):
+    """Choosing "agreement with TV-L1" in the sidebar reorders the browser's ordered channel slider (no new data
+    file: the order travels with the rerun) and back."""
+    from repflow.video import write_video
+
+    textured = tmp_path / "textured_assets"
+    (textured / "clips").mkdir(parents=True)
+    (textured / "models").symlink_to(assets / "models")
+    write_video(textured / "clips" / "textured.mp4", moving_square(textured=True))  # local motion for TV-L1
+    with served_app(textured, tmp_path) as (port, _), chromium_page(tmp_path) as page:
+        open_viewer(page, port)
+        frame = browser_frame(page)
+        digest = frame.evaluate("window.repflowBrowser.digest")
+        energy = frame.evaluate("window.repflowBrowser.meta.energy_order")
+        sidebar = page.locator("[data-testid='stSidebar']")
+        sidebar.get_by_text("agreement with TV-L1", exact=True).click()
+        sidebar.get_by_text("Most in agreement with TV-L1", exact=False).first.wait_for(timeout=60_000)
+        frame.wait_for_function("window.repflowBrowser.orderName === 'agreement with TV-L1'", timeout=30_000)
+        order = frame.evaluate("window.repflowBrowser.order")
+        assert sorted(order) == sorted(energy) and order != energy, "this clip ranks its channels differently"
+        best = int(page.get_by_label(re.compile(r"^Channel \(")).input_value())
+        assert order[0] == best, "the page and the browser open on the ranking's best channel"
+        frame.locator("#by-rank").check()
+        for key, position in (("End", -1), ("Home", 0)):
+            frame.locator("#channel").focus()
+            frame.locator("#channel").press(key)
+            frame.wait_for_function(f"window.repflowBrowser.channel === {order[position]}", timeout=10_000)
+        label = frame.locator("#channel-label").inner_text()
+        assert label.endswith("rank 1 by agreement with TV-L1)"), label
+        assert frame.evaluate("window.repflowBrowser.digest") == digest, "the layer's data were not sent again"
+        keep_screenshot(page, "browser_ranked_by_agreement.png", tmp_path)
+
+        sidebar.get_by_text("motion energy", exact=True).click()
+        frame.wait_for_function("window.repflowBrowser.orderName === 'motion energy'", timeout=30_000)
+        frame.locator("#channel").focus()
+        frame.locator("#channel").press("Home")
+        frame.wait_for_function(f"window.repflowBrowser.channel === {energy[0]}", timeout=10_000)
+        assert not page.locator("[data-testid='stException']").count()
+
+
 def test_panel_size_sets_the_displayed_panel_width(assets, tmp_path):
     with served_app(assets, tmp_path) as (port, _), chromium_page(tmp_path) as page:
         open_viewer(page, port)

@@ -11,16 +11,9 @@ from tests.viz_app.apptest_helpers import assert_clean, run_app
 
 
 @pytest.fixture
-def textured_clip(app_env, tmp_path, monkeypatch):
-    """A samples folder holding one clip with local motion: a textured square moving over a still texture (a
-    flat background would make TV-L1 spread the square's motion over the whole frame)."""
-    rng = np.random.default_rng(4)
-    background = np.kron(rng.integers(40, 140, (16, 20, 3), dtype=np.uint8), np.ones((4, 4, 1), np.uint8))
-    square = np.kron(rng.integers(150, 256, (5, 5, 3), dtype=np.uint8), np.ones((4, 4, 1), np.uint8))
-    frames = np.repeat(background[None], 12, axis=0)
-    for t in range(12):
-        frames[t, 22:42, 4 + 3 * t : 24 + 3 * t] = square
-    write_video(tmp_path / "textured.mp4", frames)
+def textured_clip(app_env, tmp_path, monkeypatch, moving_square):
+    """A samples folder holding one clip with local motion: the square over a still texture."""
+    write_video(tmp_path / "textured.mp4", moving_square(textured=True))
     monkeypatch.setenv("REPFLOW_SAMPLES_DIR", str(tmp_path))
     return tmp_path / "textured.mp4"
 
