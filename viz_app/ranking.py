@@ -20,6 +20,7 @@ from repflow.analysis import ClipAnalysis
 from viz_app import compute
 
 RANKINGS = {"energy": "motion energy", "agreement": "agreement with TV-L1"}
+SECONDS_PER_PAIR_56PX = 0.12  # OpenCV TV-L1 of one 56-px frame pair on 2 busy cores; it grows with the pixels
 RANKING_HELP = (
     "Motion energy: mean |flow|² of the channel over the window (free). Agreement with TV-L1: mean Pearson r between "
     "the channel's |flow| and OpenCV TV-L1 |flow| of the frames the model read, area-averaged to the layer's map, "
@@ -67,8 +68,10 @@ def rank_channels(analysis: ClipAnalysis, layer: str, by: str, *, key: tuple) ->
     if by != "agreement":
         return Ranking("energy", by_energy, energy)
     try:
-        with st.spinner(f"Agreement with TV-L1: OpenCV TV-L1 of the {len(analysis.frames)} frames the model read "
-                        f"({analysis.frames.shape[1]} px), once per model, window and layer…"):
+        frames, side = len(analysis.frames), analysis.frames.shape[1]
+        seconds = max(1, round(SECONDS_PER_PAIR_56PX * (frames - 1) * (side / 56) ** 2))
+        with st.spinner(f"Agreement with TV-L1: OpenCV TV-L1 of the {frames} frames the model read ({side} px; "
+                        f"about {seconds} s on 2 cores), once per window…"):
             agreement = compute.channel_agreement(key, layer, flows, analysis.frames)
             motion = compute.clip_motion(analysis.frames)
     except Exception as error:  # noqa: BLE001 (the energy ranking still works)
