@@ -4,7 +4,8 @@ buttons, the export's default rows and the channel browser's ordered slider foll
 sidebar; the channel grid offers both as sort orders of its own.
 
 Motion energy is the default: it costs nothing, so a new model, clip or layer opens at once; TV-L1 of the window
-takes about 0.1 s per frame pair at 56 px and 0.4 s at 112 px on 2 CPU cores (1-6 s for the bundled windows).
+takes about 0.1 s per frame pair at 56 px and 0.4 s at 112 px on 2 CPU cores (1-1.5 s for the bundled 56-px
+models' 8 frames, 6-7.5 s for 16 frames at 112 px).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ RANKING_HELP = (
     "the channel's |flow| and OpenCV TV-L1 |flow| of the frames the model read, area-averaged to the layer's map, "
     f"over the steps where TV-L1 motion is local (spatial std/mean ≥ {LOCAL_MOTION}, mean ≥ {STILL_PX} px), as "
     "`repflow bench alignment` scores layers: does the channel show where things move? It costs one TV-L1 pass over "
-    "the window (about 0.1 s per frame pair at 56 px, 0.4 s at 112 px), once per window."
+    f"the window (about {SECONDS_PER_PAIR_56PX:.2g} s per frame pair at 56 px, {4 * SECONDS_PER_PAIR_56PX:.2g} s at "
+    "112 px), once per window."
 )
 
 
@@ -46,7 +48,7 @@ class Ranking:
     note: str = ""
 
     def describe(self, channel: int) -> str:
-        """Channel ``channel``'s scores: "energy 0.0123 · r 0.53"."""
+        """Channel ``channel``'s scores: "energy 0.0123", then " · agreement with TV-L1 r 0.53" when measured."""
         text = f"energy {self.energy[channel]:.3g}"
         return text if self.agreement is None else f"{text} · agreement with TV-L1 r {self.agreement[channel]:.2f}"
 
@@ -77,10 +79,10 @@ def rank_channels(analysis: ClipAnalysis, layer: str, by: str, *, key: tuple) ->
     except Exception as error:  # noqa: BLE001 (the energy ranking still works)
         return Ranking("energy", by_energy, energy, note=f"Agreement with TV-L1 cannot be measured here ({error}): "
                        "channels are ranked by motion energy.")
-    steps = counted_steps(reference_motion(motion, flows.shape[2:4], flows.shape[1]))
+    counted = counted_steps(reference_motion(motion, flows.shape[2:4], flows.shape[1]))
     if np.isnan(agreement).all():
         note = ("No step of this window has local motion (TV-L1 finds the frames still or moving as a whole), so "
                 "agreement with TV-L1 cannot be measured: channels are ranked by motion energy.")
         return Ranking("energy", by_energy, energy, note=note)
     order = tuple(int(c) for c in rank_by_agreement(agreement))
-    return Ranking("agreement", order, energy, agreement, int(steps.sum()), len(steps))
+    return Ranking("agreement", order, energy, agreement, int(counted.sum()), len(counted))
