@@ -21,6 +21,7 @@ import numpy as np
 
 from repflow import flowviz
 from repflow.analysis import ClipAnalysis
+from repflow.classical import tvl1
 from repflow.io import atomic_write
 
 FIGURE_FORMATS = ("png", "pdf", "svg")
@@ -89,6 +90,27 @@ def frame_row(frames: np.ndarray, *, steps: Sequence[int], size: tuple[int, int]
     """A row of the input frames at ``steps`` (the first frame of each flow step)."""
     check_indices(steps, len(frames), "frame")
     return FigureRow(label=label, images=[flowviz.resize_image(frames[step], size) for step in steps])
+
+
+def reference_row(
+    frames: np.ndarray, *, steps: Sequence[int], span: int, options: flowviz.PanelOptions = flowviz.PanelOptions()
+) -> FigureRow:
+    """A row of classical OpenCV TV-L1 flow between the frames each learned step compares (frame i and
+    i + ``span``), in input pixels per step, drawn like the learned rows (one robust scale over the row unless
+    ``options`` is per frame; a fixed scale in feature-map pixels does not apply, so it falls back to the row's)."""
+    check_indices(steps, len(frames) - span, "time step")
+    pairs = {step: tvl1(frames[[step, step + span]])[0] for step in range(len(frames) - span)}
+    classical = np.stack([pairs[step] for step in sorted(pairs)])[None]  # (1, T - span, H, W, 2)
+    per_frame = options.normalisation == "frame"
+    row_options = replace(options, normalisation="frame" if per_frame else "clip")
+    images, scales = [], []
+    for step in steps:
+        image, scale = flowviz.render_panel(classical, 0, step, row_options, frame=frames[step])
+        images.append(image)
+        scales.append(scale)
+    if per_frame:
+        return FigureRow(label="TV-L1", images=images, notes=[f"{scale:.3g}" for scale in scales])
+    return FigureRow(label=f"TV-L1\n{flowviz.scale_note(scales[0], 'input px/step')}", images=images)
 
 
 def check_indices(indices: Sequence[int], count: int, what: str) -> None:
@@ -431,6 +453,7 @@ def paper_figure(
     options: flowviz.PanelOptions = flowviz.PanelOptions(),
     frame_numbers: Sequence[int] | None = None,
     show_frames: bool = True,
+    reference: bool = False,
     legend: bool = True,
     width_in: float = 7.0,
     max_height_in: float | None = None,
@@ -438,7 +461,8 @@ def paper_figure(
 ):
     """The paper's figure: for each (label, analysis) a block of rows, titled with the label when there are
     several: the input frames (optional) and one row per channel of ``layer``; one column per time step,
-    headed by the clip's frame numbers it compares (``frame_numbers``: the window's frames, default 0, 1, ...);
+    headed by the clip's frame numbers it compares (``frame_numbers``: the window's frames, default 0, 1, ...),
+    with a row of classical TV-L1 between the same frames under the input frames when ``reference`` is set;
     each cell a panel drawn with ``options``; a caption states the layer, scale, units and still threshold.
     Returns a matplotlib Figure ``width_in`` wide, at most ``max_height_in`` tall where smaller panels allow."""
     groups = []
@@ -449,6 +473,9 @@ def paper_figure(
         rows = []
         if show_frames:
             rows.append(frame_row(analysis.frames, steps=steps, size=(options.size, options.size)))
+        if reference:
+            span = len(analysis.frames) - flows.shape[1]
+            rows.append(reference_row(analysis.frames, steps=steps, span=span, options=options))
         rows += flow_rows(
             flows, channels=channels, steps=steps, options=options, frames=analysis.frames,
             channel_labels=[analysis.channel_label(layer, c) for c in range(len(flows))],
@@ -466,6 +493,8 @@ def paper_figure(
         f"Flow in {flowviz.FLOW_UNITS} (px/step); {scale}; white: below "
         f"{options.style.still_fraction:.0%} of the scale."
     )
+    if reference:
+        caption += " TV-L1: OpenCV Dual TV-L1 between the same frames, in input pixels per step."
     kind = options.style.colouring
     shown = None
     if legend:

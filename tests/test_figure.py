@@ -3,6 +3,7 @@ model."""
 
 import io
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -272,6 +273,41 @@ def test_figure_command_labels_clips_and_heads_columns_with_frame_numbers(model_
     assert "(a) square" in svg and "(b) again" in svg, "--label names the clip blocks"
     assert "3→5" in svg and "5→7" in svg, "columns: the clip's frames each fcf-2 step compares"
     assert 'width="237.6pt"' in svg, "3.3 in wide"
+
+
+def test_reference_row_is_tvl1_between_the_frames_each_step_compares():
+    def texture(shape):  # smooth noise at full contrast, which TV-L1 can follow 4 px
+        smooth = cv2.GaussianBlur(rng.random(shape).astype(np.float32), (0, 0), 2)
+        return cv2.normalize(smooth, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+
+    rng = np.random.default_rng(2)  # a textured square moving 2 px right per frame over a still texture
+    frames = np.repeat(texture((48, 48, 3))[None], 6, axis=0)
+    square = texture((16, 16, 3))
+    for t in range(6):
+        frames[t, 16:32, 4 + 2 * t : 20 + 2 * t] = square
+    one = figure.reference_row(frames, steps=[0, 3], span=1, options=flowviz.PanelOptions(size=48))
+    two = figure.reference_row(frames, steps=[0, 3], span=2, options=flowviz.PanelOptions(size=48))
+    scale_one = float(one.label.split()[2])
+    scale_two = float(two.label.split()[2])
+    assert one.label.startswith("TV-L1\n") and one.label.endswith("input px/step")
+    assert 1.7 < scale_one < 2.3 and 3.5 < scale_two < 4.5, "the square moves 2 px per frame: 2 px and 4 px"
+    colour = 255 - one.images[0].min(axis=-1).astype(float)  # saturation: 0 = white (still)
+    assert colour[18:30, 8:18].mean() > 2 * colour[:8].mean(), "the moving square is drawn stronger than the rest"
+    with pytest.raises(ValueError, match="time step"):
+        figure.reference_row(frames, steps=[4], span=2)
+
+
+def test_figure_command_tvl1_adds_a_reference_row_to_every_clip(model_and_clip, tmp_path):
+    from repflow.cli import main
+
+    _, checkpoint, clip, _ = model_and_clip
+    out = tmp_path / "fig.svg"
+    argv = ["figure", "--model", str(checkpoint), "--clip", str(clip), "--clip", str(clip), "--channels", "0",
+            "--steps", "0,1", "--frames", "5", "--size", "32", "--cell-px", "32", "--tvl1", "--out", str(out)]
+    assert main(argv) == 0
+    svg = out.read_text()
+    assert svg.count(">TV-L1<") == 2, "one TV-L1 row per clip block"
+    assert "OpenCV Dual TV-L1 between the same frames" in svg, "the caption says what the row is"
 
 
 def test_figure_help_states_the_default_scale(capsys):

@@ -83,6 +83,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--smooth", action="store_true", help="bilinear instead of nearest upsampling of the flow")
     parser.add_argument("--opacity", type=float, default=1.0, help="flow opacity over the frame (1 = frame hidden)")
     parser.add_argument("--no-frames", action="store_true", help="leave out the row of input frames")
+    parser.add_argument("--tvl1", action="store_true",
+                        help="add a row of classical OpenCV TV-L1 flow between the same frames (input px/step)")
     parser.add_argument("--no-legend", action="store_true", help="leave out the colour wheel or colour bar")
     parser.add_argument(
         "--width", type=float, default=7.0,
@@ -228,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
         steps = parse_indices(args.steps, count=flows.shape[1], what="time step")
         fig = figure.paper_figure(
             analyses, layer=layer, channels=channels, steps=steps, options=options, frame_numbers=indices,
-            show_frames=not args.no_frames, legend=not args.no_legend, width_in=args.width,
+            show_frames=not args.no_frames, reference=args.tvl1, legend=not args.no_legend, width_in=args.width,
             max_height_in=args.max_height, title=args.title,
         )
         figure.save_figure(fig, args.out, dpi=args.dpi)
