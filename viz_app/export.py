@@ -55,6 +55,9 @@ def export_section(
         )
         left, middle, right = st.columns(3)
         show_frames = left.checkbox("Frames row", value=True, key="export_frames")
+        reference = left.checkbox("TV-L1 row", value=False, key="export_tvl1",
+                                  help="Classical OpenCV TV-L1 between the same frames, under the frames row "
+                                  "(in input pixels per step; computed when you download).")
         legend = left.checkbox("Colour-wheel legend", value=True, key="export_legend")
         width_in = middle.number_input("Width (inches)", 2.0, 20.0, 7.0, step=0.5, key="export_width")
         dpi = right.number_input("DPI", 50, 600, 300, step=50, key="export_dpi")
@@ -66,7 +69,7 @@ def export_section(
                 return figure.paper_figure(
                     [(clip_name, analysis)], layer=layer, channels=sorted(channels), steps=sorted(steps),
                     options=replace(options, style=replace(options.style, legend=False)), show_frames=show_frames,
-                    legend=legend, width_in=width_in, frame_numbers=frame_numbers,
+                    reference=reference, legend=legend, width_in=width_in, frame_numbers=frame_numbers,
                 )
 
             buttons = st.columns(len(figure.FIGURE_FORMATS))

@@ -257,6 +257,21 @@ def test_export_buttons_give_valid_png_pdf_svg(app_env, deferred_downloads):
     assert "3→5" in texts and "0→2" not in texts, f"columns headed by the clip's frame numbers: {texts}"
 
 
+def test_export_tvl1_row_is_in_the_downloaded_figure(app_env, deferred_downloads):
+    def svg_texts() -> list[str]:
+        make = next(make for name, make in deferred_downloads.items() if name.endswith(".svg"))
+        return re.findall(r"<text[^>]*>([^<]*)</text>", make().decode())
+
+    at = run_app()
+    at.number_input(key="export_dpi").set_value(60).run()
+    assert "TV-L1" not in svg_texts(), "no TV-L1 row unless asked for"
+    at.checkbox(key="export_tvl1").check().run()
+    assert_clean(at)
+    texts = svg_texts()
+    assert "TV-L1" in texts, "the row is labelled"
+    assert "OpenCV Dual TV-L1 between the same frames" in " ".join(texts), "the caption says what it is"
+
+
 def test_gif_animation_is_built_and_offered(app_env):
     at = run_app()
     at.button(key="build_animation").click().run()
