@@ -63,11 +63,12 @@ def flow_rows(
     options: flowviz.PanelOptions = flowviz.PanelOptions(),
     frames: np.ndarray | None = None,
     channel_labels: Sequence[str] | None = None,
+    units: str = flowviz.FLOW_UNITS_SHORT,
 ) -> list[FigureRow]:
     """One row per channel of ``flows`` (C, T', h, w, 2), one column per step, each cell a panel drawn with
     ``options`` (``frames`` (T, H, W, 3) are used when the style overlays them). A row is labelled with its
-    channel (``channel_labels[channel]`` or "ch k") and, for one scale per row, the scale; per-frame scales are
-    written under each panel."""
+    channel (``channel_labels[channel]`` or "ch k") and, for one scale per row, the scale in ``units``; per-frame
+    scales are written under each panel."""
     check_indices(channels, len(flows), "channel")
     check_indices(steps, flows.shape[1], "time step")
     rows = []
@@ -82,7 +83,7 @@ def flow_rows(
         if options.normalisation == "frame":
             rows.append(FigureRow(label=title, images=images, notes=[f"{scale:.3g}" for scale in scales]))
         else:
-            rows.append(FigureRow(label=f"{title}\n{flowviz.scale_note(scales[0])}", images=images))
+            rows.append(FigureRow(label=f"{title}\n{flowviz.scale_note(scales[0], units)}", images=images))
     return rows
 
 
@@ -98,19 +99,10 @@ def reference_row(
     """A row of classical OpenCV TV-L1 flow between the frames each learned step compares (frame i and
     i + ``span``), in input pixels per step, drawn like the learned rows (one robust scale over the row unless
     ``options`` is per frame; a fixed scale in feature-map pixels does not apply, so it falls back to the row's)."""
-    check_indices(steps, len(frames) - span, "time step")
-    pairs = {step: tvl1(frames[[step, step + span]])[0] for step in range(len(frames) - span)}
-    classical = np.stack([pairs[step] for step in sorted(pairs)])[None]  # (1, T - span, H, W, 2)
-    per_frame = options.normalisation == "frame"
-    row_options = replace(options, normalisation="frame" if per_frame else "clip")
-    images, scales = [], []
-    for step in steps:
-        image, scale = flowviz.render_panel(classical, 0, step, row_options, frame=frames[step])
-        images.append(image)
-        scales.append(scale)
-    if per_frame:
-        return FigureRow(label="TV-L1", images=images, notes=[f"{scale:.3g}" for scale in scales])
-    return FigureRow(label=f"TV-L1\n{flowviz.scale_note(scales[0], 'input px/step')}", images=images)
+    classical = np.stack([tvl1(frames[[i, i + span]])[0] for i in range(len(frames) - span)])[None]
+    row_options = replace(options, normalisation="frame" if options.normalisation == "frame" else "clip")
+    return flow_rows(classical, channels=[0], steps=steps, options=row_options, frames=frames,
+                     channel_labels=["TV-L1"], units="input px/step")[0]
 
 
 def check_indices(indices: Sequence[int], count: int, what: str) -> None:
