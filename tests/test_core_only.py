@@ -69,7 +69,7 @@ def test_train_and_eval_run_without_the_app_packages(tmp_path):
 
 
 def test_drawing_without_the_app_packages_says_what_to_install(tmp_path):
-    result = repflow_without_app("figure", "--model", str(ROOT / "models" / "synthetic_flow_of_flow.pt"), "--clip",
+    result = repflow_without_app("figure", "--model", str(ROOT / "models" / "synthetic112_flow_of_flow.pt"), "--clip",
                                  str(ROOT / "sample_videos" / "synthetic_jumping_jacks.mp4"), "--out",
                                  str(tmp_path / "fig.png"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
