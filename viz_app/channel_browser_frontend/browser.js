@@ -95,7 +95,7 @@ function labels(channel, step, scale) {
   const rank = order().indexOf(channel) + 1;
   $("channel-label").textContent =
     `${m.channel_labels[channel]} (${channel + 1} of ${channels}; rank ${rank} by ${view.orderName})`;
-  $("step-label").textContent = `step ${step} of ${steps - 1} · ${m.step_labels[step]}`;
+  $("step-label").textContent = `step ${step} (${steps} steps, from 0) · ${m.step_labels[step]}`;
   $("shown").textContent = `${m.layer} · ${m.channel_labels[channel]} · step ${step} (${m.step_labels[step]})`;
   $("scale").textContent = number(scale);
   const cell = m.cell_px ? ` One cell = ${m.cell_px} input pixels.` : "";
