@@ -416,6 +416,9 @@ def test_the_channel_browsers_ordered_slider_follows_the_sidebars_ranking(assets
 def test_panel_size_sets_the_displayed_panel_width(assets, tmp_path):
     with served_app(assets, tmp_path) as (port, _), chromium_page(tmp_path) as page:
         open_viewer(page, port)
+        # the panels arrive one after another (TV-L1 last); a loaded machine can show the first three before it
+        page.wait_for_function("document.querySelectorAll(\"[data-testid='stMain'] [data-testid='stImage'] img\")"
+                               ".length >= 4", timeout=60_000)
         assert shown_widths(page) == [224] * 4
         slider = page.get_by_role("slider", name="Panel size (px)")
         for key, width in (("End", 384), ("Home", 160)):
