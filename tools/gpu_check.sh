@@ -2,8 +2,8 @@
 # One prepared run on a CUDA machine: the fused flow solver's correctness tests on the GPU, then the layer and the
 # training-step benchmarks. Run from the repository root of a plain copy (no install needed):
 #   OUT=/some/dir bash tools/gpu_check.sh
-# Wheels carried in .whl/ (pytest and its dependencies, if the machine lacks them) are installed first; decord, av,
-# flow_vis and matplotlib are not needed. Every step's output goes to $OUT/<step>.log; a failing step does not stop the later ones.
+# Wheels carried in .whl/ (pytest and its dependencies, if the machine lacks them; PyAV for the training step) are
+# installed first; decord, flow_vis and matplotlib are not needed. Every step's output goes to $OUT/<step>.log; a failing step does not stop the later ones.
 set -u
 OUT=${OUT:-gpu_check_out}
 mkdir -p "$OUT"
@@ -40,4 +40,17 @@ against=()
 if [ -n "${OFFICIAL_FLOW_PY:-}" ]; then against=(--against "$OFFICIAL_FLOW_PY"); fi
 step bench_layer 600 "${bench[@]}" layer --device cuda --repeats 20 ${against[@]+"${against[@]}"}
 step bench_step 600 "${bench[@]}" step --device cuda --repeats 5
+# `repflow train` / `eval` on CUDA with default settings (channels-last, AMP) for every model kind, on a small
+# synthetic set written here: needs PyAV (carry its wheel in .whl/), which writes and reads the clips.
+if python -c "import av" 2> /dev/null; then
+    data=$(mktemp -d)
+    step synth 300 python -m repflow synth --out "$data/synth" --clips-per-class 16 --test-clips-per-class 4 \
+        --size 128 --frames 24 --workers 8
+    for kind in none rep fcf; do
+        step "train_$kind" 300 python -m repflow train --config configs/synthetic112_flow_of_flow.yaml --flow "$kind" \
+            --train-data "$data/synth/train.txt" --val-data "$data/synth/test.txt" --epochs 2 --workers 4 \
+            --device cuda --out-dir "$data/run_$kind" --no-progress
+        step "eval_$kind" 120 python -m repflow eval --checkpoint "$data/run_$kind/model.pt" --device cuda --no-progress
+    done
+fi
 exit $status
