@@ -5,13 +5,17 @@ For each flow layer of a checkpoint and each flow channel: the agreement with TV
 |flow| between the same input frames, area-averaged to the layer's resolution; steps without local motion skipped).
 A channel's score is its mean r over the counted steps of all clips; the table gives the best and the median
 channel, next to two controls: the same architecture with random weights, and an untrained TV-L1 layer on the
-grayscale frames area-averaged to the layer's resolution.
+grayscale frames area-averaged to the layer's resolution. ``--probes`` adds rows for frozen TV-L1 probes
+(:mod:`repflow.probe`: every channel, the flow layers' normalisation and iterations) on other layers' outputs, to
+see how much of the motion's place the features there still carry.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +38,7 @@ from repflow.data.transforms import apply_view, center_view, normalize
 from repflow.flow import TVL1Flow
 from repflow.inspect import capture_flows, list_flow_layers
 from repflow.models import build_model
+from repflow.probe import ProbeOptions, attach_probes
 from repflow.video import VideoError, read_clip
 
 
@@ -84,9 +89,17 @@ class LayerAlignment:
     pixels: ChannelScores = field(default_factory=ChannelScores)
 
 
-def _layer_magnitudes(model: nn.Module, clip: Tensor) -> dict[str, np.ndarray]:
-    with torch.inference_mode(), capture_flows(model) as flows:
+def _probe_options(model: nn.Module) -> ProbeOptions:
+    """Probes that see what a flow layer of ``model`` would: every channel, normalised per sample, its iterations."""
+    return ProbeOptions(channels=None, reduce="none", normalize="sample", n_iter=model.config.n_iter)
+
+
+def _layer_magnitudes(model: nn.Module, clip: Tensor, probes: Sequence[str] = ()) -> dict[str, np.ndarray]:
+    """|flow| (C, steps, h, w) of every flow layer, and of a probe on each of ``probes`` (keyed "probe NAME")."""
+    probing = attach_probes(model, probes, options=_probe_options(model)) if probes else nullcontext({})
+    with torch.inference_mode(), capture_flows(model) as flows, probing as probed:
         model(clip[None])
+    flows = {**flows, **{f"probe {name}": flow for name, flow in probed.items()}}
     return {name: np.linalg.norm(flow[0].float().numpy(), axis=2) for name, flow in flows.items()}
 
 
@@ -102,15 +115,18 @@ def _pixel_flow_magnitude(frames: np.ndarray, size: tuple[int, int], n_iter: int
 
 
 def measure(
-    model: nn.Module, random_model: nn.Module, clips: list[np.ndarray], motion: list[np.ndarray]
+    model: nn.Module, random_model: nn.Module, clips: list[np.ndarray], motion: list[np.ndarray],
+    probes: Sequence[str] = (),
 ) -> list[LayerAlignment]:
     """Score every flow layer of ``model`` (and of ``random_model``, same architecture) on uint8 ``clips``
-    (each (T, S, S, 3), the frames the model reads), given each clip's :func:`tvl1_magnitude` in ``motion``."""
+    (each (T, S, S, 3), the frames the model reads), given each clip's :func:`tvl1_magnitude` in ``motion``;
+    then a probe on the output of each module named in ``probes``."""
     layers = {info.name: LayerAlignment(info.name, info.label) for info in list_flow_layers(model)}
+    layers.update({f"probe {name}": LayerAlignment(f"probe {name}", f"probe {name}") for name in probes})
     n_iter = model.config.n_iter
     for frames, full_motion in zip(clips, motion):
         clip = normalize(frames)
-        trained, random = _layer_magnitudes(model, clip), _layer_magnitudes(random_model, clip)
+        trained, random = _layer_magnitudes(model, clip, probes), _layer_magnitudes(random_model, clip, probes)
         for name, layer in layers.items():
             magnitude = trained[name]
             layer.size = magnitude.shape[-2:]
@@ -183,6 +199,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="held-out videos, or list files ('path label' lines, e.g. a synth test.txt)")
     parser.add_argument("--per-class", type=int, default=8, help="videos per class taken from each list file")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random-weight control's initialisation")
+    parser.add_argument("--probes", nargs="+", default=[], metavar="MODULE",
+                        help="also score frozen TV-L1 probes (every channel) on these modules' outputs, e.g. stem "
+                             "layer1 (names as in model.named_modules())")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -194,8 +213,8 @@ def run(args: argparse.Namespace) -> int:
         for path in args.checkpoints:
             payload = load_checkpoint(path)
             model = model_from_payload(payload, name=Path(path).name)
-            if not list_flow_layers(model):
-                print(f"{path}: no flow layers, nothing to score")
+            if not list_flow_layers(model) and not args.probes:
+                print(f"{path}: no flow layers, nothing to score (--probes scores other layers)")
                 continue
             recorded = TrainingClip.from_payload(payload)  # what the model was trained to read; else 112-px defaults
             clip = {"frames": recorded.frames or 8, "stride": recorded.stride or 2, "size": recorded.size or 112,
@@ -206,7 +225,8 @@ def run(args: argparse.Namespace) -> int:
                 read[key] = clips, [tvl1_magnitude(frames) for frames in clips]
             torch.manual_seed(args.seed)
             random_model = build_model(model.config).eval()
-            print(format_table(path, measure(model, random_model, *read[key]), len(videos)), flush=True)
+            layers = measure(model, random_model, *read[key], probes=args.probes)
+            print(format_table(path, layers, len(videos)), flush=True)
     except (ValueError, FileNotFoundError, CheckpointError, VideoError) as error:
         print(f"repflow bench alignment: {error}", file=sys.stderr)
         return 2
