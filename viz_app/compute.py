@@ -168,7 +168,7 @@ MOTION_SIDE = 56  # classical motion per step is measured on frames shrunk to at
 
 @st.cache_data(show_spinner="Classical TV-L1 motion of each step…", max_entries=64)
 def classical_motion(frames: np.ndarray) -> np.ndarray:
-    """Mean magnitude (input-crop pixels) of OpenCV TV-L1 flow between consecutive frames: (T, H, W, 3) -> (T - 1,).
+    """OpenCV TV-L1 flow magnitude (T - 1, h, w) between consecutive frames (T, H, W, 3), in input-crop pixels.
 
     It ranks steps, so it is measured on frames shrunk to at most MOTION_SIDE pixels with a two-level pyramid
     (about 30 ms a pair on one core instead of 0.1-1 s at full size)."""
@@ -179,7 +179,7 @@ def classical_motion(frames: np.ndarray) -> np.ndarray:
     scale = min(1.0, MOTION_SIDE / max(frames.shape[1:3]))
     if scale < 1:
         frames = np.stack([cv2.resize(f, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) for f in frames])
-    return np.linalg.norm(tvl1(frames, nscales=2, warps=2), axis=-1).mean(axis=(1, 2)) / scale
+    return np.linalg.norm(tvl1(frames, nscales=2, warps=2), axis=-1) / scale
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -11,6 +11,7 @@ import numpy as np
 import streamlit as st
 
 from repflow import flowviz
+from repflow.agreement import counted_steps
 from repflow.analysis import PROBE_PREFIX, ClipAnalysis, probe_key
 from repflow.checkpoint import ARCHITECTURE_CHOICES, default_architecture
 from repflow.inspect import FLOW_KIND_LABELS
@@ -381,12 +382,20 @@ def channel_controls(analysis: ClipAnalysis, layer: str, ranked: Ranking, *, vie
 
 
 def most_moving_step(frames: np.ndarray, n_steps: int) -> int:
-    """The step (of the first ``n_steps``; step t compares frames t and t + 1) with the most classical TV-L1
-    motion; 0 if that cannot be measured (the view then simply starts at the first step)."""
+    """The step (of the first ``n_steps``; step t compares frames t and t + 1) whose classical TV-L1 motion is the
+    most local: among the steps where it is local (:func:`repflow.agreement.counted_steps`: not still, not a camera
+    pan or shake moving the whole frame) the one whose magnitude varies most over the frame (spatial std), so what
+    moves stands out; with no such step, the one with the most motion. 0 if motion cannot be measured (the view then
+    simply starts at the first step)."""
     try:
-        return int(np.argmax(compute.classical_motion(frames)[:n_steps]))
+        motion = compute.classical_motion(frames)[:n_steps]
     except Exception:  # a failing measurement must not take the page down; the TV-L1 panel reports the error
         return 0
+    local = counted_steps(motion)
+    if not local.any():
+        return int(np.argmax(motion.mean(axis=(1, 2))))
+    spread = np.where(local, motion.std(axis=(1, 2)), -np.inf)
+    return int(np.argmax(spread))
 
 
 def rewind_if_at_end(n_steps: int) -> None:
