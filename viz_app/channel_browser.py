@@ -183,8 +183,8 @@ def first_view(field: np.ndarray, scale: float, meta: dict) -> str:
         figure.update_yaxes(matches="y", showticklabels=False, ticks="", constrain="domain", showgrid=False,
                             zeroline=False, row=1, col=column)
     wheel = {
-        "source": png_uri(flowviz.color_wheel(WHEEL_PX)), "xref": "x2 domain", "yref": "y2 domain", "x": 1.03,
-        "y": 0.0, "xanchor": "left", "yanchor": "bottom", "sizex": 0.17, "sizey": 0.17, "layer": "above",
+        "source": png_uri(flowviz.color_wheel(WHEEL_PX)), "xref": "x2 domain", "yref": "y2 domain", "x": 1.015,
+        "y": 0.0, "xanchor": "left", "yanchor": "bottom", "sizex": 0.13, "sizey": 0.13, "layer": "above",
     }
     figure.update_layout(
         height=FIGURE_HEIGHT_PX, margin={"l": 30, "r": 10, "t": 56, "b": 30}, font={"size": 12},
