@@ -368,7 +368,7 @@ def channel_controls(analysis: ClipAnalysis, layer: str, ranked: Ranking, *, vie
         )
 
     if n_steps > 1:
-        best = most_moving_step(analysis.frames, n_steps) if new_view else 0
+        best = step_of_most_local_motion(analysis.frames, n_steps) if new_view else 0
         step = st.sidebar.slider(
             "Time step", 0, n_steps - 1, key="step", help=f"{n_steps} flow steps in this layer.",
             **initial("step", best, reset=new_view, fit=clipped(0, n_steps - 1)),
@@ -381,7 +381,7 @@ def channel_controls(analysis: ClipAnalysis, layer: str, ranked: Ranking, *, vie
     return int(channel), int(step)
 
 
-def most_moving_step(frames: np.ndarray, n_steps: int) -> int:
+def step_of_most_local_motion(frames: np.ndarray, n_steps: int) -> int:
     """The step (of the first ``n_steps``; step t compares frames t and t + 1) whose classical TV-L1 motion is the
     most local: among the steps where it is local (:func:`repflow.agreement.counted_steps`: not still, not a camera
     pan or shake moving the whole frame) the one whose magnitude varies most over the frame (spatial std), so what

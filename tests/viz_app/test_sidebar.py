@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from viz_app import compute
-from viz_app.sidebar import most_moving_step
+from viz_app.sidebar import step_of_most_local_motion
 
 
 def scene(square_x: int, shift: int = 0) -> np.ndarray:
@@ -22,9 +22,9 @@ def test_first_step_shown_is_the_most_moving_local_step_not_a_camera_pan():
     frames = np.stack([scene(30), scene(30), scene(33), scene(33, shift=4)])  # steps: still, square moves, pan
     motion = compute.classical_motion(frames).mean(axis=(1, 2))
     assert np.argmax(motion) == 2  # the pan moves most: "most motion" alone would open on it
-    assert most_moving_step(frames, 3) == 1
-    assert most_moving_step(frames[2:], 1) == 0  # only a pan: the most moving of all steps
+    assert step_of_most_local_motion(frames, 3) == 1
+    assert step_of_most_local_motion(frames[2:], 1) == 0  # only a pan: the most moving of all steps
 
 
 def test_first_step_shown_is_0_when_motion_cannot_be_measured():
-    assert most_moving_step(np.zeros((1, 8, 8, 3), np.uint8), 1) == 0
+    assert step_of_most_local_motion(np.zeros((1, 8, 8, 3), np.uint8), 1) == 0
