@@ -14,7 +14,7 @@ import functools
 import io
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -93,13 +93,24 @@ def frame_row(frames: np.ndarray, *, steps: Sequence[int], size: tuple[int, int]
     return FigureRow(label=label, images=[flowviz.resize_image(frames[step], size) for step in steps])
 
 
+def pair_tvl1(pair: np.ndarray) -> np.ndarray:
+    """OpenCV Dual TV-L1 flow (H, W, 2), in pixels, from the first to the second of two frames (2, H, W, 3)."""
+    return tvl1(pair)[0]
+
+
 def reference_row(
-    frames: np.ndarray, *, steps: Sequence[int], span: int, options: flowviz.PanelOptions = flowviz.PanelOptions()
+    frames: np.ndarray,
+    *,
+    steps: Sequence[int],
+    span: int,
+    options: flowviz.PanelOptions = flowviz.PanelOptions(),
+    tvl1_of_pair: Callable[[np.ndarray], np.ndarray] = pair_tvl1,
 ) -> FigureRow:
     """A row of classical OpenCV TV-L1 flow between the frames each learned step compares (frame i and
-    i + ``span``), in input pixels per step, drawn like the learned rows (one robust scale over the row unless
-    ``options`` is per frame; a fixed scale in feature-map pixels does not apply, so it falls back to the row's)."""
-    classical = np.stack([tvl1(frames[[i, i + span]])[0] for i in range(len(frames) - span)])[None]
+    i + ``span``; ``tvl1_of_pair`` computes it, e.g. from a cache), in input pixels per step, drawn like the learned
+    rows (one robust scale over the row unless ``options`` is per frame; a fixed scale in feature-map pixels does
+    not apply, so it falls back to the row's)."""
+    classical = np.stack([tvl1_of_pair(frames[[i, i + span]]) for i in range(len(frames) - span)])[None]
     row_options = replace(options, normalisation="frame" if options.normalisation == "frame" else "clip")
     return flow_rows(classical, channels=[0], steps=steps, options=row_options, frames=frames,
                      channel_labels=["TV-L1"], units="input px/step")[0]
@@ -446,6 +457,7 @@ def paper_figure(
     frame_numbers: Sequence[int] | None = None,
     show_frames: bool = True,
     reference: bool = False,
+    tvl1_of_pair: Callable[[np.ndarray], np.ndarray] = pair_tvl1,
     legend: bool = True,
     width_in: float = 7.0,
     max_height_in: float | None = None,
@@ -454,7 +466,8 @@ def paper_figure(
     """The paper's figure: for each (label, analysis) a block of rows, titled with the label when there are
     several: the input frames (optional) and one row per channel of ``layer``; one column per time step,
     headed by the clip's frame numbers it compares (``frame_numbers``: the window's frames, default 0, 1, ...),
-    with a row of classical TV-L1 between the same frames under the input frames when ``reference`` is set;
+    with a row of classical TV-L1 between the same frames under the input frames when ``reference`` is set
+    (``tvl1_of_pair`` computes it for a pair of frames);
     each cell a panel drawn with ``options``; a caption states the layer, scale, units and still threshold.
     Returns a matplotlib Figure ``width_in`` wide, at most ``max_height_in`` tall where smaller panels allow."""
     groups = []
@@ -467,7 +480,8 @@ def paper_figure(
             rows.append(frame_row(analysis.frames, steps=steps, size=(options.size, options.size)))
         if reference:
             span = len(analysis.frames) - flows.shape[1]
-            rows.append(reference_row(analysis.frames, steps=steps, span=span, options=options))
+            rows.append(reference_row(analysis.frames, steps=steps, span=span, options=options,
+                                        tvl1_of_pair=tvl1_of_pair))
         rows += flow_rows(
             flows, channels=channels, steps=steps, options=options, frames=analysis.frames,
             channel_labels=[analysis.channel_label(layer, c) for c in range(len(flows))],

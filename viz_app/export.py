@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
+from typing import Callable
 
 import numpy as np
 import streamlit as st
@@ -64,12 +66,14 @@ def export_section(
         if not channels or not steps:
             st.info("Choose at least one channel and one time step.")
         else:
+            tvl1_of_pair = tvl1_once_per_pair()
 
             def build():
                 return figure.paper_figure(
                     [(clip_name, analysis)], layer=layer, channels=sorted(channels), steps=sorted(steps),
                     options=replace(options, style=replace(options.style, legend=False)), show_frames=show_frames,
-                    reference=reference, legend=legend, width_in=width_in, frame_numbers=frame_numbers,
+                    reference=reference, tvl1_of_pair=tvl1_of_pair, legend=legend, width_in=width_in,
+                    frame_numbers=frame_numbers,
                 )
 
             buttons = st.columns(len(figure.FIGURE_FORMATS))
@@ -79,6 +83,20 @@ def export_section(
                     file_name=f"{stem}.{fmt}", mime=MIME[fmt], on_click="ignore", key=f"download_{fmt}",
                 )
         animation_part(analysis, channel, options, stem=stem, key=key)
+
+
+def tvl1_once_per_pair() -> Callable[[np.ndarray], np.ndarray]:
+    """:func:`repflow.figure.pair_tvl1` remembered by the frames' content, so the PNG, PDF and SVG downloads of
+    one figure share one TV-L1 pass (a download runs outside the script run, from the closure its button keeps)."""
+    done: dict[bytes, np.ndarray] = {}
+
+    def tvl1_of_pair(pair: np.ndarray) -> np.ndarray:
+        key = hashlib.blake2b(pair.tobytes(), digest_size=16).digest()
+        if key not in done:
+            done[key] = figure.pair_tvl1(pair)
+        return done[key]
+
+    return tvl1_of_pair
 
 
 def animation_part(analysis: ClipAnalysis, channel: int, options: PanelOptions, *, stem: str, key: tuple) -> None:

@@ -257,10 +257,17 @@ def test_export_buttons_give_valid_png_pdf_svg(app_env, deferred_downloads):
     assert "3→5" in texts and "0→2" not in texts, f"columns headed by the clip's frame numbers: {texts}"
 
 
-def test_export_tvl1_row_is_in_the_downloaded_figure(app_env, deferred_downloads):
+def test_export_tvl1_row_is_in_the_downloaded_figure(app_env, deferred_downloads, monkeypatch):
+    from repflow import figure
+
+    pairs = []  # the frame pairs TV-L1 ran on
+    monkeypatch.setattr(figure, "pair_tvl1", lambda pair, run=figure.pair_tvl1: pairs.append(pair) or run(pair))
+
+    def download(fmt: str) -> bytes:
+        return next(make for name, make in deferred_downloads.items() if name.endswith(f".{fmt}"))()
+
     def svg_texts() -> list[str]:
-        make = next(make for name, make in deferred_downloads.items() if name.endswith(".svg"))
-        return re.findall(r"<text[^>]*>([^<]*)</text>", make().decode())
+        return re.findall(r"<text[^>]*>([^<]*)</text>", download("svg").decode())
 
     at = run_app()
     at.number_input(key="export_dpi").set_value(60).run()
@@ -270,6 +277,10 @@ def test_export_tvl1_row_is_in_the_downloaded_figure(app_env, deferred_downloads
     texts = svg_texts()
     assert "TV-L1" in texts, "the row is labelled"
     assert "OpenCV Dual TV-L1 between the same frames" in " ".join(texts), "the caption says what it is"
+    once = len(pairs)
+    assert once > 0
+    download("png"), download("pdf")
+    assert len(pairs) == once, "the other formats reuse the TV-L1 flows of the first download"
 
 
 def test_gif_animation_is_built_and_offered(app_env):
