@@ -155,12 +155,12 @@ def analyse(
 
 @st.cache_data(show_spinner="Classical TV-L1 optical flow of this step…", max_entries=512)
 def classical_flow(pair: np.ndarray) -> np.ndarray:
-    """OpenCV Dual TV-L1 flow (H, W, 2), in pixels, from the first to the second of two frames (2, H, W, 3).
+    """:func:`repflow.figure.pair_tvl1` (OpenCV Dual TV-L1 flow (H, W, 2), in pixels, from the first to the second
+    of two frames (2, H, W, 3)), cached by the frames' content, so a different clip, window, resize or crop never
+    meets a stale flow."""
+    from repflow.figure import pair_tvl1
 
-    Cached by the frames' content, so a different clip, window, resize or crop never meets a stale flow."""
-    from repflow.classical import tvl1
-
-    return tvl1(pair)[0]
+    return pair_tvl1(pair)
 
 
 MOTION_SIDE = 56  # classical motion per step is measured on frames shrunk to at most this many pixels
