@@ -87,7 +87,12 @@ def load_model(source: ModelSource, _name: str = ""):
         return load(source.file.path, map_location="cpu").eval()
     from viz_app.own_model import load_own_model
 
-    return load_own_model(source, _name or source.file.name)
+    return load_own_model(source, _name or source.file.name, address=server_address())
+
+
+def server_address() -> str:
+    """Where the server listens (Streamlit's ``server.address``; empty: every interface)."""
+    return str(st.get_option("server.address") or "")
 
 
 def summary_for(source: ModelSource) -> CheckpointSummary:

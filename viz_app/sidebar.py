@@ -130,6 +130,11 @@ def own_model_candidates() -> list[Candidate]:
     fmt = st.sidebar.radio("Format", list(OWN_FORMATS), format_func=OWN_FORMATS.get, key="own_format", horizontal=True)
     architecture: tuple[tuple[str, object], ...] = ()
     if fmt == "torchscript":
+        from viz_app.own_model import torchscript_refusal
+
+        if refusal := torchscript_refusal(compute.server_address()):
+            st.sidebar.info(refusal)
+            return []
         st.sidebar.warning("A TorchScript file runs the model's own code: load only files you trust.", icon="⚠️")
         label, help_text = "Upload a TorchScript file", "Written by torch.jit.save of a scripted or traced model."
     else:

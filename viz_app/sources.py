@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from repflow.checkpoint import TrainingClip, architecture_name, short_side_for
 from repflow.inspect import FLOW_KIND_LABELS
-from repflow.io import atomic_write
+from repflow.io import atomic_write, is_regular_file, private_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".gif")
@@ -167,49 +168,60 @@ def check_upload_size(name: str, size_bytes: int, *, limit_mb: int = MAX_UPLOAD_
         raise SourceError(f"{name}: {size_bytes / 2**20:.0f} MB is over the {limit_mb} MB upload limit")
 
 
+UPLOAD_NAME = re.compile(r"[0-9a-f]{16}\.[a-z0-9]{1,5}")  # how store_upload names a cached upload
+
+
 def store_upload(
     name: str, data: bytes, *, kind: str, max_files: int = UPLOAD_CACHE_FILES, max_mb: float = UPLOAD_CACHE_MB
 ) -> Path:
-    """Save uploaded bytes under the temp folder, named by their SHA-1 (same bytes, same file) and keeping
-    the suffix, so the video readers and ``torch.load`` can open them by path. The folder is a bounded cache:
-    the oldest files are removed beyond ``max_files`` files or ``max_mb`` megabytes (never the one just stored)."""
+    """Save uploaded bytes in the private upload cache, named by their SHA-1 (same bytes, same file) and keeping
+    the suffix, so the video readers and ``torch.load`` can open them by path. A file already there is reused only
+    if its bytes have that digest. The folder is a bounded cache: the oldest files are removed beyond ``max_files``
+    files or ``max_mb`` megabytes (never the one just stored)."""
     check_upload_size(name, len(data))
     digest = hashlib.sha1(data).hexdigest()[:16]
     folder = upload_folder(kind)
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{digest}{Path(name).suffix.lower()}"
-    if not path.exists():  # (its modification time stays: it is part of the model's cache key)
+    if not holds_digest(path, digest):  # (a kept file's modification time stays: it is part of the model's cache key)
         atomic_write(path, data)
     prune_uploads(folder, keep=path, max_files=max_files, max_bytes=int(max_mb * 2**20))
     return path
 
 
 def upload_folder(kind: str) -> Path:
-    """Where uploads of ``kind`` ("models" or "clips") are cached."""
-    return Path(tempfile.gettempdir()) / "repflow_viz" / kind
+    """Where uploads of ``kind`` ("models" or "clips") are cached: a private folder (mode 0700, ours, not a link;
+    :func:`repflow.io.private_dir`) in the temp folder, created on first use."""
+    return private_dir(private_dir(Path(tempfile.gettempdir()) / "repflow_viz") / kind)
+
+
+def holds_digest(path: Path, digest: str) -> bool:
+    """Whether ``path`` is a regular file (not a link) whose SHA-1 starts with ``digest``."""
+    return is_regular_file(path) and file_digest(path).startswith(digest)
 
 
 def cached_upload(kind: str, file_name: str) -> Path | None:
-    """The cached upload ``file_name`` (as ``store_upload`` names it: digest and suffix) if it is still there;
-    None for any other name, so a name from the page's address cannot reach other files."""
-    if not re.fullmatch(r"[0-9a-f]{16}\.[a-z0-9]{1,5}", file_name or ""):
+    """The cached upload ``file_name`` (as ``store_upload`` names it: digest and suffix) if it is still there with
+    those bytes; None for any other name, so a name from the page's address cannot reach other files."""
+    if not UPLOAD_NAME.fullmatch(file_name or ""):
         return None
     path = upload_folder(kind) / file_name
-    return path if path.is_file() else None
+    return path if holds_digest(path, file_name.split(".")[0]) else None
 
 
-def prune_uploads(folder: Path, *, keep: Path, max_files: int, max_bytes: int) -> list[Path]:
+def prune_uploads(folder: Path, *, keep: Path, max_files: int, max_bytes: int, pattern: re.Pattern = UPLOAD_NAME
+                  ) -> list[Path]:
     """Remove the oldest files of ``folder`` (by modification time) until at most ``max_files`` of at most
-    ``max_bytes`` in total are left, never ``keep``; returns the removed files. Files being written (hidden
-    names) are left alone."""
+    ``max_bytes`` in total are left, never ``keep``; returns the removed files. Only regular files whose names
+    match ``pattern`` (the cache's own) count or are removed: links (never followed), folders, files being
+    written (hidden names) and anything else are left alone."""
     files = []
     for path in folder.iterdir():
         try:
-            if not path.name.startswith(".") and path.is_file():
-                stat = path.stat()
-                files.append((stat.st_mtime_ns, stat.st_size, path))
+            info = os.lstat(path)
         except FileNotFoundError:  # removed by another session meanwhile
             continue
+        if pattern.fullmatch(path.name) and stat.S_ISREG(info.st_mode):
+            files.append((info.st_mtime_ns, info.st_size, path))
     files.sort(key=lambda item: (item[2] == keep, item[0]), reverse=True)  # ``keep`` first, then newest first
     removed, count, total = [], 0, 0
     for _, size, path in files:

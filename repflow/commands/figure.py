@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from repflow import analysis, figure, flowviz
-from repflow.io import atomic_write
+from repflow.io import atomic_write, check_output_file
 
 DESCRIPTION = (
     "Draw a model's learned flows on one or more clips as a journal figure (PNG, PDF with embedded TrueType "
@@ -171,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
     from repflow.classical import tvl1
     from repflow.video import read_frames
 
+    check_output_file(args.out, inputs=[args.model, *args.clip])  # before any work
     fmt = args.out.suffix.lower().lstrip(".")
     if fmt not in figure.FIGURE_FORMATS + figure.ANIMATION_FORMATS:
         raise ValueError(

@@ -58,7 +58,9 @@ def upload(at: AppTest, path: Path, name: str | None = None) -> AppTest:
 # --- AppTest ---------------------------------------------------------------------------------------------
 
 
-def test_torchscript_upload_shows_the_input_probe_beside_opencv_and_switches_channels(app_env, scripted_file, tmp_path):
+def test_torchscript_upload_shows_the_input_probe_beside_opencv_and_switches_channels(
+    app_env, allow_torchscript, scripted_file, tmp_path
+):
     at = use_own_model(run_app(), "torchscript")
     assert any("runs the model's own code" in w.value for w in at.warning), "the UI says TorchScript runs code"
     at.file_uploader(key="clip_upload").upload("pan.mp4", smooth_pan(tmp_path), "video/mp4")
@@ -116,7 +118,9 @@ def test_state_dict_with_its_architecture_renders_flow_layer_and_probe(app_env, 
     assert any("of the probed output" in c.value for c in at.sidebar.caption), "kept channel numbers are explained"
 
 
-def test_a_file_that_is_not_torchscript_gives_a_clear_error_and_the_bundled_model_stays(app_env, tmp_path, tiny_model):
+def test_a_file_that_is_not_torchscript_gives_a_clear_error_and_the_bundled_model_stays(
+    app_env, allow_torchscript, tmp_path, tiny_model
+):
     path = tmp_path / "weights.pt"
     torch.save(tiny_model("rep").state_dict(), path)
     at = use_own_model(run_app(), "torchscript")
