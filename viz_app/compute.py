@@ -28,6 +28,7 @@ from repflow.checkpoint import TrainingClip
 from repflow.probe import ProbeOptions, ProbePoint, list_probe_points
 from viz_app.sources import (
     DEFAULTS,
+    MIN_SIZE,
     ClipWindow,
     ModelSource,
     SourceError,
@@ -121,9 +122,9 @@ def probe_points(source: ModelSource, frames: int, size: int) -> list[ProbePoint
 @st.cache_data(show_spinner=False, max_entries=256)
 def check_clip(path: str, name: str, digest: str) -> ClipSource:
     """Check that ``path`` is a video with enough frames; raises VideoError / SourceError naming ``name``."""
-    from repflow.video import video_info
+    from repflow.video import check_frame_size
 
-    info = video_info(path)
+    info = check_frame_size(path, MIN_SIZE)  # as `repflow figure` refuses it: flows of an upscaled 1x1 clip are noise
     fit_window(ClipWindow(), info.num_frames, name)
     return ClipSource(path, name, digest, info.num_frames)
 

@@ -31,6 +31,7 @@ from viz_app.sources import (
     default_clip_index,
     default_model_index,
     describe_config,
+    escape_markdown,
     find_clips,
     find_models,
     models_dir,
@@ -108,7 +109,7 @@ def model_candidates() -> list[Candidate]:
                 Candidate("upload", str(store_upload(upload.name, upload.getvalue(), kind="models")), upload.name)
             )
         except ValueError as error:
-            st.error(f"Checkpoint upload refused: {error}")
+            candidates += refused_upload("Checkpoint", upload.name, error, "model")
     if files:
         paths = [str(path) for path in files]
         configs = [summary_config(path) for path in files]
@@ -123,6 +124,14 @@ def model_candidates() -> list[Candidate]:
         st.sidebar.caption(model_description(configs[paths.index(chosen)]))
         candidates.append(Candidate("bundled", chosen, Path(chosen).name))
     return candidates
+
+
+def refused_upload(what: str, name: str, error: Exception, kind: str) -> list[Candidate]:
+    """Say why the upload ``name`` of ``kind`` ("model" or "clip") was refused; returns the upload shown before it,
+    if any, which stays on screen (a refused file is no reason to fall back to a bundled one)."""
+    st.error(f"{what} upload refused: {str(error).replace(name, escape_markdown(name))}")
+    previous = st.session_state.get(f"good_{kind}_upload")
+    return [previous] if previous is not None else []
 
 
 def own_model_candidates() -> list[Candidate]:
@@ -153,8 +162,7 @@ def own_model_candidates() -> list[Candidate]:
     try:
         path = store_upload(upload.name, upload.getvalue(), kind="models")
     except ValueError as error:
-        st.error(f"Model upload refused: {error}")
-        return []
+        return refused_upload("Model", upload.name, error, "model")
     return [Candidate("upload", str(path), upload.name, loader=fmt, architecture=architecture)]
 
 
@@ -207,11 +215,11 @@ def clip_candidates() -> list[Candidate]:
                 Candidate("upload", str(store_upload(upload.name, upload.getvalue(), kind="clips")), upload.name)
             )
         except ValueError as error:
-            st.error(f"Video upload refused: {error}")
+            candidates += refused_upload("Video", upload.name, error, "clip")
     elif (restored := restored_clip()) is not None:
         candidates.append(restored)
-        st.sidebar.caption(f"Showing your earlier upload {restored.name}, kept on the server. Upload a video or choose "
-                           "a sample clip to change.")
+        st.sidebar.caption(f"Showing your earlier upload {escape_markdown(restored.name)}, kept on the server. "
+                           "Upload a video or choose a sample clip to change.")
     if clips:
         chosen = st.sidebar.selectbox(
             "Sample clip", [str(p) for p in clips], format_func=lambda p: Path(p).name, key="clip_choice",
@@ -232,7 +240,9 @@ def restored_clip() -> Candidate | None:
         path = cached_upload("clips", wanted)
         name = st.query_params.get("clip_name", "") or wanted
         if wanted and path is None:
-            st.warning(f"Your earlier upload {name} is no longer kept on the server: upload it again.")
+            st.warning(
+                f"Your earlier upload {escape_markdown(name)} is no longer kept on the server: upload it again."
+            )
         st.session_state["restored_clip"] = Candidate("upload", str(path), name) if path else None
     return st.session_state["restored_clip"]
 

@@ -160,6 +160,17 @@ def class_names(payload: dict, num_classes: int) -> list[str]:
     return [f"class {index}" for index in range(num_classes)]
 
 
+MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()<>#+\-!|~$:/@&=;%^\"'])")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` (a file name the user gave, or one from the page's address) as literal text in Streamlit's markdown:
+    every markdown-active character backslash-escaped, and "www." broken, so it can be no link, image or
+    formatting."""
+    escaped = MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+    return re.sub(r"(?i)(www)\.", r"\1\\.", escaped)
+
+
 def check_upload_size(name: str, size_bytes: int, *, limit_mb: int = MAX_UPLOAD_MB) -> None:
     """Reject empty files and files over ``limit_mb`` megabytes."""
     if size_bytes == 0:

@@ -153,23 +153,11 @@ def window_indices(clip: Path, *, start: int, frames: int, stride: int, min_fram
     return indices
 
 
-def check_frame_size(clip: Path, min_size: int) -> None:
-    """ValueError naming ``clip`` when its frames are smaller than the model's smallest input."""
-    from repflow.video import video_info
-
-    info = video_info(clip)
-    if min(info.width, info.height) < min_size:
-        raise ValueError(
-            f"{clip}: frames are {info.width}x{info.height} px; this model needs at least {min_size}x{min_size} px "
-            "(an upscaled smaller clip has no motion to show)"
-        )
-
-
 def run(args: argparse.Namespace) -> int:
     from repflow.agreement import rank_by_agreement
     from repflow.checkpoint import TrainingClip, load_checkpoint, model_from_payload, short_side_for
     from repflow.classical import tvl1
-    from repflow.video import read_frames
+    from repflow.video import check_frame_size, read_frames
 
     check_output_file(args.out, inputs=[args.model, *args.clip])  # before any work
     fmt = args.out.suffix.lower().lstrip(".")
@@ -203,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
     analyses = []
     for clip, name in zip(args.clip, names):
         indices = window_indices(clip, start=args.start, frames=num_frames, stride=stride, min_frames=min_frames)
-        check_frame_size(clip, config.min_size)
+        check_frame_size(clip, config.min_size)  # before reading: a 1x1 video would be upscaled into noise
         frames = read_frames(clip, indices, short_side=short_side)
         analyses.append((name, analysis.analyse_clip(model, frames, size=size, short_side=short_side)))
     first = analyses[0][1]

@@ -159,8 +159,8 @@ def test_one_frame_video_is_refused_clearly(app_env, tmp_path, moving_square):
 
 @pytest.mark.parametrize(
     "height, width, gray",
-    [(17, 23, False), (120, 45, False), (40, 67, True)],
-    ids=["tiny", "portrait-odd-width", "grayscale-odd-width"],
+    [(32, 37, False), (120, 45, False), (40, 67, True)],
+    ids=["smallest", "portrait-odd-width", "grayscale-odd-width"],
 )
 def test_odd_sizes_and_grayscale_render(app_env, tmp_path, moving_square, height, width, gray):
     frames = moving_square(6, height, width, gray=gray)
