@@ -98,6 +98,7 @@ def private_dir(path: str | Path) -> Path:
     link, not a folder, or owned by another user, and made private (0700) when it is ours. Caches that serve or
     reuse files live in such folders, so nobody else can plant, swap or link files there."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         path.mkdir(mode=0o700)
     except FileExistsError:

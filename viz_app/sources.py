@@ -191,11 +191,14 @@ def store_upload(
     files or ``max_mb`` megabytes (never the one just stored)."""
     check_upload_size(name, len(data))
     digest = hashlib.sha1(data).hexdigest()[:16]
-    folder = upload_folder(kind)
-    path = folder / f"{digest}{Path(name).suffix.lower()}"
-    if not holds_digest(path, digest):  # (a kept file's modification time stays: it is part of the model's cache key)
-        atomic_write(path, data)
-    prune_uploads(folder, keep=path, max_files=max_files, max_bytes=int(max_mb * 2**20))
+    try:
+        folder = upload_folder(kind)
+        path = folder / f"{digest}{Path(name).suffix.lower()}"
+        if not holds_digest(path, digest):  # (a kept file's modification time stays: part of the model's cache key)
+            atomic_write(path, data)
+        prune_uploads(folder, keep=path, max_files=max_files, max_bytes=int(max_mb * 2**20))
+    except OSError as error:  # a full disk, or a cache folder that is not the app's own
+        raise SourceError(f"{name} cannot be kept on the server: {error}") from None
     return path
 
 
@@ -215,8 +218,11 @@ def cached_upload(kind: str, file_name: str) -> Path | None:
     those bytes; None for any other name, so a name from the page's address cannot reach other files."""
     if not UPLOAD_NAME.fullmatch(file_name or ""):
         return None
-    path = upload_folder(kind) / file_name
-    return path if holds_digest(path, file_name.split(".")[0]) else None
+    try:
+        path = upload_folder(kind) / file_name
+        return path if holds_digest(path, file_name.split(".")[0]) else None
+    except OSError:  # no cache folder of the app's own: nothing kept
+        return None
 
 
 def prune_uploads(folder: Path, *, keep: Path, max_files: int, max_bytes: int, pattern: re.Pattern = UPLOAD_NAME

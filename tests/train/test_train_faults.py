@@ -51,3 +51,16 @@ def test_a_full_disk_during_training_is_one_line_naming_the_checkpoint(tmp_path,
             f"repflow train: error: cannot write {out / 'checkpoint_last.pt'}: No space left on device"
         ], result.stderr
         assert not list(out.glob(".*.tmp*")), "no temporary file left"
+
+
+def test_clips_longer_than_every_video_are_refused_before_training(tmp_path, tiny_videos, tiny_args, repflow_env):
+    args = [*tiny_args, "--num-frames", "8", "--stride", "2"]  # 15 frames of 10-frame videos (later flags win)
+    result = subprocess.run(
+        [sys.executable, "-m", "repflow", "train", "--train-data", str(tiny_videos), *args, "--out-dir",
+         str(tmp_path / "run")], capture_output=True, text=True, env=repflow_env, timeout=240,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "repflow train: error: num_frames 8 at stride 2 covers 15 frames, but none of the 4 training videos checked "
+        "is that long (the longest has 10): lower --num-frames or --stride"
+    ], result.stderr

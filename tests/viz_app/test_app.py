@@ -399,11 +399,11 @@ def test_a_reopened_page_gets_the_users_upload_back_from_its_address(app_env, tm
     assert "on **mine.mp4**" in reopened.caption[0].value
     assert any("Showing your earlier upload mine.mp4" in c.value for c in reopened.sidebar.caption)
     reopened.selectbox(key="clip_choice").select(str(samples / "b_square.mp4")).run()
-    assert "on **b_square.mp4**" in reopened.caption[0].value, "choosing a sample clip leaves the upload"
+    assert r"on **b\_square.mp4**" in reopened.caption[0].value, "choosing a sample clip leaves the upload"
     assert "clip" not in reopened.query_params
 
     at.file_uploader(key="clip_upload").clear().run()
-    assert "on **a_square.mp4**" in at.caption[0].value and "clip" not in at.query_params, "removing the upload"
+    assert r"on **a\_square.mp4**" in at.caption[0].value and "clip" not in at.query_params, "removing the upload"
 
 
 def test_an_address_naming_no_cached_upload_is_ignored_with_a_word(app_env, tmp_path, monkeypatch):
