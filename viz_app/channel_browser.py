@@ -268,7 +268,8 @@ def publish(data: BrowserData) -> str:
     else:  # written by this process (a file left by an earlier one is not trusted)
         atomic_write(path, pack(data))
         PUBLISHED.add(name)
-        prune_uploads(folder, keep=path, max_files=KEPT_DATA_FILES, max_bytes=2**62, pattern=DATA_NAME)
+        removed = prune_uploads(folder, keep=path, max_files=KEPT_DATA_FILES, max_bytes=2**62, pattern=DATA_NAME)
+        PUBLISHED.difference_update(old.name for old in removed)
     return f"{DATA_FOLDER}/{name}"
 
 
