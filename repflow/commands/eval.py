@@ -66,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
     from repflow.eval import StreamModel, evaluate, write_report
     from repflow.runtime import pick_device
 
-    out_dir = _check_out_dir(args)  # before any work
     payloads, models = _load_streams(args)
+    out_dir = _check_out_dir(args)  # before any evaluation
     trained = payloads[0]  # --checkpoint's: its data and class list are the evaluation's
     spec = _clip_spec(args, payloads)
     videos, dataset = _videos(args, trained)
