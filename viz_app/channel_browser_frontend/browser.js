@@ -124,7 +124,7 @@ function show(channel, step, startedAt) {
 }
 
 function order() {  // the page's channel ranking, else the layer's motion-energy order
-  return view.order || view.meta.energy_order;
+  return view.order || (view.meta ? view.meta.energy_order : []);
 }
 
 function channelAt(position) {
