@@ -53,7 +53,7 @@ def torchscript_refusal(address: str, environ: Mapping[str, str] = os.environ) -
     ``server.address``; empty means every interface)."""
     if environ.get(ALLOW_TORCHSCRIPT) != "1":
         return (f"TorchScript uploads are off: a TorchScript file is code that runs on the server. Whoever starts "
-                f"the app can allow them with {ALLOW_TORCHSCRIPT}=1 (on a server listening on 127.0.0.1 only).")
+                f"the app can allow them with `{ALLOW_TORCHSCRIPT}=1` (on a server listening on 127.0.0.1 only).")
     if not is_loopback(address):
         return (f"TorchScript uploads are off because the app listens on {address or 'every interface'}, not only "
                 "on this machine (127.0.0.1): anyone who can reach it could run code on the server.")
