@@ -157,6 +157,24 @@ def test_a_symlinked_upload_cache_is_refused_and_its_decoys_survive(private_tmp,
     assert cached_upload("clips", "0000000000000000.mp4") is None, "a decoy with a cache name is not handed out"
 
 
+def test_a_cache_folder_of_another_user_is_refused(private_tmp):
+    if os.getuid() != 0:
+        pytest.skip("giving a folder to another user needs root")
+    folder = private_tmp / "repflow_viz"
+    folder.mkdir(mode=0o777)
+    os.chown(folder, 12345, 12345)
+    with pytest.raises(SourceError, match="belongs to another user"):
+        store_upload("clip.mp4", b"new upload", kind="clips")
+
+
+def test_a_cache_folder_left_open_is_made_private(private_tmp):
+    folder = private_tmp / "repflow_viz"
+    folder.mkdir()
+    folder.chmod(0o777)
+    store_upload("clip.mp4", b"new upload", kind="clips")
+    assert oct(os.lstat(folder).st_mode & 0o777) == "0o700"
+
+
 def test_pruning_removes_only_the_caches_own_regular_files(private_tmp, tmp_path):
     folder = upload_folder("clips")
     elsewhere = tmp_path / "elsewhere"
