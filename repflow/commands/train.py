@@ -40,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
         with plain_video_errors():
             summary = train(config)
     except KeyboardInterrupt:
-        print(interrupted_message(config.out_dir, getattr(args, "argv", None)), file=sys.stderr)
+        if os.environ.get("RANK", "0") == "0":  # under torchrun every process gets Ctrl-C; one of them says it
+            print(interrupted_message(config.out_dir, getattr(args, "argv", None)), file=sys.stderr)
         return 130
     if os.environ.get("RANK", "0") == "0":
         last = summary["history"][-1] if summary["history"] else {}
@@ -58,4 +59,6 @@ def interrupted_message(out_dir: str, argv: list[str] | None) -> str:
     argv = list(argv if argv is not None else ["train", "--out-dir", str(out_dir)])
     if "--resume" not in argv:
         argv.append("--resume")
-    return f"interrupted: the last checkpoint is {last}; continue exactly from it with: repflow {shlex.join(argv)}"
+    launch = " (under the same torchrun launch)" if int(os.environ.get("WORLD_SIZE", "1")) > 1 else ""
+    return (f"interrupted: the last checkpoint is {last}; continue exactly from it with: repflow {shlex.join(argv)}"
+            f"{launch}")
