@@ -175,7 +175,7 @@ def expected_layer_flows(models):
     from viz_app.sources import ClipWindow, window_defaults
 
     trained = TrainingClip.from_payload(load_checkpoint(models / "models" / "b_fcf.pt"))
-    frames, size, stride, crop = window_defaults(trained)
+    frames, size, stride, crop, _ = window_defaults(trained)
     window = ClipWindow(frames=frames, size=size, stride=stride, crop=crop)
     video = read_frames(str(models / "clips" / "square.mp4"), window.indices(), short_side=window.short_side)
     model = load_model(str(models / "models" / "b_fcf.pt")).eval()
