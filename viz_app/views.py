@@ -59,7 +59,8 @@ def main_view(
             column.image(flowviz.magnitude_colour_bar(scale, height=options.size), width="content")
     classical_view(columns[1 + len(names)], analysis, step, panel_options, frame_numbers=frame_numbers)
     if wheel:
-        columns[-1].image(flowviz.color_wheel(size // 2), caption="direction = hue, speed = saturation, white = still")
+        columns[-1].image(flowviz.color_wheel(size // 2), caption="direction = hue, speed = saturation, white = still",
+                          width=size // 2)
     probes = [name for name in names if name.startswith(PROBE_PREFIX)]
     if probes:
         st.caption(probe_note(analysis.layer_labels[probes[0]], only_probes=len(probes) == len(names)))
