@@ -72,7 +72,7 @@ def export_section(
             def build():
                 return figure.paper_figure(
                     [(clip_name, analysis)], layer=layer, channels=sorted(channels), steps=sorted(steps),
-                    options=replace(options, style=replace(options.style, legend=False)), show_frames=show_frames,
+                    options=options, show_frames=show_frames,
                     reference=reference, tvl1_of_pair=tvl1_of_pair, legend=legend, width_in=width_in,
                     frame_numbers=frame_numbers,
                 )
@@ -144,7 +144,7 @@ def build_animation(
             progress.progress((step + 1) / n_pairs, text=f"Classical TV-L1 of the clip: {step + 1}/{n_pairs}")
         progress.empty()
     with st.spinner(f"Encoding the {fmt.upper()}…"):
-        panel = replace(options, style=replace(options.style, legend=False), size=min(options.size, 224))
+        panel = replace(options, size=min(options.size, 224))
         classical = np.stack(classical) if classical is not None else None
         images = figure.animation_panels(analysis, channels=[channel], options=panel, classical=classical,
                                          frame_numbers=frame_numbers, legend=options.style.legend)

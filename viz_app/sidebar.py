@@ -289,9 +289,8 @@ def window_controls(clip: compute.ClipSource, summary: compute.CheckpointSummary
     )
     if min(summary.frames, longest) < summary.frames or largest_stride < summary.stride:
         st.sidebar.caption(
-            f"The model was trained on {summary.frames} frames"
-            f"{f' (every {summary.stride})' if summary.stride > 1 else ''}; {clip.name} has {clip.num_frames}, so "
-            "the window is shorter."
+            f"{clip.name} has {clip.num_frames} frames, too few for the model's window of {summary.frames}"
+            f"{f' every {summary.stride}' if summary.stride > 1 else ''}, so the window is shorter."
         )
     last_start = clip.num_frames - ClipWindow(frames=int(frames), stride=int(stride)).span
     start = st.sidebar.number_input(

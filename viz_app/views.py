@@ -41,7 +41,6 @@ def main_view(
     columns[0].image(
         flowviz.resize_image(frame, (size, size)), caption=f"frame {frame_numbers[step]} (input crop)", width="stretch"
     )
-    panel_options = replace(options, style=replace(options.style, legend=False))
     for column, name in zip(columns[1:], names):
         flows = analysis.flows[name]
         label = analysis.layer_labels[name]
@@ -50,14 +49,14 @@ def main_view(
         if step >= flows.shape[1]:
             column.info(f"{label}: no step {step} (it compares {analysis.frames.shape[0] - flows.shape[1] + 1} frames)")
             continue
-        image, scale = flowviz.render_panel(flows, shown_channel, step, panel_options, frame=frame)
+        image, scale = flowviz.render_panel(flows, shown_channel, step, options, frame=frame)
         channel_name = analysis.channel_label(name, shown_channel)
         pair = step_labels(frame_numbers, [step], len(analysis.frames) - flows.shape[1])[0]
         caption = f"{marker}{label} · {channel_name} · t {step}: frames {pair} · {flowviz.scale_note(scale)}"
         column.image(image, caption=caption, width="stretch")
         if options.style.colouring == "magnitude" and scale > 0:
             column.image(flowviz.magnitude_colour_bar(scale, height=options.size), width="content")
-    classical_view(columns[1 + len(names)], analysis, step, panel_options, frame_numbers=frame_numbers)
+    classical_view(columns[1 + len(names)], analysis, step, options, frame_numbers=frame_numbers)
     if wheel:
         columns[-1].image(flowviz.color_wheel(size // 2), caption="direction = hue, speed = saturation, white = still",
                           width=size // 2)
@@ -177,7 +176,7 @@ def grid_image(
     notes = [f"E {energy[index]:.2g}" for index in range(len(_flows))]
     if _ranked is not None and _ranked.agreement is not None:
         notes = [f"r {r:.2f}" for r in _ranked.agreement]
-    tile = replace(options, size=GRID_TILE_PX, style=replace(options.style, legend=False))
+    tile = replace(options, size=GRID_TILE_PX)
     tiles = [flowviz.render_panel(_flows, index, step, tile, frame=_frame)[0] for index in channels]
     image = mosaic(tiles, [f"{_labels[index]} {notes[index]}" for index in channels], columns=GRID_COLUMNS)
     buffer = io.BytesIO()

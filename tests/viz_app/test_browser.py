@@ -275,7 +275,7 @@ def test_channel_browser_switches_and_hovers_in_chromium_without_a_rerun(app_env
                 browsed = painted_after(frame, "channel", frame.evaluate("window.repflowBrowser.switches"),
                                         "ArrowRight" if target < channels - 1 else "ArrowLeft")
                 frame.locator("#use").click()
-                shown = f"ch {browsed['channel']} · t {browsed['step']} ·"  # the page's main panel caption
+                shown = f"ch {browsed['channel']} · t {browsed['step']}:"  # the page's main panel caption
                 page.locator("[data-testid='stImage']", has_text=shown).first.wait_for(timeout=30_000)
                 box = page.get_by_label(re.compile(r"^Channel \("))
                 assert box.input_value() == str(browsed["channel"])

@@ -187,3 +187,18 @@ def test_a_model_without_flow_layers_opens_on_a_labelled_probe(tmp_path, long_cl
     assert image_panel(at, "▶ probe layer1")
     assert any(c.value.startswith("This model has no flow layer, so a flow probe shows") for c in at.caption)
 
+
+
+def test_a_trained_window_the_app_or_the_clip_cannot_hold_is_said(tmp_path, long_clip, monkeypatch):
+    models = tmp_path / "models"
+    models.mkdir()
+    save_model(models / "long.pt", ARCHITECTURES["r2plus1d_rep"], {"frames": 80, "size": 48, "short_side": 48})
+    monkeypatch.setenv("REPFLOW_MODELS_DIR", str(models))
+    monkeypatch.setenv("REPFLOW_SAMPLES_DIR", str(long_clip))
+    at = run_app()
+    assert_clean(at)
+    assert [i.value for i in at.sidebar.info] == [
+        "The model was trained with clips of 80 frames; the app takes 3–64, so it uses 64."]
+    assert at.session_state["frames"] == 36, "then cut to the clip's 36 frames"
+    assert any(c.value == "long_square.mp4 has 36 frames, too few for the model's window of 64, so the window is "
+               "shorter." for c in at.sidebar.caption)
