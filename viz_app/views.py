@@ -73,8 +73,9 @@ def probe_note(label: str, *, only_probes: bool) -> str:
         "training) on that module's output; at 'input' it is classical single-scale TV-L1 of the frames."
     )
     if only_probes:
-        note = ("This model has no flow layer, so a flow probe shows the motion of its features (where its paired "
-                f"flow model has its flow layer when that is known; choose another point under Flow). {note}")
+        note = ("This model has no flow layer, so a flow probe shows the motion of its features (it opens where the "
+                "paired flow model has its flow layer when the model's config names that stage; choose another point "
+                f"under Flow). {note}")
     return note
 
 
