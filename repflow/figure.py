@@ -512,6 +512,10 @@ def paper_figure(
     )
 
 
+# What the legend beside an animation's panels says, per colouring.
+LEGEND_LABELS = {"direction": "direction = hue\nwhite = still", "magnitude": "speed / panel scale\n"}
+
+
 def animation_panels(
     analysis: ClipAnalysis,
     *,
@@ -567,9 +571,6 @@ def animation_panels(
             rows.append(side_by_side(panels, labels))
         images.append(np.vstack(rows))
     return images
-
-
-LEGEND_LABELS = {"direction": "direction = hue\nwhite = still", "magnitude": "speed / panel scale\n"}
 
 
 def legend_panel(colouring: str, side: int) -> np.ndarray:
