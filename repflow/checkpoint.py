@@ -122,10 +122,12 @@ class TrainingClip:
         """The ``"clip"`` entry to store (unrecorded fields left out)."""
         return {key: value for key, value in dataclasses.asdict(self).items() if value is not None}
 
-    def with_defaults(self) -> "TrainingClip":
-        """Frames, size and stride the clip does not record filled in with `ClipSpec`'s defaults."""
+    def with_defaults(self, *, min_frames: int = 1) -> "TrainingClip":
+        """Frames, size and stride the clip does not record filled in with `ClipSpec`'s defaults, with at least
+        ``min_frames`` frames (the model's shortest clip, :func:`shortest_clip`): the window `repflow figure` and
+        the app show a checkpoint's model with by default."""
         defaults = ClipSpec()
-        return dataclasses.replace(self, frames=self.frames or defaults.num_frames,
+        return dataclasses.replace(self, frames=max(self.frames or defaults.num_frames, min_frames),
                                    size=self.size or defaults.crop_size, stride=self.stride or defaults.stride)
 
     @property
@@ -135,6 +137,12 @@ class TrainingClip:
         if self.size is not None and self.short_side is not None and self.short_side >= self.size:
             return self.size / self.short_side
         return 1.0
+
+
+def shortest_clip(config: dict[str, Any]) -> int:
+    """The fewest frames the model of a ``model_config`` dict accepts (at least 2: a flow needs a pair of frames;
+    e.g. 3 for flow-of-flow, K + 1 for TVNet with K stacked flows); ValueError for an invalid config."""
+    return max(ModelConfig.from_dict(dict(config)).min_frames, 2)
 
 
 def short_side_for(size: int, fraction: float) -> int:

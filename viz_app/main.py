@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from repflow.probe import ProbeOptions
+from repflow.probe import ProbeOptions, default_probe_point
 from viz_app import channel_browser, compute, export, ranking, sidebar, views
 from viz_app.sources import ClipWindow, ModelFile, ModelSource, escape_markdown, fit_window, models_dir, samples_dir
 
@@ -43,8 +43,8 @@ def user_message(error: Exception, path: str, name: str) -> str:
     internal path that means nothing to them), and that name escaped for markdown."""
     message = str(error)
     for shown in {path, str(Path(path).resolve())}:
-        message = message.replace(f"{shown}: ", "").replace(shown, escape_markdown(name))
-    return message
+        message = message.replace(f"{shown}: ", "").replace(shown, name)
+    return message.replace(name, escape_markdown(name))
 
 
 def resolve_model() -> tuple[ModelSource, str, compute.CheckpointSummary] | None:
@@ -70,6 +70,7 @@ def resolve_model() -> tuple[ModelSource, str, compute.CheckpointSummary] | None
         remember("model", candidate)
         if tried:  # the ones before it failed
             st.warning(f"Showing the model {escape_markdown(candidate.name)} instead.")
+        sidebar.describe_shown_model(candidate, summary.config)
         return source, candidate.name, summary
     return None
 
@@ -92,6 +93,7 @@ def resolve_clip() -> compute.ClipSource | None:
         if tried:
             st.warning(f"Showing the video {escape_markdown(candidate.name)} instead.")
         sidebar.show_in_address(candidate)
+        sidebar.describe_shown_clip(candidate)
         return clip
     return None
 
@@ -99,14 +101,18 @@ def resolve_clip() -> compute.ClipSource | None:
 def choose_layer(
     source: ModelSource, model_name: str, window: ClipWindow
 ) -> tuple[str, str | None, ProbeOptions | None] | None:
-    """The flow layer or probe point to show, and the probe's point and options (None for a flow layer)."""
+    """The flow layer or probe point to show, and the probe's point and options (None for a flow layer). A model
+    without flow layers always lists its probe points and opens on a probe (``default_probe_point``)."""
+    layers = compute.flow_layers(source)
     points = []
-    if sidebar.probes_wanted(always=source.kind != "checkpoint"):
+    if sidebar.probes_wanted(always=source.kind != "checkpoint" or not layers):
         try:
             points = compute.probe_points(source, window.frames, window.size)
         except Exception as error:
             st.error(f"Cannot list the probe points of {escape_markdown(model_name)}: {error}")
-    layer = sidebar.layer_picker(compute.flow_layers(source), points)
+    config = compute.summary_for(source).config
+    probe_default = default_probe_point(points, config, window.size)
+    layer = sidebar.layer_picker(layers, points, model=source, probe_default=probe_default)
     if layer is None:
         st.error(f"{escape_markdown(model_name)} has no flow layer and no probe point to show.")
         return None
@@ -161,7 +167,7 @@ def main() -> None:
     if model is None or clip is None:
         return
     source, model_name, summary = model
-    window = sidebar.window_controls(clip, summary)
+    window = sidebar.window_controls(clip, summary, model=source)
     chosen = choose_layer(source, model_name, window)
     if chosen is None:
         return

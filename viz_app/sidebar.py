@@ -20,9 +20,11 @@ from viz_app import compute
 from viz_app.ranking import RANKING_HELP, RANKINGS, Ranking
 from viz_app.sources import (
     MAX_FRAMES,
+    MAX_SIZE,
     MAX_STRIDE,
     MAX_UPLOAD_MB,
     MIN_FRAMES,
+    MIN_SIZE,
     VIDEO_SUFFIXES,
     ClipWindow,
     ModelFile,
@@ -121,7 +123,6 @@ def model_candidates() -> list[Candidate]:
             key="model_choice",
             help="The checkpoints in the app's models folder (REPFLOW_MODELS_DIR overrides it).",
         )
-        st.sidebar.caption(model_description(configs[paths.index(chosen)]))
         candidates.append(Candidate("bundled", chosen, Path(chosen).name))
     return candidates
 
@@ -192,9 +193,21 @@ def summary_config(path: Path) -> dict | None:
         return None
 
 
-def model_description(config: dict | None) -> str:
-    """What the sidebar says under the chosen bundled model."""
-    return describe_config(config) if config else "not a readable repflow checkpoint"
+def describe_shown_model(candidate: Candidate, config: dict) -> None:
+    """Say under the model choices which model is shown and what it is (an upload, when one is shown, not the
+    bundled choice above it)."""
+    what = describe_config(config) if config.get("num_classes") else OWN_FORMATS.get(candidate.loader, "")
+    if candidate.kind == "upload":
+        name = escape_markdown(candidate.name)
+        st.sidebar.caption(f"Shown: your upload {name} · {what}" if what else f"Shown: your upload {name}")
+    else:
+        st.sidebar.caption(what)
+
+
+def describe_shown_clip(candidate: Candidate) -> None:
+    """Say under the clip choices that an uploaded clip is shown (not the sample clip named above it)."""
+    if candidate.kind == "upload" and candidate != st.session_state.get("restored_clip"):
+        st.sidebar.caption(f"Shown: your upload {escape_markdown(candidate.name)}; remove it to see the sample clip.")
 
 
 def clip_candidates() -> list[Candidate]:
@@ -258,29 +271,51 @@ def show_in_address(clip: Candidate) -> None:
             st.query_params[key] = wanted[key]
 
 
-def window_controls(clip: compute.ClipSource, summary: compute.CheckpointSummary) -> ClipWindow:
-    """Frame window and input size; defaults come from the checkpoint's training clip."""
-    largest_stride = max(1, min(MAX_STRIDE, (clip.num_frames - 1) // (MIN_FRAMES - 1)))
+def changed(name: str, value) -> bool:
+    """Whether ``value`` (e.g. the model shown) differs from the one this session saw under ``name`` on its previous
+    run (False on the first); remembers it."""
+    key = f"_seen_{name}"
+    before = st.session_state.get(key, value)
+    st.session_state[key] = value
+    return before != value
+
+
+def window_controls(clip: compute.ClipSource, summary: compute.CheckpointSummary, *, model=None) -> ClipWindow:
+    """Frame window and input size. They open at the window the model was trained with (``summary``: frames,
+    stride, input size, crop; at least the model's shortest clip) and start there again for each new ``model`` or
+    clip, so a checkpoint is shown as ``repflow figure`` draws it; a note says what the app or the clip cannot
+    hold of the trained window."""
+    fresh = changed("window", (model, clip.digest))
+    for note in summary.notes:
+        st.sidebar.info(note)
+    min_frames = max(MIN_FRAMES, summary.min_frames)
+    largest_stride = max(1, min(MAX_STRIDE, (clip.num_frames - 1) // (min_frames - 1)))
     stride = st.sidebar.number_input(
         "Frame stride", 1, largest_stride, key="stride",
         help="Every n-th frame goes through the model; the default is the stride the checkpoint was trained with.",
-        **initial("stride", min(summary.stride, largest_stride), fit=clipped(1, largest_stride)),
+        **initial("stride", min(summary.stride, largest_stride), reset=fresh, fit=clipped(1, largest_stride)),
     )
     longest = min(MAX_FRAMES, (clip.num_frames - 1) // stride + 1)
+    fewest = min(min_frames, longest)  # a clip too short for the model is refused when it runs, naming the clip
     frames = st.sidebar.number_input(
-        "Frames through the model", MIN_FRAMES, longest, key="frames",
-        help=f"At most {MAX_FRAMES}; the clip has {clip.num_frames}.",
-        **initial("frames", min(summary.frames, longest), fit=clipped(MIN_FRAMES, longest)),
+        "Frames through the model", fewest, longest, key="frames",
+        help=f"{min_frames}–{MAX_FRAMES} for this model; the clip has {clip.num_frames}.",
+        **initial("frames", min(summary.frames, longest), reset=fresh, fit=clipped(fewest, longest)),
     )
+    if min(summary.frames, longest) < summary.frames or largest_stride < summary.stride:
+        st.sidebar.caption(
+            f"{escape_markdown(clip.name)} has {clip.num_frames} frames, too few for the model's window of "
+            f"{summary.frames}{f' every {summary.stride}' if summary.stride > 1 else ''}, so the window is shorter."
+        )
     last_start = clip.num_frames - ClipWindow(frames=int(frames), stride=int(stride)).span
     start = st.sidebar.number_input(
         "First frame", 0, last_start, key="start", disabled=last_start == 0,
-        **initial("start", 0, fit=clipped(0, last_start)),
+        **initial("start", 0, reset=fresh, fit=clipped(0, last_start)),
     )
     size = st.sidebar.number_input(
-        "Input size (pixels)", 32, 448, step=16, key="size",
+        "Input size (pixels)", MIN_SIZE, MAX_SIZE, step=16, key="size",
         help=f"Centre crop of the resized frames; it covers {summary.crop:.0%} of the short side, as in training.",
-        **initial("size", summary.size),
+        **initial("size", summary.size, reset=fresh),
     )
     return ClipWindow(start=int(start), frames=int(frames), size=int(size), stride=int(stride), crop=summary.crop)
 
@@ -297,9 +332,14 @@ def probes_wanted(*, always: bool) -> bool:
     )
 
 
-def layer_picker(flow_layers: dict[str, str], points: list[ProbePoint]) -> str | None:
+def layer_picker(
+    flow_layers: dict[str, str], points: list[ProbePoint], *, model=None, probe_default: str | None = None
+) -> str | None:
     """The model's flow layers and the probe points (``probe_key(name)``) in one list; deep probe points
-    (more than one dot in the name) only behind "Show all probe points". None if there is nothing to show."""
+    (more than one dot in the name) only behind "Show all probe points". None if there is nothing to show.
+
+    A new ``model`` opens on its default: its last flow layer, else the probe at ``probe_default`` (when listed),
+    else the first entry."""
     show_all = bool(points) and st.sidebar.toggle(
         "Show all probe points",
         key="all_probes",
@@ -310,7 +350,10 @@ def layer_picker(flow_layers: dict[str, str], points: list[ProbePoint]) -> str |
     if not labels:
         return None
     default = list(flow_layers)[-1] if flow_layers else next(iter(labels))
-    chosen = initial("layer", default, fit=lambda layer: layer if layer in labels else default)
+    if not flow_layers and probe_default is not None and probe_key(probe_default) in labels:
+        default = probe_key(probe_default)
+    fresh = changed("layer_model", model)
+    chosen = initial("layer", default, reset=fresh, fit=lambda layer: layer if layer in labels else default)
     return st.sidebar.selectbox(
         "Flow layer or probe point", list(labels), format_func=labels.get, key="layer",
         help="A probe computes frozen TV-L1 flow (initial θ, λ, τ; no training) on that layer's output.",

@@ -142,13 +142,25 @@ def default_model_index(configs: list[dict | None]) -> int:
     return 0
 
 
-def window_defaults(clip: TrainingClip) -> tuple[int, int, int, float]:
-    """(frames, size, stride, crop fraction) the app opens a model's clips with: as the model was trained,
-    where that fits the app's ranges, else the defaults."""
-    frames = clip.frames if clip.frames is not None and MIN_FRAMES <= clip.frames <= MAX_FRAMES else DEFAULTS.frames
-    size = clip.size if clip.size is not None and MIN_SIZE <= clip.size <= MAX_SIZE else DEFAULTS.size
-    stride = clip.stride if clip.stride is not None and clip.stride <= MAX_STRIDE else DEFAULTS.stride
-    return frames, size, stride, clip.crop_fraction
+def window_defaults(clip: TrainingClip, min_frames: int = MIN_FRAMES) -> tuple[int, int, int, float, tuple[str, ...]]:
+    """(frames, size, stride, crop fraction, notes) the app opens a model's clips with: as the model was trained
+    (:meth:`TrainingClip.with_defaults`, the window ``repflow figure`` draws by default; at least ``min_frames``,
+    the model's shortest clip), each value brought into the app's ranges, with a note for the user on every value
+    the app cannot hold."""
+    trained = clip.with_defaults(min_frames=min_frames)
+    notes = []
+
+    def within(what: str, value: int, low: int, high: int, unit: str = "") -> int:
+        fitted = min(max(value, low), high)
+        if fitted != value:
+            notes.append(f"The model was trained with {what} {value}{unit}; the app takes {low}–{high}, so it uses "
+                         f"{fitted}.")
+        return fitted
+
+    frames = within("clips of", trained.frames, MIN_FRAMES, MAX_FRAMES, " frames")
+    size = within("input size", trained.size, MIN_SIZE, MAX_SIZE, " px")
+    stride = within("frame stride", trained.stride, 1, MAX_STRIDE)
+    return frames, size, stride, clip.crop_fraction, tuple(notes)
 
 
 def class_names(payload: dict, num_classes: int) -> list[str]:

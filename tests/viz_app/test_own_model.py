@@ -68,7 +68,9 @@ def test_torchscript_upload_shows_the_input_probe_beside_opencv_and_switches_cha
     assert_clean(at)
     assert "**features.pt** on **pan.mp4**" in at.caption[0].value
     assert at.session_state["layer"] == "probe:input", "a model without flow layers opens on the input probe"
-    assert set(at.selectbox(key="layer").options) >= {"probe · input (model input, 3 ch, 8x64x64)"}
+    assert (at.session_state["frames"], at.session_state["size"]) == (8, 112), (
+        "no training record: the training defaults (16 frames, 112 px), cut to the clip's 8 frames")
+    assert any(o.startswith("probe · input (model input, 3 ch, 8x") for o in at.selectbox(key="layer").options)
     _, caption = image_panel(at, "▶ probe input")
     assert "PC1" in caption, "the input probe runs on the frames' first principal component"
     image_panel(at, "classical TV-L1")
