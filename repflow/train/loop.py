@@ -85,6 +85,13 @@ def model_config(config: TrainConfig, num_classes: int) -> ModelConfig:
                        arch=config.arch, stacked_flows=config.stacked_flows)
 
 
+def check_architecture(config: TrainConfig) -> None:
+    """Raise the architecture's own ValueError for settings it cannot build (built on the meta device: no memory,
+    no time)."""
+    with torch.device("meta"):
+        build_model(model_config(config, num_classes=2))
+
+
 def training_clip(config: TrainConfig) -> TrainingClip:
     """How the model's input clips are made (stored in checkpoints for evaluation, figures and the app)."""
     return TrainingClip.of(clip_spec(config), stream=config.stream,
@@ -116,6 +123,7 @@ class Trainer:
         summary_writer = _summary_writer_class() if config.tensorboard else None  # fail early on every rank
         if info.is_main:
             check_output_folder(self.out_dir, flag="out_dir")  # before any training, not at the first checkpoint
+        check_architecture(config)  # a wrong architecture is said before any video is read
         seed_everything(config.seed)
         self.train_set, self.val_set = build_datasets(config)
         self.classes = list(self.train_set.classes)
