@@ -32,6 +32,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "layer1 (as `repflow bench alignment --probes`); needed for a model without flow layers")
     parser.add_argument("--tvl1", action="store_true",
                         help="also score each channel's agreement with OpenCV TV-L1 (costs a TV-L1 pass per clip)")
+    parser.add_argument("--tvl1-cache", metavar="DIR",
+                        help="keep each clip window's TV-L1 flow here (float16), so that dissecting another model "
+                        "with the same clip settings on the same clips skips the TV-L1 pass")
     run_group = parser.add_argument_group("run")
     run_group.add_argument("--out-dir", required=True, help="folder of the dissection's tables")
     run_group.add_argument("--resume", action="store_true",
@@ -54,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from repflow.checkpoint import load_checkpoint, model_from_payload
     from repflow.commands.eval import clip_spec, test_videos
     from repflow.data.datasets import ClipDataset
+    from repflow.data.flow_cache import FlowCache
     from repflow.dissect import dissect, finish, layer_names
     from repflow.dissect.tables import done_clips, have_pyarrow
     from repflow.runtime import pick_device
@@ -92,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
         shard = dissect(model, data, out_dir, done=done, probes=args.probes, tvl1=args.tvl1, fmt=fmt,
                         batch_size=args.batch_size, workers=args.workers, device=device,
                         skip_unreadable=args.skip_unreadable, progress=args.progress,
-                        flush_every=args.part_clips)
+                        flush_every=args.part_clips, tvl1_cache=FlowCache(args.tvl1_cache) if args.tvl1_cache
+                        else None)
         shards = distributed.all_gather(shard)  # also waits until every process has written its parts
         if not info.is_main:
             return 0

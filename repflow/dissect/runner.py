@@ -15,15 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
 from repflow import distributed
-from repflow.agreement import channel_agreement, tvl1_magnitude
+from repflow.agreement import channel_agreement
 from repflow.analysis import probe_key
 from repflow.data.datasets import ClipDataset
+from repflow.data.flow_cache import FlowCache
 from repflow.data.transforms import to_uint8
 from repflow.dissect.tables import DIRECTIONS, PartWriter, columns_of
 from repflow.flowviz import flow_energy
@@ -71,12 +73,13 @@ def layer_names(model: nn.Module, probes: Sequence[str]) -> list[str]:
 def dissect(model: nn.Module, dataset: ClipDataset, out_dir: Path, *, done: set[int], probes: Sequence[str] = (),
             tvl1: bool = False, fmt: str = "parquet", batch_size: int = 4, workers: int = 0,
             device: torch.device | str = "cpu", skip_unreadable: bool = False, progress: bool = True,
-            flush_every: int = 32) -> ShardResult:
+            flush_every: int = 32, tvl1_cache: FlowCache | None = None) -> ShardResult:
     """Write this process's share of the clips of ``dataset`` not in ``done`` as parts in ``out_dir``.
 
     ``dataset`` must be a test-mode `ClipDataset` with one clip and one crop per video. An unreadable video
     raises `repflow.video.VideoError` (after the rows computed so far are written), or with ``skip_unreadable``
-    is listed in the result and skipped.
+    is listed in the result and skipped. ``tvl1_cache`` keeps each window's TV-L1 flow (float16) for the next
+    model dissected on the same clips.
     """
     if dataset.train or dataset.num_clips != 1 or dataset.num_crops != 1:
         raise ValueError("dissect needs a test-mode ClipDataset with one clip and one crop per video")
@@ -102,8 +105,8 @@ def dissect(model: nn.Module, dataset: ClipDataset, out_dir: Path, *, done: set[
                         raise VideoError(item["error"])
                     result.unreadable.append((str(dataset.videos.records[item["index"]].path), item["error"]))
             if good:
-                _dissect_batch(model, good, dataset, writer, probes=probes, options=options, tvl1=tvl1,
-                               device=device)
+                _dissect_batch(model, good, dataset, writer, probes=probes, options=options,
+                               tvl1=(tvl1_cache or FlowCache(None)) if tvl1 else None, device=device)
             result.clips += len(good)
             bar.update(len(items))
     finally:
@@ -114,7 +117,8 @@ def dissect(model: nn.Module, dataset: ClipDataset, out_dir: Path, *, done: set[
 
 
 def _dissect_batch(model: nn.Module, items: list[dict], dataset: ClipDataset, writer: PartWriter, *,
-                   probes: Sequence[str], options: ProbeOptions | None, tvl1: bool, device: torch.device) -> None:
+                   probes: Sequence[str], options: ProbeOptions | None, tvl1: FlowCache | None,
+                   device: torch.device) -> None:
     clips = torch.stack([item["rgb"][0] for item in items]).to(device)  # the one view of each video
     probing = attach_probes(model, probes, options=options) if probes else None
     with capture_flows(model) as flows:
@@ -129,22 +133,25 @@ def _dissect_batch(model: nn.Module, items: list[dict], dataset: ClipDataset, wr
     for position, item in enumerate(items):
         record = dataset.videos.records[item["index"]]
         frames = item["frame_indices"]
-        clip_frames = to_uint8(item["rgb"][0]) if tvl1 else None
-        motion = tvl1_magnitude(clip_frames) if tvl1 else None
+        if tvl1 is not None:
+            clip_frames = to_uint8(item["rgb"][0])
+            classical = tvl1.get(record.path, frames.numpy(), dataset.spec.short_side, clip_frames,
+                                 view=f"crop{dataset.spec.crop_size}")
+            motion = np.linalg.norm(classical, axis=-1)  # = repflow.agreement.tvl1_magnitude(clip_frames)
         rows: dict[str, list] = {name: [] for name in writer.columns}
         for layer, flow in flows.items():
-            field_ = flow[position].permute(0, 1, 3, 4, 2).float().cpu().numpy()  # (C, T', h, w, 2)
-            channels = len(field_)
-            shares = direction_shares(field_)
+            channels_flow = flow[position].permute(0, 1, 3, 4, 2).float().cpu().numpy()  # (C, T', h, w, 2)
+            channels = len(channels_flow)
+            shares = direction_shares(channels_flow)
             constant = {"index": item["index"], "clip": str(record.path), "label": dataset.classes[record.label],
                         "start": int(frames[0]), "stride": stride, "frames": len(frames), "layer": layer,
                         "predicted": dataset.classes[predicted[position]]}
             for name, value in constant.items():
                 rows[name].extend([value] * channels)
             rows["channel"].extend(range(channels))
-            rows["energy"].extend(flow_energy(field_).tolist())
+            rows["energy"].extend(flow_energy(channels_flow).tolist())
             for k, name in enumerate(DIRECTIONS):
                 rows[name].extend(shares[:, k].tolist())
-            if tvl1:
-                rows["agreement"].extend(channel_agreement(field_, clip_frames, motion=motion).tolist())
+            if tvl1 is not None:
+                rows["agreement"].extend(channel_agreement(channels_flow, clip_frames, motion=motion).tolist())
         writer.add(rows)

@@ -234,3 +234,16 @@ def test_two_gloo_ranks_give_the_single_process_tables(setup, tmp_path):
     pd.testing.assert_frame_equal(channels_two, channels_one, check_exact=False, rtol=1e-4, atol=2e-5)
     assert json.loads((tmp_path / "two" / "summary.json").read_text())["processes"] == 2
     assert not (tmp_path / "two" / "clips.parts").exists()
+
+
+def test_the_tvl1_cache_serves_the_next_model(setup, tmp_path):
+    cache = tmp_path / "cache"
+    assert dissect(setup, tmp_path / "plain", "--tvl1") == 0
+    assert dissect(setup, tmp_path / "first", "--tvl1", "--tvl1-cache", str(cache)) == 0
+    entries = sorted(cache.rglob("*.npy"))
+    assert len(entries) == 7  # one per clip window
+    stamps = [entry.stat().st_mtime_ns for entry in entries]
+    assert dissect(setup, tmp_path / "second", "--tvl1", "--tvl1-cache", str(cache)) == 0
+    assert [entry.stat().st_mtime_ns for entry in sorted(cache.rglob("*.npy"))] == stamps  # read, not rewritten
+    plain, cached = (pd.read_parquet(tmp_path / name / "clips.parquet")["agreement"] for name in ("plain", "second"))
+    np.testing.assert_allclose(cached, plain, atol=2e-3)  # the cache keeps float16 flow
