@@ -169,8 +169,10 @@ def main() -> None:
     if layer not in analysis.flows:  # the previous selection is shown after a failure
         layer = list(analysis.flows)[-1]
     analysis_key = (source, clip.digest, window, probe, probe_options)
-    ranked = ranking.rank_channels(analysis, layer, sidebar.ranking_choice(), key=analysis_key)
-    channel, step = sidebar.channel_controls(analysis, layer, ranked, view=(source, clip.digest, layer))
+    dataset = compute.dissection_of(source)  # a bundled model's dissection: its default channel, selectivity
+    ranked = ranking.rank_channels(analysis, layer, sidebar.ranking_choice(), key=analysis_key, dataset=dataset)
+    channel, step = sidebar.channel_controls(analysis, layer, ranked, view=(source, clip.digest, layer),
+                                             preferred=dataset.default_channel(layer) if dataset else None)
     options = sidebar.view_controls()
     st.caption(
         f"**{model_name}** on **{clip.name}**: frames {window.start}–{window.indices()[-1]}"

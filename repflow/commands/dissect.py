@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from repflow.data.datasets import ClipDataset
     from repflow.data.flow_cache import FlowCache
     from repflow.dissect import dissect, finish, layer_names
-    from repflow.dissect.tables import done_clips, have_pyarrow
+    from repflow.dissect.tables import done_clips, file_sha1, have_pyarrow
     from repflow.runtime import pick_device
 
     payload = load_checkpoint(args.checkpoint)
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"the test list of {args.data or dataset_kind} holds no videos")
     out_dir = Path(args.out_dir)
     settings = {
-        "model": str(args.checkpoint), "model_sha1": _sha1(Path(args.checkpoint)), "dataset": dataset_kind,
+        "model": str(args.checkpoint), "model_sha1": file_sha1(Path(args.checkpoint)), "dataset": dataset_kind,
         "data": args.data or args.data_root, "videos": len(videos), "videos_sha1": _list_sha1(videos),
         "clip": {key: getattr(spec, flag) for key, flag in CLIP_FLAGS.items()}, "probes": list(args.probes),
         "tvl1": bool(args.tvl1),
@@ -147,14 +147,6 @@ def _write_summary(out_dir: Path, summary: dict[str, Any]) -> None:
     from repflow.io import atomic_write
 
     atomic_write(out_dir / "summary.json", json.dumps(summary, indent=2))
-
-
-def _sha1(path: Path) -> str:
-    sha = hashlib.sha1()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            sha.update(chunk)
-    return sha.hexdigest()
 
 
 def _list_sha1(videos) -> str:

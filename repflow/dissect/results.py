@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from repflow.dissect.tables import AGREEMENT, DIRECTIONS, merged_table, read_columns
+from repflow.dissect.tables import AGREEMENT, DIRECTIONS, file_sha1, merged_table, read_columns
 
 SUFFIX = ".dissection"  # a bundled model's dissection: models/NAME.dissection/ beside models/NAME.pt
 ORDERS = ("selectivity", "channel", "class")
@@ -124,9 +124,15 @@ def load_dissection(folder: str | Path) -> Dissection:
 
 
 def bundled_dissection(checkpoint: str | Path) -> Path | None:
-    """The dissection shipped beside a checkpoint (``NAME.dissection/`` next to ``NAME.pt``), if there is one."""
+    """The dissection shipped beside a checkpoint (``NAME.dissection/`` next to ``NAME.pt``), if there is one and
+    it was made from this very file (same SHA-1: a retrained checkpoint does not inherit the old one's)."""
     folder = Path(checkpoint).with_suffix(SUFFIX)
-    return folder if (folder / "summary.json").is_file() else None
+    try:
+        summary = json.loads((folder / "summary.json").read_text())
+        made_from = summary["settings"]["model_sha1"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return folder if made_from == file_sha1(Path(checkpoint)) else None
 
 
 def default_channels(checkpoint: str | Path) -> dict[str, int]:

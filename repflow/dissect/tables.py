@@ -9,6 +9,7 @@ list's order and writes ``channels.csv``. Reading needs numpy only (and pyarrow 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from pathlib import Path
@@ -37,6 +38,15 @@ def have_pyarrow() -> bool:
     except ImportError:
         return False
     return True
+
+
+def file_sha1(path: Path) -> str:
+    """SHA-1 of a file's bytes: which checkpoint a dissection was made from."""
+    sha = hashlib.sha1()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(chunk)
+    return sha.hexdigest()
 
 
 def columns_of(agreement: bool) -> tuple[str, ...]:
