@@ -94,6 +94,14 @@ class Dissection:
                    if c in rows.columns]
         return rows.sort_values("energy", ascending=False, kind="stable").head(count)[columns].reset_index(drop=True)
 
+    def clip_path(self, clip: str) -> Path | None:
+        """Where a clip of the table is on this machine: its path as written, else (a relative path) below one of
+        the dissection folder's parents (a folder shipped inside a repository); None when it is nowhere."""
+        path = Path(clip)
+        parents = [] if path.is_absolute() else [parent / path for parent in self.folder.resolve().parents]
+        candidates = [path, *parents]
+        return next((candidate for candidate in candidates if candidate.is_file()), None)
+
     def default_channel(self, layer: str) -> int | None:
         """The channel of ``layer`` that best shows motion across the clip set: highest mean agreement with TV-L1;
         None when agreement was not scored (or never measurable)."""
