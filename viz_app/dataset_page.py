@@ -164,11 +164,16 @@ def export_table(dissection: Dissection, layer: str, order: list[int]) -> pd.Dat
 
 def clicked_channel(event) -> int | None:
     """The channel of the heatmap cell the user clicked, from ``st.plotly_chart``'s selection."""
-    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else []
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError):  # no chart event (AppTest) or no selection
+        return None
     for point in points:
         if point.get("customdata") is not None:
             value = point["customdata"]
             return int(value[0] if isinstance(value, list) else value)
+        if str(point.get("y", "")).startswith("ch "):  # the row label, when the event carries no customdata
+            return int(str(point["y"])[3:])
     return None
 
 

@@ -61,6 +61,14 @@ def bundled_env(bundled, monkeypatch):
     return bundled
 
 
+def test_a_clicked_cell_names_its_channel():
+    from viz_app.dataset_page import clicked_channel
+
+    assert clicked_channel({"selection": {"points": [{"x": "waving", "y": "ch 3", "customdata": 3}]}}) == 3
+    assert clicked_channel({"selection": {"points": [{"customdata": [5]}]}}) == 5
+    assert clicked_channel({"selection": {"points": []}}) is None and clicked_channel(None) is None
+
+
 def plotly_data(chart) -> list[dict]:
     import json
 
@@ -124,15 +132,19 @@ def test_the_heatmap_draws_and_a_top_clip_opens_the_explorer_in_chromium(bundled
         plot = page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").first
         plot.wait_for(timeout=60_000)
         assert page.evaluate("() => document.querySelector('.js-plotly-plot').data[0].z.length") == 4
-        # click the heatmap cell of channel 3 x waving: the page follows the clicked channel
-        box = page.evaluate("""() => { const gd = document.querySelector('.js-plotly-plot');
+        # hovering a cell gives its numbers
+        cell = page.evaluate("""() => { const gd = document.querySelector('.js-plotly-plot');
             const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
             const row = gd.data[0].y.indexOf('ch 3'), col = gd.data[0].x.indexOf('waving');
             return [r.left + xa._offset + xa.l2p(col), r.top + ya._offset + ya.l2p(row)]; }""")
-        page.mouse.click(*box)
+        page.mouse.move(*cell)
+        hover = page.locator(".hoverlayer .hovertext").first
+        hover.wait_for(timeout=10_000)
+        assert "channel 3 · waving" in hover.text_content() and "selectivity" in hover.text_content()
+        page.get_by_label("Channel", exact=True).click()  # the channel picker (a click on a cell selects it too)
+        page.get_by_role("option", name="channel 3").click()
         link = page.get_by_role("link", name="in the explorer (flow_block.flow1, channel 3)").first
         link.wait_for(timeout=90_000)  # the top clips now are channel 3's
-        assert page.locator("[data-testid='stSelectbox']", has_text="channel 3").count()
         page.screenshot(path=str(tmp_path / "dataset.png"), full_page=True)
         clip_name = link.inner_text().split("Open ", 1)[1].split(" in the explorer")[0]
         link.click()
