@@ -130,7 +130,7 @@ def heatmap_figure(dissection: Dissection, layer: str, order: list[int], selecte
     figure.update_layout(height=max(320, 22 * len(order) + 160), margin={"l": 10, "r": 10, "t": 30, "b": 10},
                          yaxis={"autorange": "reversed", "title": "channel", "type": "category"},
                          xaxis={"title": "class", "type": "category"}, clickmode="event+select",
-                         title={"text": f"{layer}: mean energy per class, relative to each channel's largest"})
+                         title={"text": f"{layer}: mean energy per class ÷ the channel's largest"})
     return figure
 
 
@@ -231,6 +231,7 @@ def export_section(dissection: Dissection, layer: str, channel: int, order: list
 
 def page(explorer=None) -> None:
     """The Dataset page; ``explorer`` is the explorer's `st.Page`, which the top clips link to."""
+    st.set_page_config(page_title="repflow · dataset dissection", page_icon="📊", layout="wide")
     st.title("Dataset: which channels respond to which actions")
     chosen = choose_dissection()
     if chosen is None:
