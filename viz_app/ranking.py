@@ -45,10 +45,10 @@ class Ranking:
     order: tuple[int, ...]
     energy: np.ndarray
     agreement: np.ndarray | None = None
-    selectivity: dict[int, tuple[float, str]] | None = None
     counted: int = 0
     steps: int = 0
     note: str = ""
+    selectivity: dict[int, tuple[float, str]] | None = None  # channel -> (index, preferred class), from a dissection
 
     def describe(self, channel: int) -> str:
         """Channel ``channel``'s scores: "energy 0.0123", then " · agreement with TV-L1 r 0.53" when measured."""

@@ -156,3 +156,19 @@ def test_the_heatmap_draws_and_a_top_clip_opens_the_explorer_in_chromium(bundled
         assert not page.locator("[data-testid='stException']").count()
     if os.environ.get("REPFLOW_KEEP_SCREENSHOT"):
         shutil.copy(tmp_path / "dataset.png", Path(os.environ["REPFLOW_KEEP_SCREENSHOT"]))
+
+
+def test_the_dataset_selectivity_ranking_reads_the_dissection(tmp_path):
+    from repflow.analysis import ClipAnalysis
+    from tests.dissect.fake import LAYER
+    from viz_app.ranking import rank_channels
+
+    flows = np.random.default_rng(0).normal(size=(4, 2, 4, 4, 2)).astype(np.float32)
+    analysis = ClipAnalysis(frames=np.zeros((3, 16, 16, 3), np.uint8), flows={LAYER: flows},
+                            layer_labels={LAYER: "Rep-Flow"}, layer_kinds={LAYER: "rep"}, probabilities=None)
+    dissection = load_dissection(write_fake_dissection(tmp_path / "d"))
+    ranked = rank_channels(analysis, LAYER, "selectivity", key=(), dataset=dissection)
+    assert ranked.by == "selectivity" and ranked.order[0] == 1 and len(ranked.order) == 4
+    assert "dataset selectivity 0.9" in ranked.describe(1) and "boxing" in ranked.describe(1)
+    fallback = rank_channels(analysis, LAYER, "selectivity", key=(), dataset=None)
+    assert fallback.by == "energy" and "no bundled dataset dissection" in fallback.note
