@@ -178,15 +178,15 @@ def clicked_channel(event) -> int | None:
 
 
 def channel_picker(order: list[int], clicked: int | None, layer: str) -> int:
-    """The channel shown below the heatmap: the clicked cell's, else the picker's (first: the most selective)."""
+    """The channel shown below the heatmap: a newly selected cell's (when the browser reports the click as a Plotly
+    selection), else the picker's (first: the most selective)."""
     key = f"ds_channel_{layer}"
     if clicked is not None and clicked != st.session_state.get("_ds_clicked"):
         st.session_state[key] = clicked
     st.session_state["_ds_clicked"] = clicked
     if st.session_state.get(key) not in order:
         st.session_state[key] = order[0]
-    return int(st.selectbox("Channel", order, key=key, format_func=lambda c: f"channel {c}",
-                            help="Or click a cell of the heatmap."))
+    return int(st.selectbox("Channel", order, key=key, format_func=lambda c: f"channel {c}"))
 
 
 def top_clips_section(dissection: Dissection, layer: str, channel: int, model: str | None, explorer) -> None:
