@@ -6,7 +6,6 @@ through :mod:`repflow.dissect`; this module only draws them."""
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ from repflow.io import atomic_write
 from repflow.motion_stats import SECTOR_NAMES, SECTORS
 from viz_app import compute
 from viz_app.handoff import explorer_request
-from viz_app.sources import models_dir
+from viz_app.sources import models_dir, upload_folder
 
 ORDER_LABELS = {"selectivity": "selectivity (most selective first)", "channel": "channel number",
                 "class": "response to one class"}
@@ -38,7 +37,7 @@ def bundled_dissections() -> dict[str, Path]:
 def stored_upload(files) -> Path:
     """Uploaded dissection files saved together in a folder named by their content, for the loader."""
     digest = hashlib.sha1(b"".join(f.name.encode() + f.getvalue() for f in files)).hexdigest()[:16]
-    folder = Path(tempfile.gettempdir()) / "repflow_viz" / "dissections" / digest
+    folder = upload_folder("dissections") / digest
     for upload in files:
         if upload.name in UPLOAD_NAMES:
             atomic_write(folder / upload.name, upload.getvalue())
