@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from repflow.data.flow_cache import FlowCache
     from repflow.dissect import dissect, finish, layer_names
     from repflow.dissect.tables import done_clips, file_sha1, have_pyarrow
+    from repflow.io import check_output_folder
     from repflow.runtime import pick_device
 
     payload = load_checkpoint(args.checkpoint)
@@ -82,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         "tvl1": bool(args.tvl1),
     }
     previous = _check_out_dir(out_dir, settings, resume=args.resume)
+    check_output_folder(out_dir)  # a folder that cannot be written is said before any clip is read
     fmt = previous.get("format") or ("parquet" if have_pyarrow() else "csv")
     data = ClipDataset(videos, spec, train=False, num_clips=1, num_crops=1, backend=args.backend)
     device = pick_device(args.device)

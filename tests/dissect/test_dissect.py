@@ -152,6 +152,10 @@ def test_bad_inputs_are_one_line_and_touch_nothing(setup, tmp_path, capsys):
     assert main([*common, "--dataset", "list", "--data", str(missing), "--out-dir", str(tmp_path / "b")]) == 2
     assert "nowhere.mp4" in capsys.readouterr().err
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    a_file = tmp_path / "taken.txt"
+    a_file.write_text("mine")
+    assert dissect(setup, a_file) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err and a_file.read_text() == "mine"
 
     assert dissect(setup, tmp_path / "out") == 0
     before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
