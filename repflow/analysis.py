@@ -67,7 +67,7 @@ def analyse_clip(
     ``probe_options``). A model without flow layers (any foreign model) needs a probe."""
     import torch
 
-    from repflow.data.transforms import MEAN, STD, to_model_input
+    from repflow.data.transforms import to_model_input, to_uint8
     from repflow.inspect import capture_flows, list_flow_layers
     from repflow.probe import attach_probes
 
@@ -86,9 +86,7 @@ def analyse_clip(
         captured = stack.enter_context(capture_flows(model)) if layers else {}
         probes = stack.enter_context(attach_probes(model, [probe], options=probe_options)) if probe else None
         logits = model(clip.unsqueeze(0))
-    mean = torch.tensor(MEAN).view(3, 1, 1, 1)
-    std = torch.tensor(STD).view(3, 1, 1, 1)
-    shown = ((clip * std + mean).clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 3, 0).numpy()
+    shown = to_uint8(clip)
     flows = {info.name: captured[info.name][0].permute(0, 1, 3, 4, 2).float().numpy() for info in layers}
     labels = {info.name: info.label for info in layers}
     kinds = {info.name: info.kind for info in layers}

@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("repflow.commands.synth", "write the synthetic action dataset (mp4 clips + train/test lists)"),
     "train": ("repflow.commands.train", "train a model (YAML config + flag overrides; torchrun for multi-GPU)"),
     "eval": ("repflow.commands.eval", "clip/video-level top-1/top-5, per-class accuracy, confusion matrix"),
+    "dissect": ("repflow.commands.dissect", "per-clip, per-channel motion statistics of the flow layers over a "
+                "labelled clip set, summarised per class"),
 }
 
 

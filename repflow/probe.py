@@ -76,6 +76,11 @@ class ProbeOptions:
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
 
+    @classmethod
+    def like_flow_layers(cls, n_iter: int) -> "ProbeOptions":
+        """Probes that see what a flow layer would: every channel, normalised per sample, ``n_iter`` iterations."""
+        return cls(channels=None, reduce="none", normalize="sample", n_iter=n_iter)
+
     def iterations(self, point: str) -> int:
         """TV-L1 iterations used at probe point ``point``."""
         if self.n_iter is not None:

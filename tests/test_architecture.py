@@ -24,7 +24,8 @@ from repflow.video import BACKEND_NAMES
 ROOT = Path(__file__).resolve().parents[1]
 # What the app may import from the library: its public entry points.
 APP_MAY_IMPORT = {
-    "agreement", "analysis", "checkpoint", "classical", "figure", "flowviz", "inspect", "io", "probe", "video",
+    "agreement", "analysis", "checkpoint", "classical", "dissect", "figure", "flowviz", "inspect", "io",
+    "motion_stats", "probe", "video",
 }
 
 

@@ -6,6 +6,7 @@
 * the forward pass with flow hooks (and the chosen flow probe) runs once per (model, clip bytes, frame window,
   input size, probe point, probe options) (``st.cache_data``); changing channel, step or a display option
   only re-draws;
+* a bundled model's dataset dissection (``repflow.dissect``) is read once per version of its folder;
 * classical TV-L1 runs once per pair of input frames (keyed by their content), and once per window for the
   channels' agreement with TV-L1 (on demand; the agreement itself once per analysis and layer).
 
@@ -25,6 +26,7 @@ import streamlit as st
 
 from repflow.analysis import ClipAnalysis, analyse_clip
 from repflow.checkpoint import TrainingClip, shortest_clip
+from repflow.dissect import Dissection, bundled_dissection, load_dissection
 from repflow.probe import ProbeOptions, ProbePoint, list_probe_points
 from viz_app.sources import (
     MIN_FRAMES,
@@ -110,6 +112,32 @@ def summary_for(source: ModelSource) -> CheckpointSummary:
     min_frames = shortest_clip(config) if config else MIN_FRAMES  # a TorchScript model does not say
     frames, size, stride, crop, notes = window_defaults(TrainingClip(), min_frames)
     return CheckpointSummary(config, frames, size, stride, crop, [], min_frames, notes)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def dissection(folder: str, stamp: int) -> Dissection:
+    """A dissection folder read once per version (``stamp``: its summary.json's modification time)."""
+    return load_dissection(folder)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _bundled_dissection_folder(path: str, mtime_ns: int, size: int) -> str | None:
+    folder = bundled_dissection(path)
+    return str(folder) if folder else None
+
+
+def dissection_of(source: ModelSource) -> Dissection | None:
+    """The dataset dissection shipped beside a bundled checkpoint (``NAME.dissection/``), None for other models or
+    when it cannot be read (the explorer then works without it)."""
+    if source.kind != "checkpoint":
+        return None
+    folder = _bundled_dissection_folder(source.file.path, source.file.mtime_ns, source.file.size)
+    if folder is None:
+        return None
+    try:
+        return dissection(folder, (Path(folder) / "summary.json").stat().st_mtime_ns)
+    except (OSError, ValueError):
+        return None
 
 
 def flow_layers(source: ModelSource) -> dict[str, str]:

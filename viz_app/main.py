@@ -1,19 +1,21 @@
 """repflow viewer: what the flow layers of a representation-flow network compute, next to the video, and
 what frozen TV-L1 flow probes see inside any video network ("your own model": TorchScript or a state dict).
 
-Run with ``streamlit run viz_app/main.py``. ``REPFLOW_MODELS_DIR`` and ``REPFLOW_SAMPLES_DIR`` override
+Run with ``streamlit run viz_app/main.py``; the explorer is the first page, the Dataset page
+(:mod:`viz_app.dataset_page`) the second. ``REPFLOW_MODELS_DIR`` and ``REPFLOW_SAMPLES_DIR`` override
 the folders of checkpoints (default ``models/``) and clips (default ``sample_videos/``).
 """
 
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 
 import streamlit as st
 
 from repflow.probe import ProbeOptions, default_probe_point
-from viz_app import channel_browser, compute, export, ranking, sidebar, views
+from viz_app import channel_browser, compute, dataset_page, export, handoff, ranking, sidebar, views
 from viz_app.sources import ClipWindow, ModelFile, ModelSource, escape_markdown, fit_window, models_dir, samples_dir
 
 
@@ -162,6 +164,7 @@ def advance_play(step: int, n_steps: int) -> None:
 def main() -> None:
     st.set_page_config(page_title="repflow · learned motion", page_icon="🌀", layout="wide")
     st.title("Representation flow explorer")
+    handoff.take_request()  # a link from the Dataset page: its model, layer and channel
     model = resolve_model()
     clip = resolve_clip() if model else None
     if model is None or clip is None:
@@ -179,8 +182,10 @@ def main() -> None:
     if layer not in analysis.flows:  # the previous selection is shown after a failure
         layer = list(analysis.flows)[-1]
     analysis_key = (source, clip.digest, window, probe, probe_options)
-    ranked = ranking.rank_channels(analysis, layer, sidebar.ranking_choice(), key=analysis_key)
-    channel, step = sidebar.channel_controls(analysis, layer, ranked, view=(source, clip.digest, layer))
+    dataset = compute.dissection_of(source)  # a bundled model's dissection: its default channel, selectivity
+    ranked = ranking.rank_channels(analysis, layer, sidebar.ranking_choice(), key=analysis_key, dataset=dataset)
+    channel, step = sidebar.channel_controls(analysis, layer, ranked, view=(source, clip.digest, layer),
+                                             preferred=dataset.default_channel(layer) if dataset else None)
     options = sidebar.view_controls()
     st.caption(
         f"**{escape_markdown(model_name)}** on **{escape_markdown(clip.name)}**:"
@@ -209,4 +214,6 @@ def main() -> None:
     advance_play(step, analysis.flows[layer].shape[1])
 
 
-main()
+EXPLORER = st.Page(main, title="Explorer", icon="🌀", default=True)
+st.navigation([EXPLORER, st.Page(partial(dataset_page.page, EXPLORER), title="Dataset", icon="📊",
+                                 url_path="dataset")]).run()

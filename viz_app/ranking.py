@@ -18,9 +18,10 @@ import streamlit as st
 from repflow import flowviz
 from repflow.agreement import LOCAL_MOTION, STILL_PX, counted_steps, rank_by_agreement, reference_motion
 from repflow.analysis import ClipAnalysis
+from repflow.dissect import Dissection
 from viz_app import compute
 
-RANKINGS = {"energy": "motion energy", "agreement": "agreement with TV-L1"}
+RANKINGS = {"energy": "motion energy", "agreement": "agreement with TV-L1", "selectivity": "dataset selectivity"}
 SECONDS_PER_PAIR_56PX = 0.12  # OpenCV TV-L1 of one 56-px frame pair on 2 busy cores; it grows with the pixels
 RANKING_HELP = (
     "Motion energy: mean |flow|² of the channel over the window (free). Agreement with TV-L1: mean Pearson r between "
@@ -28,7 +29,8 @@ RANKING_HELP = (
     f"over the steps where TV-L1 motion is local (spatial std/mean ≥ {LOCAL_MOTION}, mean ≥ {STILL_PX} px), as "
     "`repflow bench alignment` scores layers: does the channel show where things move? It costs one TV-L1 pass over "
     f"the window (about {SECONDS_PER_PAIR_56PX:.2g} s per frame pair at 56 px, {4 * SECONDS_PER_PAIR_56PX:.2g} s at "
-    "112 px), once per window."
+    "112 px), once per window. Dataset selectivity: how much more one action moves the channel than the others "
+    "across the model's bundled dissection of the test set (`repflow dissect`; no computation here)."
 )
 
 
@@ -46,27 +48,43 @@ class Ranking:
     counted: int = 0
     steps: int = 0
     note: str = ""
+    selectivity: dict[int, tuple[float, str]] | None = None  # channel -> (index, preferred class), from a dissection
 
     def describe(self, channel: int) -> str:
         """Channel ``channel``'s scores: "energy 0.0123", then " · agreement with TV-L1 r 0.53" when measured."""
         text = f"energy {self.energy[channel]:.3g}"
+        if self.selectivity is not None and channel in self.selectivity:
+            index, preferred = self.selectivity[channel]
+            return f"{text} · dataset selectivity {index:.2f} (most: {preferred})"
         return text if self.agreement is None else f"{text} · agreement with TV-L1 r {self.agreement[channel]:.2f}"
 
     @property
     def heading(self) -> str:
         """What the ranked channels are, for a caption above them."""
+        if self.by == "selectivity":
+            return "Most selective for one action across the test set (bundled dissection):"
         if self.by == "agreement":
             return (f"Most in agreement with TV-L1 (mean r over the {self.counted} of {self.steps} steps with local "
                     "motion):")
         return "Most moving channels (motion energy over the clip):"
 
 
-def rank_channels(analysis: ClipAnalysis, layer: str, by: str, *, key: tuple) -> Ranking:
-    """``layer``'s channels ranked ``by`` "energy" or "agreement" (``key`` identifies the analysis in the cache).
-    Agreement falls back to energy, with a ``note``, when no step has local motion or it cannot be measured."""
+def rank_channels(analysis: ClipAnalysis, layer: str, by: str, *, key: tuple, dataset: Dissection | None = None
+                  ) -> Ranking:
+    """``layer``'s channels ranked ``by`` "energy", "agreement" or "selectivity" (read from the model's ``dataset``
+    dissection) (``key`` identifies the analysis in the cache). Agreement falls back to energy, with a ``note``,
+    when no step has local motion or it cannot be measured; selectivity when the layer has no dissection."""
     flows = analysis.flows[layer]
     energy = flowviz.flow_energy(flows)
     by_energy = tuple(int(c) for c in flowviz.rank_by_energy(flows))
+    if by == "selectivity":
+        if dataset is None or layer not in dataset.layers:
+            return Ranking("energy", by_energy, energy, note="This model and layer have no bundled dataset "
+                           "dissection (`repflow dissect`): channels are ranked by motion energy.")
+        scores = dataset.channel_scores(layer)
+        order = tuple(c for c in dataset.channel_order(layer, "selectivity") if c < len(flows))
+        selectivity = {int(c): (float(row.selectivity), str(row.preferred_class)) for c, row in scores.iterrows()}
+        return Ranking("selectivity", order, energy, selectivity=selectivity)
     if by != "agreement":
         return Ranking("energy", by_energy, energy)
     try:

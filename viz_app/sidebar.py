@@ -390,12 +390,14 @@ def ranking_choice() -> str:
     )
 
 
-def channel_controls(analysis: ClipAnalysis, layer: str, ranked: Ranking, *, view: tuple = ()) -> tuple[int, int]:
+def channel_controls(analysis: ClipAnalysis, layer: str, ranked: Ranking, *, view: tuple = (),
+                     preferred: int | None = None) -> tuple[int, int]:
     """Channel of ``layer`` (with one-click buttons for the best channels of the ``ranked`` order) and time step
     (with play).
 
-    On a new ``view`` (model, clip and layer) they start at the best ranked channel and at the step with the most
-    classical TV-L1 motion, and a new ranking starts at its best channel; afterwards the user's choice stays."""
+    On a new ``view`` (model, clip and layer) they start at the ``preferred`` channel (a bundled model's best
+    channel across the test set), else the best ranked one, and at the step with the most classical TV-L1 motion;
+    a new ranking starts at its best channel; afterwards the user's choice stays."""
     flows = analysis.flows[layer]
     n_channels, n_steps = flows.shape[:2]
     new_view = st.session_state.get("_view") != view
@@ -407,7 +409,8 @@ def channel_controls(analysis: ClipAnalysis, layer: str, ranked: Ranking, *, vie
     best = ranked.order[:RANKED_SHOWN]
     channel = st.sidebar.number_input(
         f"Channel (0–{n_channels - 1})", 0, n_channels - 1, key="channel",
-        **initial("channel", best[0], reset=new_view or new_ranking, fit=clipped(0, n_channels - 1)),
+        **initial("channel", preferred if new_view and preferred is not None else best[0],
+                  reset=new_view or new_ranking, fit=clipped(0, n_channels - 1)),
     )
     if layer in analysis.channel_labels:
         st.sidebar.caption(

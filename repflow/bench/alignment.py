@@ -91,7 +91,7 @@ class LayerAlignment:
 
 def _probe_options(model: nn.Module) -> ProbeOptions:
     """Probes that see what a flow layer of ``model`` would: every channel, normalised per sample, its iterations."""
-    return ProbeOptions(channels=None, reduce="none", normalize="sample", n_iter=model.config.n_iter)
+    return ProbeOptions.like_flow_layers(model.config.n_iter)
 
 
 def _layer_magnitudes(model: nn.Module, clip: Tensor, probes: Sequence[str] = ()) -> dict[str, np.ndarray]:

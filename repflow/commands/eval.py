@@ -26,14 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, help="model.pt or checkpoint_last.pt of a training run")
     parser.add_argument("--flow-checkpoint", help="flow-stream model (stream=flow, or arch=tvnet) to pair with "
                         "--checkpoint as a two-stream model; logits are averaged")
-    data = parser.add_argument_group("data (default: what the checkpoint was trained with)")
-    data.add_argument("--dataset", choices=DATASETS, help="dataset kind")
-    data.add_argument("--data", help="folders: class-folder dir; list: list file")
-    data.add_argument("--data-root", help="hmdb51 / kinetics400 root")
-    data.add_argument("--split", type=int, help="hmdb51 split (its test set is evaluated)")
-    data.add_argument("--splits-dir", help="hmdb51 split files folder")
-    data.add_argument("--csv", help="kinetics400 csv of the val videos")
-    data.add_argument("--backend", choices=BACKEND_NAMES, default="auto", help="video decoder (default: %(default)s)")
+    add_data_arguments(parser)
     views = parser.add_argument_group("views")
     views.add_argument(
         "--clips", type=int, default=10, help="uniformly spaced clips per video, K (default: %(default)s)"
@@ -58,6 +51,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     run_group.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
 
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags naming the test data (``repflow eval`` and ``repflow dissect`` share them; read by `test_videos`)."""
+    data = parser.add_argument_group("data (default: what the checkpoint was trained with)")
+    data.add_argument("--dataset", choices=DATASETS, help="dataset kind")
+    data.add_argument("--data", help="folders: class-folder dir; list: list file")
+    data.add_argument("--data-root", help="hmdb51 / kinetics400 root")
+    data.add_argument("--split", type=int, help="hmdb51 split (its test set is evaluated)")
+    data.add_argument("--splits-dir", help="hmdb51 split files folder")
+    data.add_argument("--csv", help="kinetics400 csv of the val videos")
+    data.add_argument("--backend", choices=BACKEND_NAMES, default="auto", help="video decoder (default: %(default)s)")
+
+
 def run(args: argparse.Namespace) -> int:
     """Evaluate and write the report; prints the summary's headline numbers."""
     from repflow import distributed
@@ -69,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
     payloads, models = _load_streams(args)
     out_dir = _check_out_dir(args)  # before any evaluation
     trained = payloads[0]  # --checkpoint's: its data and class list are the evaluation's
-    spec = _clip_spec(args, payloads)
-    videos, dataset = _videos(args, trained)
+    spec = clip_spec(args, payloads)
+    videos, dataset = test_videos(args, trained)
     model = StreamModel(models.get("rgb"), models.get("flow"))
     # The flow stream's TV-L1 cache, found as training placed it: the run's checkpoints lie in its out_dir.
     flow_run = Path(args.flow_checkpoint or args.checkpoint).parent
@@ -125,7 +130,7 @@ def _load_streams(args: argparse.Namespace) -> tuple[list[dict], dict[str, Any]]
     return [trained, flow], models
 
 
-def _videos(args: argparse.Namespace, trained: dict) -> tuple[Any, str]:
+def test_videos(args: argparse.Namespace, trained: dict) -> tuple[Any, str]:
     """The videos to evaluate and the dataset kind: the checkpoint's validation data, flags override it."""
     from repflow.data.sources import DataSettings, video_list
 
@@ -155,8 +160,9 @@ def _stream(payload: dict, name: str) -> str:
     return "rgb" if in_channels == 3 and config.get("arch") != "tvnet" else "flow"
 
 
-def _clip_spec(args: argparse.Namespace, payloads: list[dict]):
-    """How to cut the clips: flags, else the checkpoints' `TrainingClip` (which must agree for a pair)."""
+def clip_spec(args: argparse.Namespace, payloads: list[dict]):
+    """How to cut the clips: flags (where ``args`` has them), else the checkpoints' `TrainingClip` (which must
+    agree for a pair)."""
     from repflow.checkpoint import TrainingClip
     from repflow.data.datasets import ClipSpec
 
@@ -167,7 +173,7 @@ def _clip_spec(args: argparse.Namespace, payloads: list[dict]):
                          f"({clips[0].to_dict()} vs {clips[1].to_dict()}); evaluate them separately")
     settings = {}
     for key, flag in CLIP_FLAGS.items():
-        value = getattr(args, flag) if getattr(args, flag) is not None else sizes[0][key]
+        value = getattr(args, flag, None) if getattr(args, flag, None) is not None else sizes[0][key]
         if value is None:
             raise ValueError(f"{args.checkpoint} has no clip settings: pass --{flag.replace('_', '-')}")
         settings[flag] = int(value)

@@ -3,8 +3,8 @@ and flip) or testing (K uniform clips x 1 or 3 crops per video).
 
 Randomness comes from generators seeded by (seed, epoch, index), so a sample is the same whichever
 worker, rank or resumed run loads it. Each item opens its video once (`repflow.video.read_clip`).
-Items are dicts: ``label``, ``index`` and ``rgb`` (3, T, S, S) and/or ``flow`` (2, T-1, S, S); in test
-mode each tensor has a leading views dimension (K * crops).
+Items are dicts: ``label``, ``index``, ``frame_indices`` (the frames read, clip after clip) and ``rgb``
+(3, T, S, S) and/or ``flow`` (2, T-1, S, S); in test mode each tensor has a leading views dimension (K * crops).
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ class ClipDataset(Dataset):
                 flow = self.flow_cache.get(record.path, clip_indices, spec.short_side, clip_frames)
             for view in views:
                 self._add_view(rgb_views, flow_views, clip_frames, flow, view)
-        item = {"label": record.label, "index": index}
+        item = {"label": record.label, "index": index, "frame_indices": torch.as_tensor(indices)}
         if rgb_views:
             item["rgb"] = rgb_views[0] if self.train else torch.stack(rgb_views)
         if flow_views:

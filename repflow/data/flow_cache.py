@@ -34,17 +34,20 @@ class FlowCache:
     def __init__(self, directory: str | Path | None) -> None:
         self.directory = Path(directory) if directory is not None else None
 
-    def key(self, video: Path, indices: np.ndarray, short_side: int) -> str:
-        """A hash naming the video file's identity and content stamp, the frame indices and the size."""
+    def key(self, video: Path, indices: np.ndarray, short_side: int, view: str = "") -> str:
+        """A hash naming the video file's identity and content stamp, the frame indices, the size and, when not
+        the whole resized frame, the ``view`` (e.g. "crop112")."""
         stat = video.stat()
         text = f"{video.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{short_side}|{','.join(map(str, indices))}"
-        return hashlib.sha1(text.encode()).hexdigest()
+        return hashlib.sha1((text + (f"|{view}" if view else "")).encode()).hexdigest()
 
-    def get(self, video: Path, indices: np.ndarray, short_side: int, frames: np.ndarray) -> np.ndarray:
-        """The flow of ``frames`` (read from ``video`` at ``indices``), from the cache or freshly computed."""
+    def get(self, video: Path, indices: np.ndarray, short_side: int, frames: np.ndarray, *,
+            view: str = "") -> np.ndarray:
+        """The flow of ``frames`` (read from ``video`` at ``indices``, resized to ``short_side``, cut to ``view``),
+        from the cache or freshly computed."""
         if self.directory is None:
             return clip_flow(frames)
-        key = self.key(video, indices, short_side)
+        key = self.key(video, indices, short_side, view)
         path = self.directory / key[:2] / f"{key}.npy"
         if path.is_file():
             try:

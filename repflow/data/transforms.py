@@ -101,6 +101,13 @@ def normalize(frames: np.ndarray) -> torch.Tensor:
     return clip.sub_(mean).div_(std)
 
 
+def to_uint8(clip: torch.Tensor) -> np.ndarray:
+    """The inverse of :func:`normalize`: float (3, T, H, W) -> uint8 (T, H, W, 3), the frames the model read."""
+    mean = torch.tensor(MEAN).view(3, 1, 1, 1)
+    std = torch.tensor(STD).view(3, 1, 1, 1)
+    return ((clip.float().cpu() * std + mean).clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 3, 0).numpy()
+
+
 def normalize_flow(flow: np.ndarray) -> torch.Tensor:
     """Flow (T, H, W, 2) in pixels -> float32 (2, T, H, W), clipped to +-FLOW_CLIP and scaled to [-1, 1]."""
     clipped = np.clip(np.asarray(flow, dtype=np.float32), -FLOW_CLIP, FLOW_CLIP) / FLOW_CLIP
