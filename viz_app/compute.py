@@ -6,6 +6,8 @@
 * the forward pass with flow hooks (and the chosen flow probe) runs once per (model, clip bytes, frame window,
   input size, probe point, probe options) (``st.cache_data``); changing channel, step or a display option
   only re-draws;
+* each panel image of the main row is drawn and encoded once per (analysis, layer, channel, step, display
+  options), so going back to a channel or step only sends the stored PNG;
 * classical TV-L1 runs once per pair of input frames (keyed by their content), and once per window for the
   channels' agreement with TV-L1 (on demand; the agreement itself once per analysis and layer).
 
@@ -16,13 +18,16 @@ forward pass holds ``MODEL_LOCK``. Checkpoint and state dict files are read only
 
 from __future__ import annotations
 
+import io
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
+from PIL import Image
 
+from repflow import flowviz
 from repflow.analysis import ClipAnalysis, analyse_clip
 from repflow.checkpoint import TrainingClip
 from repflow.probe import ProbeOptions, ProbePoint, list_probe_points
@@ -161,6 +166,30 @@ def classical_flow(pair: np.ndarray) -> np.ndarray:
     from repflow.figure import pair_tvl1
 
     return pair_tvl1(pair)
+
+
+def png(image: np.ndarray) -> bytes:
+    """An RGB image (H, W, 3) as PNG bytes (lossless: flow cells keep their exact colours)."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def panel_image(
+    key: tuple, layer: str, channel: int, step: int, options: flowviz.PanelOptions, _flows: np.ndarray,
+    _frame: np.ndarray,
+) -> tuple[bytes, float]:
+    """(PNG, scale) of :func:`repflow.flowviz.render_panel` of ``channel`` at ``step`` of ``layer``; ``key``
+    identifies the analysis (model, clip, window, probe), so ``_flows`` and ``_frame`` follow from the arguments."""
+    image, scale = flowviz.render_panel(_flows, channel, step, options, frame=_frame)
+    return png(image), scale
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def frame_image(key: tuple, step: int, size: int, _frame: np.ndarray) -> bytes:
+    """PNG of the input frame of ``step`` of the analysis ``key``, ``size`` pixels square."""
+    return png(flowviz.resize_image(_frame, (size, size)))
 
 
 MOTION_SIDE = 56  # classical motion per step is measured on frames shrunk to at most this many pixels

@@ -11,9 +11,10 @@ import time
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from repflow.probe import ProbeOptions
-from viz_app import channel_browser, compute, export, ranking, sidebar, views
+from viz_app import compute, ranking, sidebar, views
 from viz_app.sources import ClipWindow, ModelFile, ModelSource, fit_window, models_dir, samples_dir
 
 
@@ -47,8 +48,9 @@ def user_message(error: Exception, candidate: sidebar.Candidate) -> str:
     return message
 
 
-def resolve_model() -> tuple[ModelSource, str, compute.CheckpointSummary] | None:
-    """The first usable model among the upload, the previous model and the bundled choice."""
+def resolve_model() -> tuple[ModelSource, str, compute.CheckpointSummary, bool] | None:
+    """The first usable model among the upload, the previous model and the bundled choice, with whether it is
+    a bundled one."""
     candidates = sidebar.model_candidates()
     if not candidates:
         st.error(
@@ -69,7 +71,7 @@ def resolve_model() -> tuple[ModelSource, str, compute.CheckpointSummary] | None
         remember("model", candidate)
         if tried:  # the ones before it failed
             st.warning(f"Showing the model {candidate.name} instead.")
-        return source, candidate.name, summary
+        return source, candidate.name, summary, candidate.kind == "bundled"
     return None
 
 
@@ -95,16 +97,17 @@ def resolve_clip() -> compute.ClipSource | None:
 
 
 def choose_layer(
-    source: ModelSource, model_name: str, window: ClipWindow
+    source: ModelSource, model_name: str, window: ClipWindow, *, bundled: bool
 ) -> tuple[str, str | None, ProbeOptions | None] | None:
-    """The flow layer or probe point to show, and the probe's point and options (None for a flow layer)."""
+    """The flow layer or probe point to show, and the probe's point and options (None for a flow layer). A bundled
+    model opens on its first flow layer, whose finer map shows the motion's shape; an uploaded one on its last."""
     points = []
     if sidebar.probes_wanted(always=source.kind != "checkpoint"):
         try:
             points = compute.probe_points(source, window.frames, window.size)
         except Exception as error:
             st.error(f"Cannot list the probe points of {model_name}: {error}")
-    layer = sidebar.layer_picker(compute.flow_layers(source), points)
+    layer = sidebar.layer_picker(compute.flow_layers(source), points, first=bundled, model=source)
     if layer is None:
         st.error(f"{model_name} has no flow layer and no probe point to show.")
         return None
@@ -137,16 +140,73 @@ def resolve_analysis(
     return None
 
 
-def advance_play(step: int, n_steps: int) -> None:
+def advance_play(n_steps: int) -> None:
     """While "Play" is on, show the next step after a pause set by "Steps per second" (stop at the last one)."""
     if not st.session_state.get("play"):
         return
     time.sleep(1.0 / st.session_state.get("play_speed", 4))
+    step = st.session_state.get("step", 0)
     if step + 1 < n_steps:
         sidebar.queue("step", step + 1)
     else:
         sidebar.queue("play", False)
-    st.rerun()
+    st.rerun(scope="fragment" if fragment_run() else "app")
+
+
+def fragment_run() -> bool:
+    """Whether this run reruns a fragment only (Streamlit refuses a fragment-scoped rerun during a full run)."""
+    context = get_script_run_ctx()
+    return bool(context and context.fragment_ids_this_run)
+
+
+@st.fragment
+def explorer(analysis, layer: str, *, key: tuple, clip_name: str, frame_numbers: list[int]) -> None:
+    """What the channel ranking, channel, step and display options change: their sidebar controls, the main row,
+    the channel grid, the channel browser and the export. Changing one of them reruns only this part of the page,
+    and the classical TV-L1 panel is drawn last, so it never delays the learned flows.
+
+    ``key`` identifies the analysis (model, clip, window, probe) in the caches."""
+    ranked = ranking.rank_channels(analysis, layer, sidebar.ranking_choice(), key=key)
+    channel, step = sidebar.channel_controls(analysis, layer, ranked, view=(key[0], key[1], layer))
+    options = sidebar.view_controls()
+    classical_place = views.main_view(analysis, layer, channel, step, options, frame_numbers=frame_numbers, key=key)
+    # Imported once the learned flows are on the page: the first run of a fresh server does not wait for them.
+    from viz_app import channel_browser, export
+
+    views.channel_grid(analysis, layer, channel, step, options, key=key)
+    asked = channel_browser.browser_section(
+        analysis, layer, channel, step, options, frame_numbers=frame_numbers, key=key,
+        order=list(ranked.order), order_name=ranking.RANKINGS[ranked.by],
+    )
+    if asked is not None and asked != (channel, step):  # the browser's button: the page takes over its view
+        sidebar.queue("channel", asked[0])
+        sidebar.queue("step", asked[1])
+        st.rerun(scope="fragment" if fragment_run() else "app")
+    export.export_section(analysis, layer, channel, options, clip_name=clip_name, key=key, ranked=ranked,
+                          frame_numbers=frame_numbers)
+    views.classical_view(classical_place, analysis, step, options)
+    classical_ahead(classical_place, analysis.frames, key=key)
+    if fragment_run():  # a full run plays on after the rest of the page is drawn
+        advance_play(analysis.flows[layer].shape[1])
+
+
+def classical_ahead(place, frames, *, key: tuple) -> None:
+    """Classical TV-L1 of every step of the analysis ``key`` (once per clip window: cached by the frames' content),
+    after the rest of the page is drawn, so that a later step change finds its pair ready instead of computing it
+    while the new learned flows are being painted. A line under the TV-L1 panel (``place``) counts the pairs;
+    each line also lets a new choice stop the work between two pairs."""
+    ready = st.session_state.setdefault("_classical_ready", set())
+    if key in ready:
+        return
+    note = place.empty()
+    for index in range(len(frames) - 1):
+        note.caption(f"Classical TV-L1 of the other steps: {index}/{len(frames) - 1}")
+        try:
+            compute.classical_flow(frames[index : index + 2])
+        except Exception:  # noqa: BLE001 (the TV-L1 panel reports a failing pair when it is shown)
+            break
+    note.empty()
+    ready.add(key)
 
 
 def main() -> None:
@@ -156,9 +216,9 @@ def main() -> None:
     clip = resolve_clip() if model else None
     if model is None or clip is None:
         return
-    source, model_name, summary = model
+    source, model_name, summary, bundled = model
     window = sidebar.window_controls(clip, summary)
-    chosen = choose_layer(source, model_name, window)
+    chosen = choose_layer(source, model_name, window, bundled=bundled)
     if chosen is None:
         return
     layer, probe, probe_options = chosen
@@ -169,33 +229,19 @@ def main() -> None:
     if layer not in analysis.flows:  # the previous selection is shown after a failure
         layer = list(analysis.flows)[-1]
     analysis_key = (source, clip.digest, window, probe, probe_options)
-    ranked = ranking.rank_channels(analysis, layer, sidebar.ranking_choice(), key=analysis_key)
-    channel, step = sidebar.channel_controls(analysis, layer, ranked, view=(source, clip.digest, layer))
-    options = sidebar.view_controls()
     st.caption(
         f"**{model_name}** on **{clip.name}**: frames {window.start}–{window.indices()[-1]}"
         f"{f' (every {window.stride})' if window.stride > 1 else ''} of {clip.num_frames}, short side resized to "
         f"{window.short_side}, centre crop {window.size}×{window.size}. Colours: hue = direction, "
         "saturation = magnitude (white = still); positive flow moves right / down."
     )
-    views.main_view(analysis, layer, channel, step, options, frame_numbers=window.indices())
-    views.channel_grid(analysis, layer, channel, step, options, key=analysis_key)
-    asked = channel_browser.browser_section(
-        analysis, layer, channel, step, options, frame_numbers=window.indices(), key=analysis_key,
-        order=list(ranked.order), order_name=ranking.RANKINGS[ranked.by],
-    )
-    if asked is not None and asked != (channel, step):  # the browser's button: the page takes over its view
-        sidebar.queue("channel", asked[0])
-        sidebar.queue("step", asked[1])
-        st.rerun()
+    explorer(analysis, layer, key=analysis_key, clip_name=clip.name, frame_numbers=window.indices())
     left, right = st.columns(2)
     with left:
         views.predictions(analysis, compute.summary_for(source).class_names)
     with right:
         views.learned_parameters(compute.load_model(source), analysis.layer_labels)
-    export.export_section(analysis, layer, channel, options, clip_name=clip.name, key=analysis_key, ranked=ranked,
-                          frame_numbers=window.indices())
-    advance_play(step, analysis.flows[layer].shape[1])
+    advance_play(analysis.flows[layer].shape[1])
 
 
 main()

@@ -282,9 +282,12 @@ def probes_wanted(*, always: bool) -> bool:
     )
 
 
-def layer_picker(flow_layers: dict[str, str], points: list[ProbePoint]) -> str | None:
+def layer_picker(
+    flow_layers: dict[str, str], points: list[ProbePoint], *, first: bool = False, model: object = None
+) -> str | None:
     """The model's flow layers and the probe points (``probe_key(name)``) in one list; deep probe points
-    (more than one dot in the name) only behind "Show all probe points". None if there is nothing to show."""
+    (more than one dot in the name) only behind "Show all probe points". Each new ``model`` opens on its first flow
+    layer if ``first`` (a bundled model: the finest flow), else on its last. None if there is nothing to show."""
     show_all = bool(points) and st.sidebar.toggle(
         "Show all probe points",
         key="all_probes",
@@ -294,8 +297,10 @@ def layer_picker(flow_layers: dict[str, str], points: list[ProbePoint]) -> str |
     labels = {**flow_layers, **{probe_key(point.name): f"probe · {point.label}" for point in shown}}
     if not labels:
         return None
-    default = list(flow_layers)[-1] if flow_layers else next(iter(labels))
-    chosen = initial("layer", default, fit=lambda layer: layer if layer in labels else default)
+    default = list(flow_layers)[0 if first else -1] if flow_layers else next(iter(labels))
+    new_model = st.session_state.get("_layer_model") != model
+    st.session_state["_layer_model"] = model
+    chosen = initial("layer", default, reset=new_model, fit=lambda layer: layer if layer in labels else default)
     return st.sidebar.selectbox(
         "Flow layer or probe point", list(labels), format_func=labels.get, key="layer",
         help="A probe computes frozen TV-L1 flow (initial θ, λ, τ; no training) on that layer's output.",

@@ -4,12 +4,10 @@ cached) elsewhere."""
 
 from __future__ import annotations
 
-import io
 from dataclasses import replace
 
 import numpy as np
 import streamlit as st
-from PIL import Image
 
 from repflow import flowviz
 from repflow.analysis import ClipAnalysis, probe_key
@@ -26,17 +24,21 @@ GRID_ORDERS = ("channel number", "motion energy at this step", "agreement with T
 
 
 def main_view(
-    analysis: ClipAnalysis, layer: str, channel: int, step: int, options: PanelOptions, *, frame_numbers: list[int]
-) -> None:
-    """Input frame, every flow layer at (channel, step) and classical TV-L1, aligned in one row.
+    analysis: ClipAnalysis, layer: str, channel: int, step: int, options: PanelOptions, *, frame_numbers: list[int],
+    key: tuple,
+):
+    """Input frame and every flow layer at (channel, step), aligned in one row; returns the row's last place,
+    kept for classical TV-L1 (:func:`classical_view`), which the caller draws after everything that is quicker.
 
-    ``frame_numbers`` are the clip's frame numbers of the window's frames."""
+    ``frame_numbers`` are the clip's frame numbers of the window's frames; ``key`` identifies the analysis in the
+    image cache."""
     size = options.size
     frame = analysis.frames[step]
     names = list(analysis.flows)
     columns = panel_row(2 + max(len(names), 2), size)
     columns[0].image(
-        flowviz.resize_image(frame, (size, size)), caption=f"frame {frame_numbers[step]} (input crop)", width="stretch"
+        compute.frame_image(key, step, size, frame), caption=f"frame {frame_numbers[step]} (input crop)",
+        width="stretch", output_format="PNG",
     )
     for column, name in zip(columns[1:], names):
         flows = analysis.flows[name]
@@ -46,10 +48,10 @@ def main_view(
         if step >= flows.shape[1]:
             column.info(f"{label}: no step {step} (it compares {analysis.frames.shape[0] - flows.shape[1] + 1} frames)")
             continue
-        image, scale = flowviz.render_panel(flows, shown_channel, step, options, frame=frame)
+        image, scale = compute.panel_image(key, name, shown_channel, step, options, flows, frame)
         channel_name = analysis.channel_label(name, shown_channel)
         caption = f"{marker}{label} · {channel_name} · t {step} · {flowviz.scale_note(scale)}"
-        column.image(image, caption=caption, width="stretch")
+        column.image(image, caption=caption, width="stretch", output_format="PNG")
         if options.style.colouring == "magnitude" and scale > 0:
             column.image(flowviz.magnitude_colour_bar(scale, height=options.size), width="content")
     if list(analysis.layer_kinds.values()) == ["rep"]:
@@ -60,7 +62,7 @@ def main_view(
             f"A probe is a frozen TV-L1 layer (θ {defaults.theta}, λ {defaults.lam}, τ {defaults.tau}, no training) "
             "on the output of the chosen layer; at 'input' it is classical single-scale TV-L1 of the frames."
         )
-    classical_view(columns[-1], analysis, step, options)
+    return columns[-1]
 
 
 def panel_row(count: int, size: int) -> list:
@@ -123,7 +125,7 @@ def channel_grid(
     channels, png = grid_image(key, layer, step, options, order, flows, analysis.frames[step], labels, ranked)
     by_agreement = ranked is not None and ranked.agreement is not None
     caption = "agreement with TV-L1 r over the clip" if by_agreement else "motion energy E at this step"
-    st.image(png, caption=f"channel · {caption}", width="content")
+    st.image(png, caption=f"channel · {caption}", width="content", output_format="PNG")
     st.pills(
         f"Select a channel (now {channel})",
         channels,
@@ -160,9 +162,7 @@ def grid_image(
     tile = replace(options, size=GRID_TILE_PX, style=replace(options.style, legend=False))
     tiles = [flowviz.render_panel(_flows, index, step, tile, frame=_frame)[0] for index in channels]
     image = mosaic(tiles, [f"{_labels[index]} {notes[index]}" for index in channels], columns=GRID_COLUMNS)
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    return channels, buffer.getvalue()
+    return channels, compute.png(image)
 
 
 def pick_from_grid() -> None:
