@@ -163,7 +163,8 @@ def fragment_run() -> bool:
 def explorer(analysis, layer: str, *, key: tuple, clip_name: str, frame_numbers: list[int]) -> None:
     """What the channel ranking, channel, step and display options change: their sidebar controls, the main row,
     the channel grid, the channel browser and the export. Changing one of them reruns only this part of the page,
-    and the classical TV-L1 panel is drawn last, so it never delays the learned flows.
+    and the classical TV-L1 panel is drawn last, so it never delays the learned flows (its window's flows are
+    computed in the background: see :func:`viz_app.compute.clip_classical`).
 
     ``key`` identifies the analysis (model, clip, window, probe) in the caches."""
     ranked = ranking.rank_channels(analysis, layer, sidebar.ranking_choice(), key=key)
@@ -185,28 +186,8 @@ def explorer(analysis, layer: str, *, key: tuple, clip_name: str, frame_numbers:
     export.export_section(analysis, layer, channel, options, clip_name=clip_name, key=key, ranked=ranked,
                           frame_numbers=frame_numbers)
     views.classical_view(classical_place, analysis, step, options)
-    classical_ahead(classical_place, analysis.frames, key=key)
     if fragment_run():  # a full run plays on after the rest of the page is drawn
         advance_play(analysis.flows[layer].shape[1])
-
-
-def classical_ahead(place, frames, *, key: tuple) -> None:
-    """Classical TV-L1 of every step of the analysis ``key`` (once per clip window: cached by the frames' content),
-    after the rest of the page is drawn, so that a later step change finds its pair ready instead of computing it
-    while the new learned flows are being painted. A line under the TV-L1 panel (``place``) counts the pairs;
-    each line also lets a new choice stop the work between two pairs."""
-    ready = st.session_state.setdefault("_classical_ready", set())
-    if key in ready:
-        return
-    note = place.empty()
-    for index in range(len(frames) - 1):
-        note.caption(f"Classical TV-L1 of the other steps: {index}/{len(frames) - 1}")
-        try:
-            compute.classical_flow(frames[index : index + 2])
-        except Exception:  # noqa: BLE001 (the TV-L1 panel reports a failing pair when it is shown)
-            break
-    note.empty()
-    ready.add(key)
 
 
 def main() -> None:

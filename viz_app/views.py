@@ -79,7 +79,7 @@ def classical_view(column, analysis: ClipAnalysis, step: int, options: PanelOpti
         column.info("Classical TV-L1 needs a next frame.")
         return
     try:
-        flow = compute.classical_flow(analysis.frames[step : step + 2])
+        flow = compute.classical_step(analysis.frames, step)
     except Exception as error:  # a failing comparison must not take the learned flows down with it
         column.error(f"Classical TV-L1 failed: {error}")
         return

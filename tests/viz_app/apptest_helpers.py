@@ -27,3 +27,9 @@ def image_panel(at: AppTest, label: str) -> tuple[str, str]:
         if label in caption:
             return image.value[0], caption
     raise AssertionError(f"no image captioned {label!r}; captions: {[i.captions for i in at.image]}")
+
+
+def open_export(at: AppTest) -> AppTest:
+    """Open the "Export for papers" section (drawn only while open) and run."""
+    at.session_state["export_open"] = True
+    return at.run()

@@ -13,7 +13,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 
 from repflow.checkpoint import model_payload, save_checkpoint
 from repflow.video import write_video
-from tests.viz_app.apptest_helpers import assert_clean, image_panel, run_app
+from tests.viz_app.apptest_helpers import assert_clean, image_panel, open_export, run_app
 
 
 def video_bytes(tmp_path, frames, name="clip.mp4") -> bytes:
@@ -255,7 +255,7 @@ def deferred_downloads(monkeypatch):
 
 
 def test_export_buttons_give_valid_png_pdf_svg(app_env, deferred_downloads):
-    at = run_app()
+    at = open_export(run_app())
     at.number_input(key="start").set_value(3).run()  # a window that does not start at frame 0
     at.number_input(key="export_dpi").set_value(60).run()
     files = {name.rsplit(".", 1)[1]: make for name, make in deferred_downloads.items()}
@@ -281,7 +281,7 @@ def test_export_tvl1_row_is_in_the_downloaded_figure(app_env, deferred_downloads
     def svg_texts() -> list[str]:
         return re.findall(r"<text[^>]*>([^<]*)</text>", download("svg").decode())
 
-    at = run_app()
+    at = open_export(run_app())
     at.number_input(key="export_dpi").set_value(60).run()
     assert "TV-L1" not in svg_texts(), "no TV-L1 row unless asked for"
     at.checkbox(key="export_tvl1").check().run()
@@ -296,7 +296,7 @@ def test_export_tvl1_row_is_in_the_downloaded_figure(app_env, deferred_downloads
 
 
 def test_gif_animation_is_built_and_offered(app_env):
-    at = run_app()
+    at = open_export(run_app())
     at.button(key="build_animation").click().run()
     assert_clean(at)
     settings, data = at.session_state["animation"]
@@ -337,6 +337,8 @@ def test_a_single_channel_heading_reads_as_english(app_env):
 
 def test_export_steps_follow_the_layer(app_env):
     at = run_app()
+    assert not at.get("download_button") and not at.get("multiselect"), "the closed export draws no widgets"
+    open_export(at)
     assert at.multiselect(key="export_steps_flow_block.flow1").options == [str(s) for s in range(7)]
     at.selectbox(key="layer").select("flow_block.flow2").run()
     steps = at.multiselect(key="export_steps_flow_block.flow2")
@@ -433,3 +435,15 @@ def test_an_address_naming_no_cached_upload_is_ignored_with_a_word(app_env, tmp_
         assert not at.exception and not at.error
         assert "on **square.mp4**" in at.caption[0].value
         assert any("Your earlier upload old.mp4 is no longer kept on the server" in w.value for w in at.warning)
+
+
+def test_the_tvl1_panel_takes_its_pair_from_the_windows_background_job(moving_square):
+    from viz_app import compute
+
+    frames = moving_square(5, 32, 40, textured=True)
+    job = compute.clip_classical(frames)
+    assert compute.clip_classical(frames.copy()) is job, "one job per window, keyed by the frames' content"
+    flows = job.result(timeout=120)
+    assert flows.shape == (4, 32, 40, 2)
+    np.testing.assert_allclose(flows[2], compute.classical_flow(frames[2:4]), atol=1e-5)  # the same flow either way
+    assert compute.classical_step(frames, 2) is not None and np.array_equal(compute.classical_step(frames, 2), flows[2])

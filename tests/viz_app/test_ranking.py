@@ -41,6 +41,7 @@ def test_channels_rank_by_agreement_with_tvl1_on_request(textured_clip, monkeypa
     assert "energy" in at.button(key="rank_0").help and "agreement" not in at.button(key="rank_0").help
     energy_order = ranked_buttons(at)
 
+    at.session_state["export_open"] = True  # the export's rows are checked below
     at.radio(key="rank_by").set_value("agreement").run()
     assert_clean(at)
     assert not at.sidebar.info, "the window has local motion: no fallback"
