@@ -13,9 +13,9 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from repflow.probe import ProbeOptions
+from repflow.probe import ProbeOptions, default_probe_point
 from viz_app import compute, ranking, sidebar, views
-from viz_app.sources import ClipWindow, ModelFile, ModelSource, fit_window, models_dir, samples_dir
+from viz_app.sources import ClipWindow, ModelFile, ModelSource, escape_markdown, fit_window, models_dir, samples_dir
 
 
 def ordered(
@@ -39,13 +39,13 @@ def remember(kind: str, candidate: sidebar.Candidate) -> None:
         st.session_state[f"good_{kind}_upload"] = candidate
 
 
-def user_message(error: Exception, candidate: sidebar.Candidate) -> str:
-    """``error``'s message with the file named as the user knows it: an upload is stored under an internal path
-    that means nothing to them."""
+def user_message(error: Exception, path: str, name: str) -> str:
+    """``error``'s message with the file ``path`` named ``name``, as the user knows it (an upload is stored under an
+    internal path that means nothing to them), and that name escaped for markdown."""
     message = str(error)
-    for path in {candidate.path, str(Path(candidate.path).resolve())}:
-        message = message.replace(f"{path}: ", "").replace(path, candidate.name)
-    return message
+    for shown in {path, str(Path(path).resolve())}:
+        message = message.replace(f"{shown}: ", "").replace(shown, name)
+    return message.replace(name, escape_markdown(name))
 
 
 def resolve_model() -> tuple[ModelSource, str, compute.CheckpointSummary, bool] | None:
@@ -66,11 +66,13 @@ def resolve_model() -> tuple[ModelSource, str, compute.CheckpointSummary, bool] 
             summary = compute.summary_for(source)
             compute.load_model(source, candidate.name)
         except Exception as error:  # the app's boundary: every failure becomes a message, never a traceback
-            st.error(f"Cannot use the model {candidate.name}: {user_message(error, candidate)}")
+            st.error(f"Cannot use the model {escape_markdown(candidate.name)}: "
+                     f"{user_message(error, candidate.path, candidate.name)}")
             continue
         remember("model", candidate)
         if tried:  # the ones before it failed
-            st.warning(f"Showing the model {candidate.name} instead.")
+            st.warning(f"Showing the model {escape_markdown(candidate.name)} instead.")
+        sidebar.describe_shown_model(candidate, summary.config)
         return source, candidate.name, summary, candidate.kind == "bundled"
     return None
 
@@ -86,12 +88,14 @@ def resolve_clip() -> compute.ClipSource | None:
         try:
             clip = compute.check_clip(candidate.path, candidate.name, compute.clip_digest(candidate.path))
         except Exception as error:
-            st.error(f"Cannot use the video {candidate.name}: {user_message(error, candidate)}")
+            st.error(f"Cannot use the video {escape_markdown(candidate.name)}: "
+                     f"{user_message(error, candidate.path, candidate.name)}")
             continue
         remember("clip", candidate)
         if tried:
-            st.warning(f"Showing the video {candidate.name} instead.")
+            st.warning(f"Showing the video {escape_markdown(candidate.name)} instead.")
         sidebar.show_in_address(candidate)
+        sidebar.describe_shown_clip(candidate)
         return clip
     return None
 
@@ -100,16 +104,20 @@ def choose_layer(
     source: ModelSource, model_name: str, window: ClipWindow, *, bundled: bool
 ) -> tuple[str, str | None, ProbeOptions | None] | None:
     """The flow layer or probe point to show, and the probe's point and options (None for a flow layer). A bundled
-    model opens on its first flow layer, whose finer map shows the motion's shape; an uploaded one on its last."""
+    model opens on its first flow layer, whose finer map shows the motion's shape; an uploaded one on its last. A
+    model without flow layers always lists its probe points and opens on a probe (``default_probe_point``)."""
+    layers = compute.flow_layers(source)
     points = []
-    if sidebar.probes_wanted(always=source.kind != "checkpoint"):
+    if sidebar.probes_wanted(always=source.kind != "checkpoint" or not layers):
         try:
             points = compute.probe_points(source, window.frames, window.size)
         except Exception as error:
-            st.error(f"Cannot list the probe points of {model_name}: {error}")
-    layer = sidebar.layer_picker(compute.flow_layers(source), points, first=bundled, model=source)
+            st.error(f"Cannot list the probe points of {escape_markdown(model_name)}: {error}")
+    config = compute.summary_for(source).config
+    probe_default = default_probe_point(points, config, window.size)
+    layer = sidebar.layer_picker(layers, points, first=bundled, model=source, probe_default=probe_default)
     if layer is None:
-        st.error(f"{model_name} has no flow layer and no probe point to show.")
+        st.error(f"{escape_markdown(model_name)} has no flow layer and no probe point to show.")
         return None
     point = sidebar.probe_point(layer)
     return layer, point, sidebar.probe_controls(point) if point else None
@@ -131,10 +139,12 @@ def resolve_analysis(
             analysis = compute.analyse(source, clip, window, probe, options)
         except Exception as error:
             where = f" with a probe at {probe!r}" if probe else ""
-            st.error(f"Cannot run {model_name}{where} on {clip.name}: {error}")
+            st.error(f"Cannot run {escape_markdown(model_name)}{where} on {escape_markdown(clip.name)}: "
+                     f"{user_message(error, clip.path, clip.name)}")
             continue
         if attempt is not chosen:
-            st.warning(f"Showing the previous selection: {model_name} on {clip.name}.")
+            names = f"{escape_markdown(model_name)} on {escape_markdown(clip.name)}"
+            st.warning(f"Showing the previous selection: {names}.")
         st.session_state["good_analysis"] = (source, model_name, clip, window, probe, options)
         return analysis, source, model_name, clip, window, probe, options
     return None
@@ -185,7 +195,7 @@ def explorer(analysis, layer: str, *, key: tuple, clip_name: str, frame_numbers:
         st.rerun(scope="fragment" if fragment_run() else "app")
     export.export_section(analysis, layer, channel, options, clip_name=clip_name, key=key, ranked=ranked,
                           frame_numbers=frame_numbers)
-    views.classical_view(classical_place, analysis, step, options)
+    views.classical_view(classical_place, analysis, step, options, frame_numbers=frame_numbers)
     if fragment_run():  # a full run plays on after the rest of the page is drawn
         advance_play(analysis.flows[layer].shape[1])
 
@@ -198,7 +208,7 @@ def main() -> None:
     if model is None or clip is None:
         return
     source, model_name, summary, bundled = model
-    window = sidebar.window_controls(clip, summary)
+    window = sidebar.window_controls(clip, summary, model=source)
     chosen = choose_layer(source, model_name, window, bundled=bundled)
     if chosen is None:
         return
@@ -211,7 +221,8 @@ def main() -> None:
         layer = list(analysis.flows)[-1]
     analysis_key = (source, clip.digest, window, probe, probe_options)
     st.caption(
-        f"**{model_name}** on **{clip.name}**: frames {window.start}–{window.indices()[-1]}"
+        f"**{escape_markdown(model_name)}** on **{escape_markdown(clip.name)}**:"
+        f" frames {window.start}–{window.indices()[-1]}"
         f"{f' (every {window.stride})' if window.stride > 1 else ''} of {clip.num_frames}, short side resized to "
         f"{window.short_side}, centre crop {window.size}×{window.size}. Colours: hue = direction, "
         "saturation = magnitude (white = still); positive flow moves right / down."

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from tqdm import tqdm
 
 from repflow.data.synthetic.actions import ACTION_NAMES
 from repflow.data.synthetic.backgrounds import BackgroundPool
 from repflow.data.synthetic.dataset import SynthSettings, write_dataset
+from repflow.io import check_output_folder
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -31,9 +33,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--real-background-fraction", type=float, default=0.5,
                         help="share of clips on a real background when --backgrounds is given")
     parser.add_argument("--workers", type=int, default=1, help="processes rendering clips in parallel")  # fmt: skip
+    parser.add_argument("--overwrite", action="store_true",
+                        help="write into an --out folder that already holds files (a dataset there is replaced)")
+
+
+def check_out(out: Path, *, overwrite: bool) -> None:
+    """Before any rendering: ``out`` must be a writable folder, empty unless ``overwrite``."""
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        held = ", ".join(sorted(path.name for path in out.iterdir())[:4])
+        raise ValueError(f"--out {out} already holds files ({held}, ...): choose an empty or new folder, or pass "
+                         "--overwrite to write the dataset over them")
+    check_output_folder(out, flag="--out")
 
 
 def run(args: argparse.Namespace) -> int:
+    check_out(Path(args.out), overwrite=args.overwrite)
     test_clips = args.test_clips_per_class
     if test_clips is None:
         test_clips = max(1, args.clips_per_class // 4)

@@ -33,3 +33,13 @@ def open_export(at: AppTest) -> AppTest:
     """Open the "Export for papers" section (drawn only while open) and run."""
     at.session_state["export_open"] = True
     return at.run()
+
+
+def export_rows(at: AppTest):
+    """The export's "Channels (rows)" multiselect (its key names the shown view)."""
+    return next(widget for widget in at.multiselect if widget.label == "Channels (rows)")
+
+
+def export_columns(at: AppTest):
+    """The export's "Time steps (columns)" multiselect."""
+    return next(widget for widget in at.multiselect if widget.label == "Time steps (columns)")
