@@ -493,6 +493,9 @@ def test_after_a_server_restart_the_open_page_keeps_its_clip_and_its_first_actio
             server.wait()
         with served_app(assets, tmp_path, port):
             page.wait_for_timeout(5_000)  # the page reconnects to the new server
+            # and its first run on the new server ends: until then the server does not know the explorer's fragment
+            # and drops a change made inside it (Streamlit ignores a rerun of a fragment the session does not hold)
+            page.wait_for_function("!document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=120_000)
             set_channel(page, 3)
             assert page.get_by_label("Channel (0–7)").input_value() == "3", "the first action after a restart counts"
             assert " on my clip.mp4:" in main_caption(page), "the user's clip is still shown"
