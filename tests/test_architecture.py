@@ -52,8 +52,7 @@ def test_evaluation_imports_nothing_from_training():
         assert not {m for m in imported_modules(path) if m.startswith("repflow.train")}, path.name
 
 
-@pytest.mark.parametrize("path", sorted(p for p in (ROOT / "viz_app").glob("*.py") if p.name != "benchmark.py"),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((ROOT / "viz_app").glob("*.py")), ids=lambda p: p.name)
 def test_the_app_uses_only_the_public_library_modules(path):
     library = {m.split(".")[1] for m in imported_modules(path) if m.startswith("repflow.")}
     assert library <= APP_MAY_IMPORT, f"{path.name} reaches into {sorted(library - APP_MAY_IMPORT)}"

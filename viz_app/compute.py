@@ -7,8 +7,12 @@
   input size, probe point, probe options) (``st.cache_data``); changing channel, step or a display option
   only re-draws;
 * a bundled model's dataset dissection (``repflow.dissect``) is read once per version of its folder;
+* each panel image of the main row is drawn and encoded once per (analysis, layer, channel, step, display
+  options), so going back to a channel or step only sends the stored PNG;
 * classical TV-L1 runs once per pair of input frames (keyed by their content), and once per window for the
-  channels' agreement with TV-L1 (on demand; the agreement itself once per analysis and layer).
+  channels' agreement with TV-L1 (on demand; the agreement itself once per analysis and layer); for the TV-L1
+  panel, every pair of a shown window is also computed once in a background thread (``clip_classical``), so
+  that a step change finds its pair ready.
 
 The cached model is shared by every browser session, and hooks change it while they run, so every hooked
 forward pass holds ``MODEL_LOCK``. Checkpoint and state dict files are read only through
@@ -17,13 +21,19 @@ forward pass holds ``MODEL_LOCK``. Checkpoint and state dict files are read only
 
 from __future__ import annotations
 
+import hashlib
+import io
 import threading
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
+from PIL import Image
 
+from repflow import flowviz
 from repflow.analysis import ClipAnalysis, analyse_clip
 from repflow.checkpoint import TrainingClip, shortest_clip
 from repflow.dissect import Dissection, bundled_dissection, load_dissection
@@ -203,6 +213,65 @@ def classical_flow(pair: np.ndarray) -> np.ndarray:
     from repflow.figure import pair_tvl1
 
     return pair_tvl1(pair)
+
+
+def png(image: np.ndarray) -> bytes:
+    """An RGB image (H, W, 3) as PNG bytes (lossless: flow cells keep their exact colours)."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def panel_image(
+    key: tuple, layer: str, channel: int, step: int, options: flowviz.PanelOptions, _flows: np.ndarray,
+    _frame: np.ndarray,
+) -> tuple[bytes, float]:
+    """(PNG, scale) of :func:`repflow.flowviz.render_panel` of ``channel`` at ``step`` of ``layer``; ``key``
+    identifies the analysis (model, clip, window, probe), so ``_flows`` and ``_frame`` follow from the arguments."""
+    image, scale = flowviz.render_panel(_flows, channel, step, options, frame=_frame)
+    return png(image), scale
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def frame_image(key: tuple, step: int, size: int, _frame: np.ndarray) -> bytes:
+    """PNG of the input frame of ``step`` of the analysis ``key``, ``size`` pixels square."""
+    return png(flowviz.resize_image(_frame, (size, size)))
+
+
+CLASSICAL_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="repflow-classical")
+CLASSICAL_KEPT = 8  # windows whose TV-L1 stays in memory
+CLASSICAL_MAX_BYTES = 64 * 2**20  # larger windows get their TV-L1 pair by pair, when shown
+_clip_classical: OrderedDict[bytes, Future] = OrderedDict()
+_clip_classical_lock = threading.Lock()
+
+
+def clip_classical(frames: np.ndarray) -> Future | None:
+    """OpenCV TV-L1 (:func:`repflow.classical.tvl1`, the same flow as :func:`classical_flow`) of every consecutive
+    pair of ``frames`` (T, H, W, 3), (T - 1, H, W, 2), started once per window (keyed by the frames' content) in a
+    background thread, so no page run waits for it; shared by every session, the last CLASSICAL_KEPT windows kept.
+    None for a window whose flows would take more than CLASSICAL_MAX_BYTES."""
+    from repflow.classical import tvl1
+
+    if (len(frames) - 1) * frames.shape[1] * frames.shape[2] * 2 * 4 > CLASSICAL_MAX_BYTES:
+        return None
+    key = hashlib.blake2b(frames.tobytes(), digest_size=16).digest()
+    with _clip_classical_lock:
+        if key not in _clip_classical:
+            _clip_classical[key] = CLASSICAL_WORKER.submit(tvl1, frames.copy())
+            while len(_clip_classical) > CLASSICAL_KEPT:
+                _clip_classical.popitem(last=False)
+        _clip_classical.move_to_end(key)
+        return _clip_classical[key]
+
+
+def classical_step(frames: np.ndarray, step: int) -> np.ndarray:
+    """TV-L1 flow (H, W, 2) of frames ``step`` -> ``step + 1``: from the window's background job when it is done,
+    else computed now (and cached) for this pair alone; either way the window's job is started."""
+    job = clip_classical(frames)
+    if job is not None and job.done() and job.exception() is None:
+        return job.result()[step]
+    return classical_flow(frames[step : step + 2])
 
 
 MOTION_SIDE = 56  # classical motion per step is measured on frames shrunk to at most this many pixels

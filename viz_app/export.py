@@ -36,7 +36,11 @@ def export_section(
     the clip) head the figure's columns."""
     flows = analysis.flows[layer]
     stem = f"repflow_{analysis.layer_labels[layer].replace(' ', '_').replace('/', 'of')}_{clip_name.rsplit('.', 1)[0]}"
-    with st.expander("Export for papers", expanded=False):
+    # Drawn only while open: the page's other controls do not pay for its widgets.
+    section = st.expander("Export for papers", expanded=False, key="export_open", on_change="rerun")
+    if not section.open:
+        return
+    with section:
         st.markdown("**Figure**: rows = channels, columns = time steps (as the paper's flow figures).")
         left, right = st.columns(2)
         others = [c for c in ranked.order if c != channel]

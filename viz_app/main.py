@@ -9,13 +9,13 @@ the folders of checkpoints (default ``models/``) and clips (default ``sample_vid
 from __future__ import annotations
 
 import time
-from functools import partial
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from repflow.probe import ProbeOptions, default_probe_point
-from viz_app import channel_browser, compute, dataset_page, export, handoff, ranking, sidebar, views
+from viz_app import compute, handoff, ranking, sidebar, views
 from viz_app.sources import ClipWindow, ModelFile, ModelSource, escape_markdown, fit_window, models_dir, samples_dir
 
 
@@ -49,8 +49,9 @@ def user_message(error: Exception, path: str, name: str) -> str:
     return message.replace(name, escape_markdown(name))
 
 
-def resolve_model() -> tuple[ModelSource, str, compute.CheckpointSummary] | None:
-    """The first usable model among the upload, the previous model and the bundled choice."""
+def resolve_model() -> tuple[ModelSource, str, compute.CheckpointSummary, bool] | None:
+    """The first usable model among the upload, the previous model and the bundled choice, with whether it is
+    a bundled one."""
     candidates = sidebar.model_candidates()
     if not candidates:
         st.error(
@@ -73,7 +74,7 @@ def resolve_model() -> tuple[ModelSource, str, compute.CheckpointSummary] | None
         if tried:  # the ones before it failed
             st.warning(f"Showing the model {escape_markdown(candidate.name)} instead.")
         sidebar.describe_shown_model(candidate, summary.config)
-        return source, candidate.name, summary
+        return source, candidate.name, summary, candidate.kind == "bundled"
     return None
 
 
@@ -101,10 +102,11 @@ def resolve_clip() -> compute.ClipSource | None:
 
 
 def choose_layer(
-    source: ModelSource, model_name: str, window: ClipWindow
+    source: ModelSource, model_name: str, window: ClipWindow, *, bundled: bool
 ) -> tuple[str, str | None, ProbeOptions | None] | None:
-    """The flow layer or probe point to show, and the probe's point and options (None for a flow layer). A model
-    without flow layers always lists its probe points and opens on a probe (``default_probe_point``)."""
+    """The flow layer or probe point to show, and the probe's point and options (None for a flow layer). A bundled
+    model opens on its first flow layer, whose finer map shows the motion's shape; an uploaded one on its last. A
+    model without flow layers always lists its probe points and opens on a probe (``default_probe_point``)."""
     layers = compute.flow_layers(source)
     points = []
     if sidebar.probes_wanted(always=source.kind != "checkpoint" or not layers):
@@ -114,7 +116,7 @@ def choose_layer(
             st.error(f"Cannot list the probe points of {escape_markdown(model_name)}: {error}")
     config = compute.summary_for(source).config
     probe_default = default_probe_point(points, config, window.size)
-    layer = sidebar.layer_picker(layers, points, model=source, probe_default=probe_default)
+    layer = sidebar.layer_picker(layers, points, first=bundled, model=source, probe_default=probe_default)
     if layer is None:
         st.error(f"{escape_markdown(model_name)} has no flow layer and no probe point to show.")
         return None
@@ -149,16 +151,56 @@ def resolve_analysis(
     return None
 
 
-def advance_play(step: int, n_steps: int) -> None:
+def advance_play(n_steps: int) -> None:
     """While "Play" is on, show the next step after a pause set by "Steps per second" (stop at the last one)."""
     if not st.session_state.get("play"):
         return
     time.sleep(1.0 / st.session_state.get("play_speed", 4))
+    step = st.session_state.get("step", 0)
     if step + 1 < n_steps:
         sidebar.queue("step", step + 1)
     else:
         sidebar.queue("play", False)
-    st.rerun()
+    st.rerun(scope="fragment" if fragment_run() else "app")
+
+
+def fragment_run() -> bool:
+    """Whether this run reruns a fragment only (Streamlit refuses a fragment-scoped rerun during a full run)."""
+    context = get_script_run_ctx()
+    return bool(context and context.fragment_ids_this_run)
+
+
+@st.fragment
+def explorer(analysis, layer: str, *, key: tuple, dataset, clip_name: str, frame_numbers: list[int]) -> None:
+    """What the channel ranking, channel, step and display options change: their sidebar controls, the main row,
+    the channel grid, the channel browser and the export. Changing one of them reruns only this part of the page,
+    and the classical TV-L1 panel is drawn last, so it never delays the learned flows (its window's flows are
+    computed in the background: see :func:`viz_app.compute.clip_classical`).
+
+    ``key`` identifies the analysis (model, clip, window, probe) in the caches; ``dataset`` is the model's bundled
+    dissection (its default channel and the "dataset selectivity" ranking) or None."""
+    ranked = ranking.rank_channels(analysis, layer, sidebar.ranking_choice(), key=key, dataset=dataset)
+    channel, step = sidebar.channel_controls(analysis, layer, ranked, view=(key[0], key[1], layer),
+                                             preferred=dataset.default_channel(layer) if dataset else None)
+    options = sidebar.view_controls()
+    classical_place = views.main_view(analysis, layer, channel, step, options, frame_numbers=frame_numbers, key=key)
+    # Imported once the learned flows are on the page: the first run of a fresh server does not wait for them.
+    from viz_app import channel_browser, export
+
+    views.channel_grid(analysis, layer, channel, step, options, key=key)
+    asked = channel_browser.browser_section(
+        analysis, layer, channel, step, options, frame_numbers=frame_numbers, key=key,
+        order=list(ranked.order), order_name=ranking.RANKINGS[ranked.by],
+    )
+    if asked is not None and asked != (channel, step):  # the browser's button: the page takes over its view
+        sidebar.queue("channel", asked[0])
+        sidebar.queue("step", asked[1])
+        st.rerun(scope="fragment" if fragment_run() else "app")
+    export.export_section(analysis, layer, channel, options, clip_name=clip_name, key=key, ranked=ranked,
+                          frame_numbers=frame_numbers)
+    views.classical_view(classical_place, analysis, step, options, frame_numbers=frame_numbers)
+    if fragment_run():  # a full run plays on after the rest of the page is drawn
+        advance_play(analysis.flows[layer].shape[1])
 
 
 def main() -> None:
@@ -169,9 +211,9 @@ def main() -> None:
     clip = resolve_clip() if model else None
     if model is None or clip is None:
         return
-    source, model_name, summary = model
+    source, model_name, summary, bundled = model
     window = sidebar.window_controls(clip, summary, model=source)
-    chosen = choose_layer(source, model_name, window)
+    chosen = choose_layer(source, model_name, window, bundled=bundled)
     if chosen is None:
         return
     layer, probe, probe_options = chosen
@@ -182,11 +224,6 @@ def main() -> None:
     if layer not in analysis.flows:  # the previous selection is shown after a failure
         layer = list(analysis.flows)[-1]
     analysis_key = (source, clip.digest, window, probe, probe_options)
-    dataset = compute.dissection_of(source)  # a bundled model's dissection: its default channel, selectivity
-    ranked = ranking.rank_channels(analysis, layer, sidebar.ranking_choice(), key=analysis_key, dataset=dataset)
-    channel, step = sidebar.channel_controls(analysis, layer, ranked, view=(source, clip.digest, layer),
-                                             preferred=dataset.default_channel(layer) if dataset else None)
-    options = sidebar.view_controls()
     st.caption(
         f"**{escape_markdown(model_name)}** on **{escape_markdown(clip.name)}**:"
         f" frames {window.start}–{window.indices()[-1]}"
@@ -194,26 +231,22 @@ def main() -> None:
         f"{window.short_side}, centre crop {window.size}×{window.size}. Colours: hue = direction, "
         "saturation = magnitude (white = still); positive flow moves right / down."
     )
-    views.main_view(analysis, layer, channel, step, options, frame_numbers=window.indices())
-    views.channel_grid(analysis, layer, channel, step, options, key=analysis_key)
-    asked = channel_browser.browser_section(
-        analysis, layer, channel, step, options, frame_numbers=window.indices(), key=analysis_key,
-        order=list(ranked.order), order_name=ranking.RANKINGS[ranked.by],
-    )
-    if asked is not None and asked != (channel, step):  # the browser's button: the page takes over its view
-        sidebar.queue("channel", asked[0])
-        sidebar.queue("step", asked[1])
-        st.rerun()
+    dataset = compute.dissection_of(source)  # a bundled model's dissection: its default channel, selectivity
+    explorer(analysis, layer, key=analysis_key, dataset=dataset, clip_name=clip.name, frame_numbers=window.indices())
     left, right = st.columns(2)
     with left:
         views.predictions(analysis, compute.summary_for(source).class_names)
     with right:
         views.learned_parameters(compute.load_model(source), analysis.layer_labels)
-    export.export_section(analysis, layer, channel, options, clip_name=clip.name, key=analysis_key, ranked=ranked,
-                          frame_numbers=window.indices())
-    advance_play(step, analysis.flows[layer].shape[1])
+    advance_play(analysis.flows[layer].shape[1])
+
+
+def dataset_view() -> None:
+    """The Dataset page, imported when it is opened (pandas and the figure code stay off the explorer's path)."""
+    from viz_app import dataset_page
+
+    dataset_page.page(EXPLORER)
 
 
 EXPLORER = st.Page(main, title="Explorer", icon="🌀", default=True)
-st.navigation([EXPLORER, st.Page(partial(dataset_page.page, EXPLORER), title="Dataset", icon="📊",
-                                 url_path="dataset")]).run()
+st.navigation([EXPLORER, st.Page(dataset_view, title="Dataset", icon="📊", url_path="dataset")]).run()

@@ -333,13 +333,14 @@ def probes_wanted(*, always: bool) -> bool:
 
 
 def layer_picker(
-    flow_layers: dict[str, str], points: list[ProbePoint], *, model=None, probe_default: str | None = None
+    flow_layers: dict[str, str], points: list[ProbePoint], *, first: bool = False, model=None,
+    probe_default: str | None = None,
 ) -> str | None:
     """The model's flow layers and the probe points (``probe_key(name)``) in one list; deep probe points
     (more than one dot in the name) only behind "Show all probe points". None if there is nothing to show.
 
-    A new ``model`` opens on its default: its last flow layer, else the probe at ``probe_default`` (when listed),
-    else the first entry."""
+    A new ``model`` opens on its default: its first flow layer if ``first`` (a bundled model: the finest flow),
+    else its last, else the probe at ``probe_default`` (when listed), else the first entry."""
     show_all = bool(points) and st.sidebar.toggle(
         "Show all probe points",
         key="all_probes",
@@ -349,7 +350,7 @@ def layer_picker(
     labels = {**flow_layers, **{probe_key(point.name): f"probe · {point.label}" for point in shown}}
     if not labels:
         return None
-    default = list(flow_layers)[-1] if flow_layers else next(iter(labels))
+    default = list(flow_layers)[0 if first else -1] if flow_layers else next(iter(labels))
     if not flow_layers and probe_default is not None and probe_key(probe_default) in labels:
         default = probe_key(probe_default)
     fresh = changed("layer_model", model)

@@ -4,12 +4,10 @@ cached) elsewhere."""
 
 from __future__ import annotations
 
-import io
 from dataclasses import replace
 
 import numpy as np
 import streamlit as st
-from PIL import Image
 
 from repflow import flowviz
 from repflow.analysis import PROBE_PREFIX, ClipAnalysis, probe_key
@@ -26,20 +24,24 @@ GRID_ORDERS = ("channel number", "motion energy at this step", "agreement with T
 
 
 def main_view(
-    analysis: ClipAnalysis, layer: str, channel: int, step: int, options: PanelOptions, *, frame_numbers: list[int]
-) -> None:
-    """Input frame, every flow layer (and the probe) at (channel, step), classical TV-L1 and the colour legend,
-    aligned in one row (one slot per layer shown, the legend beside the panels, never on them); under it, what a
-    probe is when one is shown.
+    analysis: ClipAnalysis, layer: str, channel: int, step: int, options: PanelOptions, *, frame_numbers: list[int],
+    key: tuple,
+):
+    """Input frame, every flow layer (and the probe) at (channel, step), a place for classical TV-L1 and the colour
+    legend, aligned in one row (one slot per layer shown, the legend beside the panels, never on them); under it,
+    what a probe is when one is shown. Returns the TV-L1 place: the caller draws :func:`classical_view` there after
+    everything that is quicker.
 
-    ``frame_numbers`` are the clip's frame numbers of the window's frames."""
+    ``frame_numbers`` are the clip's frame numbers of the window's frames; ``key`` identifies the analysis in the
+    image cache."""
     size = options.size
     frame = analysis.frames[step]
     names = list(analysis.flows)
     wheel = options.style.legend and options.style.colouring == "direction"
     columns = panel_row(2 + len(names) + wheel, size)
     columns[0].image(
-        flowviz.resize_image(frame, (size, size)), caption=f"frame {frame_numbers[step]} (input crop)", width="stretch"
+        compute.frame_image(key, step, size, frame), caption=f"frame {frame_numbers[step]} (input crop)",
+        width="stretch", output_format="PNG",
     )
     for column, name in zip(columns[1:], names):
         flows = analysis.flows[name]
@@ -49,20 +51,20 @@ def main_view(
         if step >= flows.shape[1]:
             column.info(f"{label}: no step {step} (it compares {analysis.frames.shape[0] - flows.shape[1] + 1} frames)")
             continue
-        image, scale = flowviz.render_panel(flows, shown_channel, step, options, frame=frame)
+        image, scale = compute.panel_image(key, name, shown_channel, step, options, flows, frame)
         channel_name = analysis.channel_label(name, shown_channel)
         pair = step_labels(frame_numbers, [step], len(analysis.frames) - flows.shape[1])[0]
         caption = f"{marker}{label} · {channel_name} · t {step}: frames {pair} · {flowviz.scale_note(scale)}"
-        column.image(image, caption=caption, width="stretch")
+        column.image(image, caption=caption, width="stretch", output_format="PNG")
         if options.style.colouring == "magnitude" and scale > 0:
             column.image(flowviz.magnitude_colour_bar(scale, height=options.size), width="content")
-    classical_view(columns[1 + len(names)], analysis, step, options, frame_numbers=frame_numbers)
     if wheel:
         columns[-1].image(flowviz.color_wheel(size // 2), caption="direction = hue, speed = saturation, white = still",
                           width=size // 2)
     probes = [name for name in names if name.startswith(PROBE_PREFIX)]
     if probes:
         st.caption(probe_note(analysis.layer_labels[probes[0]], only_probes=len(probes) == len(names)))
+    return columns[1 + len(names)]
 
 
 def probe_note(label: str, *, only_probes: bool) -> str:
@@ -95,7 +97,7 @@ def classical_view(
         column.info("Classical TV-L1 needs a next frame.")
         return
     try:
-        flow = compute.classical_flow(analysis.frames[step : step + 2])
+        flow = compute.classical_step(analysis.frames, step)
     except Exception as error:  # a failing comparison must not take the learned flows down with it
         column.error(f"Classical TV-L1 failed: {error}")
         return
@@ -143,7 +145,7 @@ def channel_grid(
     channels, png = grid_image(key, layer, step, options, order, flows, analysis.frames[step], labels, ranked)
     by_agreement = ranked is not None and ranked.agreement is not None
     caption = "agreement with TV-L1 r over the clip" if by_agreement else "motion energy E at this step"
-    st.image(png, caption=f"channel · {caption}", width="content")
+    st.image(png, caption=f"channel · {caption}", width="content", output_format="PNG")
     st.pills(
         f"Select a channel (now {channel})",
         channels,
@@ -180,9 +182,7 @@ def grid_image(
     tile = replace(options, size=GRID_TILE_PX)
     tiles = [flowviz.render_panel(_flows, index, step, tile, frame=_frame)[0] for index in channels]
     image = mosaic(tiles, [f"{_labels[index]} {notes[index]}" for index in channels], columns=GRID_COLUMNS)
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    return channels, buffer.getvalue()
+    return channels, compute.png(image)
 
 
 def pick_from_grid() -> None:

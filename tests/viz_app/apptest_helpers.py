@@ -29,6 +29,12 @@ def image_panel(at: AppTest, label: str) -> tuple[str, str]:
     raise AssertionError(f"no image captioned {label!r}; captions: {[i.captions for i in at.image]}")
 
 
+def open_export(at: AppTest) -> AppTest:
+    """Open the "Export for papers" section (drawn only while open) and run."""
+    at.session_state["export_open"] = True
+    return at.run()
+
+
 def export_rows(at: AppTest):
     """The export's "Channels (rows)" multiselect (its key names the shown view)."""
     return next(widget for widget in at.multiselect if widget.label == "Channels (rows)")

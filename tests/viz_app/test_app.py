@@ -13,7 +13,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 
 from repflow.checkpoint import model_payload, save_checkpoint
 from repflow.video import write_video
-from tests.viz_app.apptest_helpers import assert_clean, export_columns, image_panel, run_app
+from tests.viz_app.apptest_helpers import assert_clean, export_columns, image_panel, open_export, run_app
 
 
 def video_bytes(tmp_path, frames, name="clip.mp4") -> bytes:
@@ -26,7 +26,8 @@ def test_default_page_renders_frames_flows_classical_grid_predictions(app_env):
     captions = [image.captions[0] for image in at.image]
     assert any(c.startswith("frame ") and c.endswith("(input crop)") for c in captions)
     assert any("flow-of-flow 1/2" in c for c in captions), "the default model is the flow-of-flow one"
-    assert any(c.startswith("▶ flow-of-flow 2/2") for c in captions)
+    assert any(c.startswith("▶ flow-of-flow 1/2") for c in captions), "a bundled model opens on its first layer"
+    assert at.selectbox(key="layer").value == "flow_block.flow1"
     assert any("classical TV-L1" in c for c in captions)
     assert len(at.pills(key="grid_pick").options) == 8, "one grid choice per channel"
     assert at.session_state["frames"] == 8 and at.session_state["size"] == 64, (
@@ -75,26 +76,26 @@ def test_channel_step_layer_and_options_redraw_without_rerunning_the_network(app
     st.cache_data.clear()
     at = run_app()
     assert_clean(at)
-    first, _ = image_panel(at, "▶ flow-of-flow 2/2")
+    first, _ = image_panel(at, "▶ flow-of-flow 1/2")
 
     at.number_input(key="channel").set_value(3).run()
-    after_channel, caption = image_panel(at, "▶ flow-of-flow 2/2")
+    after_channel, caption = image_panel(at, "▶ flow-of-flow 1/2")
     assert "ch 3" in caption and after_channel != first
 
     at.slider(key="step").set_value(4).run()
-    after_step, caption = image_panel(at, "▶ flow-of-flow 2/2")
+    after_step, caption = image_panel(at, "▶ flow-of-flow 1/2")
     assert "t 4" in caption and after_step != after_channel
 
-    at.selectbox(key="layer").select("flow_block.flow1").run()  # a new layer opens on its own best channel and step
-    rep_url, caption = image_panel(at, "▶ flow-of-flow 1/2")
+    at.selectbox(key="layer").select("flow_block.flow2").run()  # a new layer opens on its own best channel and step
+    rep_url, caption = image_panel(at, "▶ flow-of-flow 2/2")
     assert f"ch {at.session_state['channel']} · t {at.session_state['step']}" in caption
 
     at.radio(key="colouring").set_value("magnitude").run()
-    assert image_panel(at, "▶ flow-of-flow 1/2")[0] != rep_url
+    assert image_panel(at, "▶ flow-of-flow 2/2")[0] != rep_url
     at.checkbox(key="arrows").check().run()
     at.slider(key="opacity").set_value(0.5).run()
     at.radio(key="normalisation").set_value("fixed").run()
-    assert "scale 1 px/step" in image_panel(at, "▶ flow-of-flow 1/2")[1], "the fixed scale is stated"
+    assert "scale 1 px/step" in image_panel(at, "▶ flow-of-flow 2/2")[1], "the fixed scale is stated"
     assert_clean(at)
     assert len(calls) == 1, "the forward pass ran once for all these changes"
 
@@ -199,7 +200,7 @@ def test_checkpoint_with_pickled_code_is_refused_without_running_it(app_env, tmp
     assert not at.exception
     assert not marker.exists(), "the pickled code was executed"
     assert any("Cannot use the model evil.pt" in e.value for e in at.error)
-    assert image_panel(at, "▶ flow-of-flow 2/2"), "the bundled model is still shown"
+    assert image_panel(at, "▶ flow-of-flow 1/2"), "the bundled model is still shown"
 
 
 def test_checkpoint_of_another_architecture_is_refused(app_env, tmp_path, tiny_model):
@@ -221,6 +222,17 @@ def test_uploaded_rep_flow_checkpoint_is_used(app_env, tmp_path, tiny_model):
     assert not at.info, "no slot for a flow-of-flow layer the model does not have"
     assert [c for c in (i.captions[0] for i in at.image if i.captions) if "Rep-Flow" in c or "flow-of-flow" in c] == [
         next(c for c in (i.captions[0] for i in at.image if i.captions) if c.startswith("▶ Rep-Flow"))]
+
+
+def test_an_uploaded_checkpoint_opens_on_its_last_flow_layer(app_env, tmp_path, tiny_model):
+    save_checkpoint(tmp_path / "mine.pt", model_payload(tiny_model("fcf", seed=3)))
+    at = run_app()
+    assert image_panel(at, "▶ flow-of-flow 1/2"), "the bundled model opens on its first flow layer"
+    at.file_uploader(key="model_upload").upload("mine.pt", (tmp_path / "mine.pt").read_bytes()).run()
+    assert_clean(at)
+    assert "**mine.pt**" in at.caption[0].value
+    assert at.selectbox(key="layer").value == "flow_block.flow2"
+    assert image_panel(at, "▶ flow-of-flow 2/2")
 
 
 def test_no_model_folder_says_what_to_do(app_env, monkeypatch, tmp_path):
@@ -245,7 +257,7 @@ def deferred_downloads(monkeypatch):
 
 
 def test_export_buttons_give_valid_png_pdf_svg(app_env, deferred_downloads):
-    at = run_app()
+    at = open_export(run_app())
     at.number_input(key="start").set_value(3).run()  # a window that does not start at frame 0
     at.number_input(key="export_dpi").set_value(60).run()
     files = {name.rsplit(".", 1)[1]: make for name, make in deferred_downloads.items()}
@@ -256,7 +268,7 @@ def test_export_buttons_give_valid_png_pdf_svg(app_env, deferred_downloads):
     svg = files["svg"]()
     assert b"<svg" in svg and b"<image" in svg
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg.decode())
-    assert "3→5" in texts and "0→2" not in texts, f"columns headed by the clip's frame numbers: {texts}"
+    assert "3→4" in texts and "0→1" not in texts, f"columns headed by the clip's frame numbers: {texts}"
 
 
 def test_export_tvl1_row_is_in_the_downloaded_figure(app_env, deferred_downloads, monkeypatch):
@@ -271,7 +283,7 @@ def test_export_tvl1_row_is_in_the_downloaded_figure(app_env, deferred_downloads
     def svg_texts() -> list[str]:
         return re.findall(r"<text[^>]*>([^<]*)</text>", download("svg").decode())
 
-    at = run_app()
+    at = open_export(run_app())
     at.number_input(key="export_dpi").set_value(60).run()
     assert "TV-L1" not in svg_texts(), "no TV-L1 row unless asked for"
     at.checkbox(key="export_tvl1").check().run()
@@ -286,13 +298,13 @@ def test_export_tvl1_row_is_in_the_downloaded_figure(app_env, deferred_downloads
 
 
 def test_gif_animation_is_built_and_offered(app_env):
-    at = run_app()
+    at = open_export(run_app())
     at.button(key="build_animation").click().run()
     assert_clean(at)
     settings, data = at.session_state["animation"]
     gif = Image.open(io.BytesIO(data))
-    assert gif.format == "GIF" and gif.n_frames == at.slider(key="step").max + 2, (
-        "one image per step of the first layer"
+    assert gif.format == "GIF" and gif.n_frames == at.slider(key="step").max + 1, (
+        "one image per step of the first layer (the one shown)"
     )
     assert np.asarray(gif.convert("RGB")).shape[1] > 4 * 100, "frame, two flow layers and TV-L1 side by side"
     assert at.get("download_button"), "the download button serves these bytes"
@@ -327,10 +339,12 @@ def test_a_single_channel_heading_reads_as_english(app_env):
 
 def test_export_steps_follow_the_layer(app_env):
     at = run_app()
-    assert export_columns(at).options == [str(s) for s in range(6)]
-    at.selectbox(key="layer").select("flow_block.flow1").run()
+    assert not at.get("download_button") and not at.get("multiselect"), "the closed export draws no widgets"
+    open_export(at)
+    assert export_columns(at).options == [str(s) for s in range(7)]
+    at.selectbox(key="layer").select("flow_block.flow2").run()
     steps = export_columns(at)
-    assert steps.options == [str(s) for s in range(7)] and steps.value[-1] == 6, "flow1 has 7 steps, the last chosen"
+    assert steps.options == [str(s) for s in range(6)] and steps.value[-1] == 5, "flow2 has 6 steps, the last chosen"
 
 
 def test_replacing_a_good_upload_by_a_broken_one_keeps_the_good_one(app_env, tmp_path, moving_square):
@@ -360,13 +374,14 @@ def test_a_new_clip_model_or_layer_opens_on_its_most_moving_channel_and_step(app
     assert at.session_state["channel"] == int(at.button(key="rank_0").label), "the new clip's most moving channel"
     assert "t 4" in image_panel(at, "classical TV-L1")[1]
 
-    at.number_input(key="channel").set_value(int(at.button(key="rank_5").label)).run()
+    chosen = int(at.button(key="rank_5").label)
+    at.number_input(key="channel").set_value(chosen).run()
     at.slider(key="step").set_value(1).run()
     at.radio(key="colouring").set_value("magnitude").run()
     at.number_input(key="start").set_value(1).run()
-    assert (at.session_state["channel"], at.session_state["step"]) == (int(at.button(key="rank_5").label), 1), "kept"
+    assert (at.session_state["channel"], at.session_state["step"]) == (chosen, 1), "kept"
 
-    at.selectbox(key="layer").select("flow_block.flow1").run()
+    at.selectbox(key="layer").select("flow_block.flow2").run()
     assert at.session_state["channel"] == int(at.button(key="rank_0").label) and at.session_state["step"] == 3, (
         "a new layer: its most moving channel; the jump is now from window frame 3 to 4"
     )
@@ -422,3 +437,15 @@ def test_an_address_naming_no_cached_upload_is_ignored_with_a_word(app_env, tmp_
         assert not at.exception and not at.error
         assert "on **square.mp4**" in at.caption[0].value
         assert any("Your earlier upload old.mp4 is no longer kept on the server" in w.value for w in at.warning)
+
+
+def test_the_tvl1_panel_takes_its_pair_from_the_windows_background_job(moving_square):
+    from viz_app import compute
+
+    frames = moving_square(5, 32, 40, textured=True)
+    job = compute.clip_classical(frames)
+    assert compute.clip_classical(frames.copy()) is job, "one job per window, keyed by the frames' content"
+    flows = job.result(timeout=120)
+    assert flows.shape == (4, 32, 40, 2)
+    np.testing.assert_allclose(flows[2], compute.classical_flow(frames[2:4]), atol=1e-5)  # the same flow either way
+    assert compute.classical_step(frames, 2) is not None and np.array_equal(compute.classical_step(frames, 2), flows[2])

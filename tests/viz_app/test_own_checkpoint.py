@@ -9,7 +9,7 @@ import torch
 from repflow.checkpoint import model_payload, save_checkpoint
 from repflow.models import ModelConfig, build_model
 from repflow.video import write_video
-from tests.viz_app.apptest_helpers import assert_clean, export_rows, image_panel, run_app
+from tests.viz_app.apptest_helpers import assert_clean, export_rows, image_panel, open_export, run_app
 
 ARCHITECTURES = {
     "r2plus1d_rgb": ModelConfig(flow="none", width=8, num_classes=4),
@@ -124,7 +124,7 @@ def test_upload_switch_upload_shows_each_model_with_its_own_window_and_words(own
     assert_clean(at)
     assert at.session_state["frames"] == 8 and at.session_state["size"] == 64
     assert any(c.value.startswith("flow-of-flow · R(2+1)D-18") for c in at.sidebar.caption)
-    at.selectbox(key="layer").set_value("flow_block.flow1").run()
+    at.selectbox(key="layer").set_value("flow_block.flow2").run()
 
     at.file_uploader(key="model_upload").upload("rep16.pt", rep16.read_bytes()).run()
     assert_clean(at)
@@ -141,7 +141,7 @@ def test_upload_switch_upload_shows_each_model_with_its_own_window_and_words(own
     at.file_uploader(key="model_upload").clear().run()  # back to the bundled model
     assert_clean(at)
     assert (at.session_state["frames"], at.session_state["stride"], at.session_state["size"]) == (8, 1, 64)
-    assert at.session_state["layer"] == "flow_block.flow2", "the bundled model's default layer, not the one left"
+    assert at.session_state["layer"] == "flow_block.flow1", "the bundled model's first layer, not the one left"
     assert any(c.value.startswith("flow-of-flow · R(2+1)D-18") for c in at.sidebar.caption)
     assert not any(c.value.startswith("Shown: your upload") for c in at.sidebar.caption)
 
@@ -158,7 +158,7 @@ def test_upload_switch_upload_shows_each_model_with_its_own_window_and_words(own
 def test_an_uploaded_clip_is_named_in_the_sidebar_and_the_export_rows_follow_its_ranking(
     app_env, tmp_path, moving_square
 ):
-    at = run_app()
+    at = open_export(run_app())
     assert_clean(at)
     first = [int(at.button(key=f"rank_{i}").label) for i in range(4)]
     assert export_rows(at).value == first

@@ -130,9 +130,9 @@ def test_a_file_that_is_not_torchscript_gives_a_clear_error_and_the_bundled_mode
     assert not at.exception
     errors = [e.value for e in at.error]
     assert any("Cannot use the model weights.pt" in e and "is not a TorchScript file" in e for e in errors), errors
-    image_panel(at, "▶ flow-of-flow 2/2")
+    image_panel(at, "▶ flow-of-flow 1/2")
     at.number_input(key="channel").set_value(1).run()
-    assert not at.exception and "ch 1" in image_panel(at, "▶ flow-of-flow 2/2")[1], "the app keeps working"
+    assert not at.exception and "ch 1" in image_panel(at, "▶ flow-of-flow 1/2")[1], "the app keeps working"
 
 
 def test_a_state_dict_that_does_not_fit_the_architecture_says_where(app_env, tmp_path, tiny_model):
@@ -145,7 +145,7 @@ def test_a_state_dict_that_does_not_fit_the_architecture_says_where(app_env, tmp
     assert any("small.pt does not fit R(2+1)D-18" in e and "wrong shape" in e and "unexpected" in e for e in errors), (
         errors
     )
-    image_panel(at, "▶ flow-of-flow 2/2")
+    image_panel(at, "▶ flow-of-flow 1/2")
 
 
 def test_bundled_model_offers_probe_points_and_probing_runs_under_the_model_lock(app_env, monkeypatch):
@@ -156,7 +156,7 @@ def test_bundled_model_offers_probe_points_and_probing_runs_under_the_model_lock
     )
     compute.st.cache_data.clear()
     at = run_app()
-    assert at.session_state["layer"] == "flow_block.flow2", "the bundled model still opens on its last flow layer"
+    assert at.session_state["layer"] == "flow_block.flow1", "the bundled model opens on its first flow layer"
     assert not any(option.startswith("probe") for option in at.selectbox(key="layer").options), "probes on request"
     at.toggle(key="probes").set_value(True).run()
     at.selectbox(key="layer").set_value("probe:stem").run()
@@ -164,7 +164,7 @@ def test_bundled_model_offers_probe_points_and_probing_runs_under_the_model_lock
     image_panel(at, "▶ probe stem")
     at.slider(key="step").set_value(0).run()  # the probe opens on its most moving step, maybe past flow-of-flow's last
     image_panel(at, "flow-of-flow 2/2 ·")
-    at.selectbox(key="layer").set_value("flow_block.flow2").run()  # back: the cached analysis, no new run
+    at.selectbox(key="layer").set_value("flow_block.flow1").run()  # back: the cached analysis, no new run
     assert held == [True, True], held
 
 

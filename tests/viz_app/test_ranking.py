@@ -41,6 +41,7 @@ def test_channels_rank_by_agreement_with_tvl1_on_request(textured_clip, monkeypa
     assert "energy" in at.button(key="rank_0").help and "agreement" not in at.button(key="rank_0").help
     energy_order = ranked_buttons(at)
 
+    at.session_state["export_open"] = True  # the export's rows are checked below
     at.radio(key="rank_by").set_value("agreement").run()
     assert_clean(at)
     assert not at.sidebar.info, "the window has local motion: no fallback"
@@ -61,7 +62,7 @@ def test_channels_rank_by_agreement_with_tvl1_on_request(textured_clip, monkeypa
     at.number_input(key="channel").set_value(order[5]).run()
     assert at.session_state["channel"] == order[5], "the user's channel stays under the same ranking"
     assert len(scored) == 1 and len(tvl1_runs) == 1, "the agreement is computed once per model, window and layer"
-    at.selectbox(key="layer").select("flow_block.flow1").run()
+    at.selectbox(key="layer").select("flow_block.flow2").run()
     assert_clean(at)
     assert len(scored) == 2 and len(tvl1_runs) == 1, "another layer of the same window reuses its TV-L1"
 

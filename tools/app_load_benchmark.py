@@ -9,7 +9,7 @@ stops the run with the pages still waiting. Exits 1 if any page showed an error 
 
 Uses ``REPFLOW_MODELS_DIR`` / ``REPFLOW_SAMPLES_DIR`` like the app (an untrained model if there is none).
 
-Run: ``python viz_app/benchmark_load.py [--sessions 10] [--waves 5]``.
+Run from the repository root: ``python -m tools.app_load_benchmark [--sessions 10] [--waves 5]``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from viz_app.benchmark import CHROMIUM, CHROMIUM_ARGS, ensure_model, free_port, start_app_server, stop_server
+from tools.app_benchmark import CHROMIUM, CHROMIUM_ARGS, ensure_model, free_port, start_app_server, stop_server
 
 MAX_SESSIONS = 10
 MAX_WAVES = 10

@@ -1,0 +1,364 @@
+"""Measure how quickly the viewer answers, the way a user feels it, and print it.
+
+Runs ``streamlit run viz_app/main.py`` and drives it in Debian's Chromium through Playwright (``--mode browser``,
+the default). Every time is taken by the page's own clock, from the user's action to the first task after the
+browser painted the new image (a task queued from the animation frame after the image loaded runs after that
+frame's paint):
+
+* first flows, cold: seconds from launching the server until the selected layer's flow image of the default
+  model and clip is painted (target <= 4 s);
+* first flows, running server: seconds from opening the page (a new session) until that image is painted
+  (target <= 1.5 s);
+* channel, step, layer and colouring: milliseconds from the key press (channel box: Enter; step slider: an arrow
+  key) or the click (layer list, colouring choice) until the selected layer's panel shows the change, over
+  ``--switches`` changes of each; p50 / p95 / max (target p95 <= 100 ms).
+
+``--mode channel-browser`` measures the channel x time browser instead: milliseconds from a key press on its
+channel or step slider until the new view is painted (``--switches`` of each; target p95 <= 50 ms), the bytes
+the page received for the layer, when the browser is first painted, and the messages the page sent to the
+server while switching (0: no Streamlit rerun). ``--large`` uses an untrained model whose layer is 32 channels
+x 31 steps x 28 x 28 cells instead of the bundled models.
+
+Uses ``REPFLOW_MODELS_DIR`` / ``REPFLOW_SAMPLES_DIR`` like the app; with no model there, an untrained
+flow-of-flow model (width 16) is written to a temporary folder and used, and the output says so. The machine's
+load average is printed before and after: on a busy machine the figures are slower.
+
+Run from the repository root: ``python -m tools.app_benchmark [--mode browser|channel-browser] [--switches 20]
+[--large]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from viz_app.sources import default_clip_index, find_clips, find_models, models_dir, samples_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def ensure_model(folder: Path) -> str:
+    """Point REPFLOW_MODELS_DIR at a folder with a model; returns a line describing the choice."""
+    configured = models_dir()
+    if find_models(configured):
+        return f"models from {configured}"
+    from repflow.checkpoint import model_payload, save_checkpoint
+    from repflow.models import ModelConfig, build_model
+
+    save_checkpoint(
+        folder / "untrained_fcf.pt", model_payload(build_model(ModelConfig(flow="fcf", width=16, num_classes=11)))
+    )
+    os.environ["REPFLOW_MODELS_DIR"] = str(folder)
+    return f"no model in {configured}: using an untrained flow-of-flow model (width 16)"
+
+
+# Installed in every page before it loads: ``__repflowWatch(wanted, oldSrc)`` arms a watch that notes the time
+# stamp of the next user action (key press, pointer press) and the time the selected layer's image (caption with
+# ▶) whose caption contains ``wanted`` and whose picture differs from ``oldSrc`` has been painted. Without a watch
+# armed it notes the first such paint since the page opened (the first flows).
+PAINT_WATCH = """
+window.__repflowPaint = {actionAt: null, paintedAt: null, wanted: "", oldSrc: null};
+window.__repflowWatch = (wanted, oldSrc) => {
+  window.__repflowPaint = {actionAt: null, paintedAt: null, wanted, oldSrc};
+  check();
+};
+for (const type of ["keydown", "pointerdown"]) {
+  document.addEventListener(type, (event) => {
+    const watch = window.__repflowPaint;
+    if (watch.actionAt === null && watch.paintedAt === null) watch.actionAt = event.timeStamp;
+  }, {capture: true});
+}
+let scheduled = false;
+function check() {
+  const watch = window.__repflowPaint;
+  if (watch.paintedAt !== null || scheduled) return;
+  const figure = [...document.querySelectorAll("[data-testid='stImage']")].find(
+    (el) => el.innerText.includes("\u25b6") && el.innerText.includes(watch.wanted));
+  const img = figure && figure.querySelector("img");
+  if (!img || img.src === watch.oldSrc) return;
+  scheduled = true;
+  const painted = () => requestAnimationFrame(() => setTimeout(() => {
+    scheduled = false;
+    if (watch === window.__repflowPaint && watch.paintedAt === null) watch.paintedAt = performance.now();
+  }, 0));
+  if (img.complete && img.naturalWidth > 0) painted();
+  else img.addEventListener("load", painted, {once: true});
+  img.addEventListener("error", () => { scheduled = false; }, {once: true});
+}
+new MutationObserver(check).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
+"""
+SELECTED = "[data-testid='stImage']:has-text('\u25b6')"
+IDLE = "!document.querySelector(\"[data-testid='stStatusWidget']\")"  # Streamlit shows it while a run is on
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile_line(name: str, samples_ms: list[float]) -> str:
+    values = np.array(samples_ms)
+    p50, p95 = np.percentile(values, 50), np.percentile(values, 95)
+    return f"{name}: p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {values.max():.0f} ms (n={len(values)})"
+
+
+@contextlib.contextmanager
+def app_server(root: Path = ROOT):
+    """(new_page, launch time): ``new_page()`` opens the app in a new browser context (a new Streamlit session) of
+    Chromium, on a freshly started ``streamlit run viz_app/main.py`` of the checkout at ``root``; everything is
+    closed after."""
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        launched = time.perf_counter()
+        server = start_app_server(port, root)
+
+        def new_page():
+            context = browser.new_context(viewport={"width": 1600, "height": 1000})
+            context.add_init_script(PAINT_WATCH)
+            page = context.new_page()
+            while True:
+                try:
+                    page.goto(f"http://127.0.0.1:{port}/", wait_until="commit")
+                    return page
+                except Exception:
+                    if time.perf_counter() - launched > 60 or server.poll() is not None:
+                        raise
+                    time.sleep(0.05)
+
+        try:
+            yield new_page, launched
+        finally:
+            stop_server(server)
+            browser.close()
+
+
+@contextlib.contextmanager
+def app_page():
+    """(page, launch time): Chromium on a freshly started ``streamlit run viz_app/main.py``; both closed after."""
+    with app_server() as (new_page, launched):
+        yield new_page(), launched
+
+
+def start_app_server(port: int, root: Path = ROOT) -> subprocess.Popen:
+    """``streamlit run viz_app/main.py`` of the checkout at ``root`` (its own ``viz_app`` and ``repflow``) on
+    127.0.0.1:``port``, quietly, without file watching, on this checkout's models and clips."""
+    env = {**os.environ, "REPFLOW_MODELS_DIR": str(models_dir()), "REPFLOW_SAMPLES_DIR": str(samples_dir())}
+    if root != ROOT:
+        env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
+    return subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(root / "viz_app" / "main.py"), "--server.address",
+         "127.0.0.1", "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats",
+         "false", "--server.fileWatcherType", "none"],
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """Stop the app's server: politely, then by force after 10 s."""
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def painted_ms(page, timeout_s: float = 120) -> float:
+    """The page's clock (ms since it opened) when the watched image was painted."""
+    page.wait_for_function("window.__repflowPaint.paintedAt !== null", timeout=timeout_s * 1000)
+    return page.evaluate("window.__repflowPaint.paintedAt")
+
+
+def timed_change(page, act, wanted: str = "") -> float:
+    """Milliseconds from the user action ``act()`` performs to the painted new image of the selected layer
+    (its caption containing ``wanted``)."""
+    old = page.locator(SELECTED).first.locator("img").get_attribute("src")
+    page.evaluate("([wanted, old]) => window.__repflowWatch(wanted, old)", [wanted, old])
+    act()
+    painted_ms(page, 30)
+    return page.evaluate("window.__repflowPaint.paintedAt - window.__repflowPaint.actionAt")
+
+
+def measure_browser(switches: int, root: Path = ROOT) -> dict[str, list[float] | float]:
+    """First flows on a cold and on a running server (s), then ``switches`` timed changes (ms) of the channel,
+    the step, the flow layer and the colouring, in the app of the checkout at ``root``."""
+    result: dict[str, list[float] | float] = {}
+    with app_server(root) as (new_page, launched):
+        page = new_page()
+        opened = time.perf_counter()
+        result["cold"] = opened - launched + painted_ms(page) / 1000
+        page.wait_for_load_state("networkidle")
+        second = new_page()
+        result["running"] = painted_ms(second) / 1000
+        second.context.close()
+        page.wait_for_function(IDLE, timeout=120_000)  # the first page has finished its run: what a user would see
+        time.sleep(1.0)
+        result.update(channel=[], step=[], layer=[], colouring=[])
+        box = page.get_by_label(re.compile(r"^Channel \("))
+        n_channels = int(box.get_attribute("max")) + 1
+        for _ in range(switches):
+            channel = (int(box.input_value()) + 1) % n_channels
+            box.fill(str(channel))
+            result["channel"].append(timed_change(page, partial(box.press, "Enter"), f"\u00b7 ch {channel} \u00b7"))
+        slider = page.get_by_role("slider", name="Time step")
+        for _ in range(switches if slider.count() else 0):
+            at_end = slider.input_value() == slider.get_attribute("max")
+            key = "Home" if at_end else "ArrowRight"
+            slider.focus()
+            result["step"].append(timed_change(page, partial(slider.press, key)))
+        layers = page.get_by_role("combobox", name="Flow layer or probe point")
+        for _ in range(switches):
+            current = page.locator(SELECTED).first.inner_text().removeprefix("\u25b6").split("\u00b7")[0].strip()
+            layers.click()
+            others = [text.strip() for text in page.get_by_role("option").all_inner_texts() if text.strip() != current]
+            if not others:  # a single flow layer
+                page.keyboard.press("Escape")
+                break
+            option = page.get_by_role("option", name=others[0], exact=True)
+            result["layer"].append(timed_change(page, option.click, f"\u25b6 {others[0]}"))
+        for index in range(switches):
+            choice = ("speed (colour bar)", "direction (colour wheel)")[index % 2]
+            result["colouring"].append(timed_change(page, page.get_by_text(choice, exact=True).click))
+    return result
+
+
+# In the channel browser's frame: the time of the next key press on a slider (its event's own time stamp). The
+# browser notes when the view it then draws has been painted (a task queued from the animation frame after
+# Plotly resolved runs after that frame's paint): see show() in channel_browser_frontend/browser.js.
+WATCH_FOR_KEY = """() => {
+  window.__keyAt = null;
+  document.addEventListener("keydown", (event) => { window.__keyAt = event.timeStamp; }, {capture: true, once: true});
+}"""
+
+
+def measure_channel_browser(switches: int) -> dict:
+    """In the channel browser: when it is painted, what the page received, and the time from a key press on the
+    channel or step slider to the painted view (``switches`` of each), with the messages the page sent meanwhile."""
+    sent = []
+    with app_page() as (page, launched):
+        page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
+        page.locator("[data-testid='stImage']", has_text="▶").first.wait_for(timeout=180_000)
+        first_flows = time.perf_counter() - launched
+        page.locator("iframe[title*='channel_browser']").first.wait_for(timeout=180_000)
+        frame = next(f for f in page.frames if "channel_browser" in f.url)
+        frame.wait_for_function("window.repflowBrowser && window.repflowBrowser.lastSwitch !== null", timeout=120_000)
+        first_paint = time.perf_counter() - launched
+        page.locator("iframe[title*='channel_browser']").first.scroll_into_view_if_needed()
+        info = frame.evaluate("() => { const v = window.repflowBrowser; return {shape: v.meta.shape, bytes: v.payload,"
+                              " build_ms: v.buildMs, built_at: v.builtAt}; }")
+        time.sleep(1.0)
+        sent_before = len(sent)
+        channels, steps = info["shape"][:2]
+        times = {"channel": [], "step": []}
+        for index in range(2 * switches):
+            key = ("channel", "step")[index % 2] if steps > 1 else "channel"
+            slider = frame.locator(f"#{key}")
+            at_end = int(slider.input_value()) == (channels if key == "channel" else steps) - 1
+            frame.evaluate(WATCH_FOR_KEY)
+            done = frame.evaluate("window.repflowBrowser.switches")
+            slider.focus()
+            slider.press("Home" if at_end else "ArrowRight")
+            frame.wait_for_function(f"window.repflowBrowser.switches > {done}", timeout=30_000)
+            times[key].append(frame.evaluate("window.repflowBrowser.lastSwitch.paintedAt - window.__keyAt"))
+        messages = len(sent) - sent_before
+    return {"first_flows": first_flows, "first_paint": first_paint, "info": info, "times": times, "messages": messages}
+
+
+def large_layer_model(folder: Path) -> str:
+    """Point REPFLOW_MODELS_DIR at an untrained Rep-Flow model whose flow layer has 32 channels x 31 steps x 28 x 28
+    cells on its 32-frame, 224-pixel clip (the largest layer the browser is meant for)."""
+    from repflow.checkpoint import model_payload, save_checkpoint
+    from repflow.models import ModelConfig, build_model
+
+    payload = model_payload(build_model(ModelConfig(flow="rep", width=16, flow_channels=32, num_classes=11)))
+    payload["clip"] = {"frames": 32, "size": 224}
+    save_checkpoint(folder / "untrained_rep_32ch.pt", payload)
+    os.environ["REPFLOW_MODELS_DIR"] = str(folder)
+    return "an untrained Rep-Flow model with 32 flow channels on 32 frames at 224 px (layer 32 x 31 x 28 x 28)"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mode", choices=["browser", "channel-browser"], default="browser")
+    parser.add_argument("--switches", type=int, default=20, help="changes of each control (default 20)")
+    parser.add_argument("--large", action="store_true", help="channel-browser: a 32-channel, 31-step, 28x28 layer")
+    parser.add_argument("--against", type=Path, metavar="CHECKOUT",
+                        help="browser: also measure the app of another checkout of repflow (e.g. `git worktree add "
+                        "/tmp/old main`), alternately with this one, twice each")
+    args = parser.parse_args()
+    if not Path(CHROMIUM).exists():
+        parser.error(f"{CHROMIUM} not found: apt-get install chromium")
+    with tempfile.TemporaryDirectory() as folder:
+        print(large_layer_model(Path(folder)) if args.large else ensure_model(Path(folder)))
+        clips = find_clips(samples_dir())
+        opened = clips[default_clip_index(clips)].name if clips else "none"
+        print(f"default clip: {opened} (from {samples_dir()}); {os.cpu_count()} CPU cores; {load_line()}")
+        if args.mode == "channel-browser":
+            report_channel_browser(measure_channel_browser(args.switches))
+        elif args.against:
+            for _ in range(2):
+                for name, root in (("this checkout", ROOT), (str(args.against), args.against.resolve())):
+                    report_browser(measure_browser(args.switches, root), name)
+        else:
+            report_browser(measure_browser(args.switches))
+    print(f"after the run: {load_line()}")
+    return 0
+
+
+def load_line() -> str:
+    """The machine's load average (1, 5, 15 minutes): how busy the cores were around the measurement."""
+    return "load average " + ", ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def report_browser(result: dict, name: str = "browser") -> None:
+    print(f"[{name}] first flows: {result['cold']:.2f} s after launching the server (target <= 4 s), "
+          f"{result['running']:.2f} s after opening the page on the running server (target <= 1.5 s)")
+    changes = [(control, result[control]) for control in ("channel", "step", "layer", "colouring") if result[control]]
+    for control, samples in changes:
+        print(f"[{name}] " + percentile_line(f"{control} change, action to painted panel", samples))
+    print(f"[{name}] " + percentile_line("all changes", [ms for _, samples in changes for ms in samples])
+          + " (target p95 <= 100 ms)")
+
+
+def report_channel_browser(result: dict) -> None:
+    info, times = result["info"], result["times"]
+    channels, steps, height, width = info["shape"]
+    sizes = info["bytes"]
+    print(f"[channel-browser] layer {channels} channels x {steps} steps x {height}x{width} cells; fetched by the page "
+          f"once: {sizes['file'] / 1e6:.2f} MB = {sizes['flows'] / 1e6:.2f} MB int16 flows + "
+          f"{sizes['meta'] / 1e6:.2f} MB labels, scales and frames (JSON) + "
+          f"{sizes['figure'] / 1e6:.2f} MB first figure (JSON)")
+    print(f"[channel-browser] main view's flows after launch {result['first_flows']:.2f} s, browser painted "
+          f"{result['first_paint']:.2f} s; in its frame: decoding and first figure {info['build_ms']:.0f} ms, "
+          f"drawn {info['built_at']:.0f} ms after the frame began loading (plotly.js included)")
+    for key, samples in times.items():
+        if samples:
+            print("[channel-browser] " + percentile_line(f"{key} switch, key press to painted view", samples))
+    print("[channel-browser] " + percentile_line("all switches", times["channel"] + times["step"])
+          + " (target p95 <= 50 ms)")
+    print(f"[channel-browser] messages from the page to the server while switching: {result['messages']} "
+          "(0 = no rerun)")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
