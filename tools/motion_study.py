@@ -6,7 +6,8 @@ Makes the training set and the reserved test set with ``repflow synth --motion-o
 each run of the grid in order with ``repflow train ... --resume`` (a killed run continues from its last
 checkpoint), evaluates it once on the reserved test seed with ``repflow eval`` and appends one row to
 docs/studies/motion_only.csv. Runs that have a row are skipped; a finished evaluation is never repeated.
-``--list`` prints the grid's commands and exits; ``--only-first N`` stops after N runs of the grid.
+``--list`` prints the grid's commands and exits; ``--table`` prints the CSV's results as Markdown (mean ± std
+over seeds, then every run); ``--only-first N`` stops after N runs of the grid.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import csv
 import hashlib
 import json
 import shlex
+import statistics
 import subprocess
 import sys
 import time
@@ -91,10 +93,7 @@ def sh(command: str, log: Path) -> None:
 
 
 def done_keys() -> set[tuple[str, str, str]]:
-    if not (ROOT / CSV_PATH).exists():
-        return set()
-    with (ROOT / CSV_PATH).open() as handle:
-        return {(row["model"], row["variant"], row["seed"]) for row in csv.DictReader(handle)}
+    return {(row["model"], row["variant"], row["seed"]) for row in read_rows()}
 
 
 def append_row(row: dict) -> None:
@@ -140,12 +139,47 @@ def do_run(run: dict) -> None:
           flush=True)
 
 
+def read_rows() -> list[dict]:
+    if not (ROOT / CSV_PATH).exists():
+        return []
+    with (ROOT / CSV_PATH).open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def markdown_table() -> str:
+    """Mean ± sample standard deviation of top-1 per (model, variant) over its seeds, then every run."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in read_rows():
+        groups.setdefault((row["model"], row["variant"]), []).append(row)
+    lines = ["| model | variant | seeds | top-1 % mean ± std | top-5 % mean | train min (mean) |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for (model, variant), rows in groups.items():
+        top1 = [float(row["top1"]) for row in rows]
+        spread = f" ± {statistics.stdev(top1):.1f}" if len(top1) > 1 else ""
+        top5 = statistics.mean(float(row["top5"]) for row in rows)
+        minutes = statistics.mean(float(row["train_minutes"]) for row in rows)
+        seeds = ", ".join(row["seed"] for row in rows)
+        mean = f"{statistics.mean(top1):.1f}{spread}"
+        lines.append(f"| {model} | {variant} | {seeds} | {mean} | {top5:.1f} | {minutes:.1f} |")
+    lines += ["", "| model | variant | seed | top-1 % | top-5 % | mean class acc. % | steps | train min | "
+              "checkpoint sha256 |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for row in read_rows():
+        lines.append(f"| {row['model']} | {row['variant']} | {row['seed']} | {row['top1']} | {row['top5']} | "
+                     f"{row['mean_class_accuracy']} | {row['steps']} | {row['train_minutes']} | "
+                     f"`{row['checkpoint_sha256'][:12]}…` |")  # fmt: skip
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--list", action="store_true", help="print the commands of the grid and exit")
+    parser.add_argument("--table", action="store_true", help="print the results so far as Markdown and exit")
     parser.add_argument("--only-first", type=int, default=0, help="stop after the first N runs of the grid")
     args = parser.parse_args()
     runs = grid()[: args.only_first or None]
+    if args.table:
+        print(markdown_table())
+        return 0
     if args.list:
         for target, flags in SYNTH.items():
             print(f"repflow synth --motion-only --out {target} {flags}")
