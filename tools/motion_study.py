@@ -7,7 +7,8 @@ each run of the grid in order with ``repflow train ... --resume`` (a killed run 
 checkpoint), evaluates it once on the reserved test seed with ``repflow eval`` and appends one row to
 docs/studies/motion_only.csv. Runs that have a row are skipped; a finished evaluation is never repeated.
 ``--list`` prints the grid's commands and exits; ``--table`` prints the CSV's results as Markdown (mean ± std
-over seeds, then every run); ``--only-first N`` stops after N runs of the grid.
+over seeds, every run, and each run's accuracy on the three factors of the class names: which limb, which
+direction, which speed, chance 50 % each); ``--only-first N`` stops after N runs of the grid.
 """
 
 from __future__ import annotations
@@ -167,7 +168,22 @@ def markdown_table() -> str:
         lines.append(f"| {row['model']} | {row['variant']} | {row['seed']} | {row['top1']} | {row['top5']} | "
                      f"{row['mean_class_accuracy']} | {row['steps']} | {row['train_minutes']} | "
                      f"`{row['checkpoint_sha256'][:12]}…` |")  # fmt: skip
+    lines += ["", "| model | variant | seed | limb % | direction % | speed % |", "|---|---|---|---|---|---|"]
+    for row in read_rows():
+        factors = factor_accuracy(ROOT / row["out_dir"] / f"eval_{row['variant']}" / "predictions.csv")
+        lines.append(f"| {row['model']} | {row['variant']} | {row['seed']} | "
+                     + " | ".join(f"{100 * factors[name]:.1f}" for name in FACTORS) + " |")  # fmt: skip
     return "\n".join(lines)
+
+
+FACTORS = ("limb", "direction", "speed")  # the parts of a class name, e.g. arm_forward_slow
+
+
+def factor_accuracy(predictions: Path) -> dict[str, float]:
+    """Share of test clips whose predicted class has the right limb, direction and speed (each chance 1/2)."""
+    with predictions.open() as handle:
+        pairs = [(row["label"].split("_"), row["predicted"].split("_")) for row in csv.DictReader(handle)]
+    return {name: sum(true[i] == guess[i] for true, guess in pairs) / len(pairs) for i, name in enumerate(FACTORS)}
 
 
 def main() -> int:
