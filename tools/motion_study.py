@@ -8,7 +8,8 @@ checkpoint), evaluates it once on the reserved test seed with ``repflow eval`` a
 docs/studies/motion_only.csv. Runs that have a row are skipped; a finished evaluation is never repeated.
 ``--list`` prints the grid's commands and exits; ``--table`` prints the CSV's results as Markdown (mean ± std
 over seeds, every run, and each run's accuracy on the three factors of the class names: which limb, which
-direction, which speed, chance 50 % each); ``--only-first N`` stops after N runs of the grid.
+direction, which speed, chance 50 % each, and how often a clip and its time reverse get the same class);
+``--only-first N`` stops after N runs of the grid.
 """
 
 from __future__ import annotations
@@ -174,15 +175,30 @@ def markdown_table() -> str:
         lines.append(f"| {row['model']} | {row['variant']} | {row['seed']} | {row['top1']} | {row['top5']} | "
                      f"{row['mean_class_accuracy']} | {row['steps']} | {row['train_minutes']} | "
                      f"`{row['checkpoint_sha256'][:12]}…` |")  # fmt: skip
-    lines += ["", "| model | variant | seed | limb % | direction % | speed % |", "|---|---|---|---|---|---|"]
+    lines += ["", "| model | variant | seed | limb % | direction % | speed % | same class as its reverse % |",
+              "|---|---|---|---|---|---|---|"]  # fmt: skip
     for row in read_rows():
-        factors = factor_accuracy(ROOT / row["out_dir"] / f"eval_{row['variant']}" / "predictions.csv")
+        predictions = ROOT / row["out_dir"] / f"eval_{row['variant']}" / "predictions.csv"
+        factors = factor_accuracy(predictions)
         lines.append(f"| {row['model']} | {row['variant']} | {row['seed']} | "
-                     + " | ".join(f"{100 * factors[name]:.1f}" for name in FACTORS) + " |")  # fmt: skip
+                     + " | ".join(f"{100 * factors[name]:.1f}" for name in FACTORS)
+                     + f" | {100 * reversal_agreement(predictions):.1f} |")  # fmt: skip
     return "\n".join(lines)
 
 
 FACTORS = ("limb", "direction", "speed")  # the parts of a class name, e.g. arm_forward_slow
+
+
+def reversal_agreement(predictions: Path) -> float:
+    """Share of test pairs (forward clip i, backward clip i of the same limb and speed) predicted as the same class.
+
+    Clip i of every class has the same seed, so the backward clip shows the forward clip's poses in reverse order
+    (camera shake and noise are not reversed): a network blind to the arrow of time predicts both alike.
+    """
+    with predictions.open() as handle:
+        predicted = {Path(row["video"]).name: row["predicted"] for row in csv.DictReader(handle)}
+    pairs = [(name, name.replace("_forward_", "_backward_")) for name in predicted if "_forward_" in name]
+    return sum(predicted[a] == predicted[b] for a, b in pairs if b in predicted) / len(pairs)
 
 
 def factor_accuracy(predictions: Path) -> dict[str, float]:
