@@ -4,7 +4,9 @@ says about its model (`TrainingClip`: how its input clips were made)."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import pickle
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,26 +31,37 @@ class CheckpointError(ValueError):
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     """Write ``payload`` to ``path`` atomically: a temporary file in the same folder, fsync, rename.
 
-    A crash mid-write leaves the previous checkpoint intact.
+    A crash mid-write leaves the previous checkpoint intact. The payload is serialised in memory first, so a full
+    disk or a read-only folder surfaces as the file system's own error (`repflow.io.WriteError`), not as an error
+    inside torch's zip writer.
     """
-    return atomic_write(path, lambda file: torch.save(payload, file))
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return atomic_write(path, buffer.getbuffer())
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load a checkpoint dict with ``torch.load(weights_only=True)``; never runs pickled code."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder, not a checkpoint file")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # its notes on pickle protocols: the error below says what matters
+            warnings.simplefilter("ignore", UserWarning)
+            payload = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
-        culprit = next((line.strip() for line in str(error).splitlines() if "Unsupported global" in line), "")
-        if not culprit and "allowed global" not in str(error):  # the unpickler choked on bytes, not on a class
+        lines = str(error).splitlines()
+        culprit = next((line.strip() for line in lines if "unsupported global" in line.lower()), "")
+        if not culprit and is_plain_pickle(path):  # pickle.dump's protocols 2-5, which the safe loader refuses
+            culprit = "It is a plain Python pickle (pickle.dump), not a torch.save file."
+        if not culprit and "allowed global" not in str(error).lower():  # the unpickler choked on bytes, not a class
             raise CheckpointError(f"{path.name} is not a PyTorch checkpoint (its bytes are not a saved "
                                   f"dict of tensors)") from error
         raise CheckpointError(
-            f"{path.name} holds objects that are not plain weights (pickled code or classes), so it was "
-            f"not loaded, for safety. {culprit}".strip()
+            f"{path.name} holds pickled Python objects, not only weights (tensors, numbers, strings), so it was not "
+            f"loaded, for safety (torch.load with weights_only=True). {culprit}".strip()
         ) from error
     except Exception as error:  # torch.load raises many types (KeyError, RuntimeError, ...) on junk files
         raise CheckpointError(
@@ -57,6 +70,13 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not isinstance(payload, dict):
         raise CheckpointError(f"{path.name} holds a {type(payload).__name__}, not a checkpoint dict")
     return payload
+
+
+def is_plain_pickle(path: Path) -> bool:
+    """Whether the file starts as ``pickle.dump`` starts one (protocol 2 to 5)."""
+    with open(path, "rb") as file:
+        head = file.read(2)
+    return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5
 
 
 def model_payload(model: nn.Module) -> dict[str, Any]:
@@ -102,10 +122,12 @@ class TrainingClip:
         """The ``"clip"`` entry to store (unrecorded fields left out)."""
         return {key: value for key, value in dataclasses.asdict(self).items() if value is not None}
 
-    def with_defaults(self) -> "TrainingClip":
-        """Frames, size and stride the clip does not record filled in with `ClipSpec`'s defaults."""
+    def with_defaults(self, *, min_frames: int = 1) -> "TrainingClip":
+        """Frames, size and stride the clip does not record filled in with `ClipSpec`'s defaults, with at least
+        ``min_frames`` frames (the model's shortest clip, :func:`shortest_clip`): the window `repflow figure` and
+        the app show a checkpoint's model with by default."""
         defaults = ClipSpec()
-        return dataclasses.replace(self, frames=self.frames or defaults.num_frames,
+        return dataclasses.replace(self, frames=max(self.frames or defaults.num_frames, min_frames),
                                    size=self.size or defaults.crop_size, stride=self.stride or defaults.stride)
 
     @property
@@ -115,6 +137,12 @@ class TrainingClip:
         if self.size is not None and self.short_side is not None and self.short_side >= self.size:
             return self.size / self.short_side
         return 1.0
+
+
+def shortest_clip(config: dict[str, Any]) -> int:
+    """The fewest frames the model of a ``model_config`` dict accepts (at least 2: a flow needs a pair of frames;
+    e.g. 3 for flow-of-flow, K + 1 for TVNet with K stacked flows); ValueError for an invalid config."""
+    return max(ModelConfig.from_dict(dict(config)).min_frames, 2)
 
 
 def short_side_for(size: int, fraction: float) -> int:
@@ -131,9 +159,17 @@ def model_from_payload(payload: dict[str, Any], *, name: str = "checkpoint") -> 
         )
     try:
         model = build_model(ModelConfig.from_dict(dict(payload["model_config"])))
-        model.load_state_dict(payload["model"])
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{name} describes no repflow architecture: {error}") from error
+    weights = payload["model"]
+    report = mismatch_report(model.state_dict(), weights) if isinstance(weights, dict) else ["no state dict"]
+    if report:
+        raise CheckpointError(f"{name}'s weights do not fit its repflow architecture: {'; '.join(report)}")
+    try:
+        model.load_state_dict(weights)
     except (TypeError, ValueError, RuntimeError) as error:
-        raise CheckpointError(f"{name} does not match its repflow architecture: {error}") from error
+        first = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+        raise CheckpointError(f"{name} does not match its repflow architecture: {first}") from error
     return model.eval()
 
 

@@ -512,6 +512,10 @@ def paper_figure(
     )
 
 
+# What the legend beside an animation's panels says, per colouring.
+LEGEND_LABELS = {"direction": "direction = hue\nwhite = still", "magnitude": "speed / panel scale\n"}
+
+
 def animation_panels(
     analysis: ClipAnalysis,
     *,
@@ -520,16 +524,20 @@ def animation_panels(
     classical: np.ndarray | None = None,
     frame_numbers: Sequence[int] | None = None,
     name: str | None = None,
+    legend: bool = True,
 ) -> list[np.ndarray]:
     """One image per flow step, as the app shows it: frame | classical TV-L1 | every flow layer, one row per
-    channel in ``channels`` (frame and TV-L1 in the first row only). ``classical`` (T-1, H, W, 2): OpenCV TV-L1
-    of the frames, drawn with one robust scale over the window (per step when ``options`` is per frame).
-    A layer with fewer steps (flow-of-flow) shows a blank panel at its missing last steps."""
+    channel in ``channels`` (frame and TV-L1 in the first row only), labelled as the figures are: layers by their
+    labels ("flow-of-flow 1/2"), steps by the clip's frames they compare ("0→2"; ``frame_numbers``: the window's
+    frames, default 0, 1, ...), with the colour legend beside the panels (``legend``). ``classical`` (T-1, H, W, 2):
+    OpenCV TV-L1 of the frames, drawn with one robust scale over the window (per step when ``options`` is per
+    frame). A layer with fewer steps (flow-of-flow) shows a blank panel at its missing last steps."""
     size = (options.size, options.size)
     blank = np.full((*size, 3), 255, np.uint8)
     numbers = list(frame_numbers) if frame_numbers is not None else list(range(len(analysis.frames)))
     n_steps = max(flows.shape[1] for flows in analysis.flows.values())
     classical_options = replace(options, normalisation="frame" if options.normalisation == "frame" else "clip")
+    key = legend_panel(options.style.colouring, options.size) if legend else None
     images = []
     for step in range(n_steps):
         frame = analysis.frames[step]
@@ -541,23 +549,38 @@ def animation_panels(
                 if classical is not None:
                     image, scale = flowviz.render_panel(classical[None], 0, step, classical_options, frame=frame)
                     panels.append(image)
-                    labels.append(f"TV-L1 (OpenCV)\n{flowviz.scale_note(scale, 'input px/step')}")
+                    pair = step_labels(numbers, [step], 1)[0]
+                    labels.append(f"TV-L1 (OpenCV) {pair}\n{flowviz.scale_note(scale, 'input px/step')}")
             else:
                 panels = [blank] * (2 if classical is not None else 1)
                 labels = ["\n"] * len(panels)
             for layer, flows in analysis.flows.items():
                 index = min(channel, len(flows) - 1)
-                label = f"{analysis.layer_kinds[layer]} {analysis.channel_label(layer, index)}"
+                label = f"{analysis.layer_labels[layer]} · {analysis.channel_label(layer, index)}"
                 if step >= flows.shape[1]:
                     panels.append(blank)
                     labels.append(f"{label}\nno step")
                     continue
                 image, scale = flowviz.render_panel(flows, index, step, options, frame=frame)
                 panels.append(image)
-                labels.append(f"{label}\n{flowviz.scale_note(scale)}")
+                pair = step_labels(numbers, [step], len(analysis.frames) - flows.shape[1])[0]
+                labels.append(f"{label}\n{pair} · {flowviz.scale_note(scale)}")
+            if key is not None:
+                panels.append(key if row == 0 else np.full_like(key, 255))
+                labels.append(LEGEND_LABELS[options.style.colouring] if row == 0 else "\n")
             rows.append(side_by_side(panels, labels))
         images.append(np.vstack(rows))
     return images
+
+
+def legend_panel(colouring: str, side: int) -> np.ndarray:
+    """The colour legend as an image ``side`` pixels tall, to stand beside flow panels: the direction wheel
+    (hue = direction, saturation = speed) or the speed colour bar in fractions of each panel's scale."""
+    if colouring == "direction":
+        wheel = flowviz.color_wheel(max(3, side * 3 // 5))
+        pad = side - len(wheel)
+        return np.pad(wheel, ((pad // 2, pad - pad // 2), (pad // 2, pad - pad // 2), (0, 0)), constant_values=255)
+    return flowviz.magnitude_colour_bar(1.0, height=side, units="of the scale")
 
 
 def stack_animations(clips: Sequence[Sequence[np.ndarray]], *, gap: int = 8) -> list[np.ndarray]:

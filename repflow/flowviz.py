@@ -215,18 +215,6 @@ def color_wheel(size: int = 128) -> np.ndarray:
     return wheel
 
 
-def add_legend(image: np.ndarray, *, fraction: float = 0.25) -> np.ndarray:
-    """A copy of ``image`` with a colour wheel drawn into its bottom-right corner."""
-    height, width = image.shape[:2]
-    size = max(int(round(min(height, width) * fraction)), 9)
-    if size + 2 > min(height, width):
-        raise ValueError(f"image {width}x{height} is too small for a legend")
-    out = image.copy()
-    wheel = cv2.copyMakeBorder(color_wheel(size), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=(128, 128, 128))
-    out[height - size - 2 :, width - size - 2 :] = wheel
-    return out
-
-
 def resize_flow(flow: np.ndarray, size: tuple[int, int], *, smooth: bool = False) -> np.ndarray:
     """Resample one field (H, W, 2) to ``size`` = (height, width): nearest neighbour (shows the
     feature-map cells) or bilinear. Vector lengths are kept in the units of the input."""
@@ -302,7 +290,8 @@ class FlowStyle:
     smooth: bilinear instead of nearest-neighbour upsampling of the flow.
     arrow_spacing: pixels between arrows of a quiver overlay; 0 = no arrows.
     opacity: of the flow over the video frame, when a frame is given (1 = frame hidden).
-    legend: draw the colour wheel into the corner (direction colouring only).
+    legend: show a colour legend beside the panels (the app's main row, figures, animations draw it next to them;
+        it is never drawn on a panel, where it would hide flow).
     still_fraction: cells shorter than this fraction of the scale are drawn white (0 = none).
     """
 
@@ -343,8 +332,6 @@ def render_flow(
         image = blend(resize_image(frame, size), image, style.opacity)
     if style.arrow_spacing:
         image = draw_arrows(image, field, spacing=style.arrow_spacing, max_magnitude=max_magnitude)
-    if style.legend and style.colouring == "direction":
-        image = add_legend(image)
     return image
 
 

@@ -348,3 +348,19 @@ def list_probe_points(
         for name, (module_type, shape) in seen.items()
         if calls[name] == 1 and shape is not None
     ]
+
+
+def default_probe_point(points: Sequence[ProbePoint], config: dict, size: int) -> str:
+    """Where the app and ``repflow figure`` probe a model without flow layers by default: where its paired flow
+    model has its flow layer (the ``model_config`` dict's ``flow_after``, e.g. ``layer1`` for the bundled RGB
+    model), else the first top-level module with two or more steps whose map is at most a quarter of the input
+    ``size`` (where the paper's flow layers sit), else the input (classical TV-L1 of the frames)."""
+    names = [point.name for point in points]
+    if config.get("flow_after") in names:
+        return config["flow_after"]
+    for point in points:
+        _, steps, height, width = point.shape
+        top_level = "." not in point.name and point.name not in (INPUT, OUTPUT)
+        if top_level and steps > 1 and 2 <= min(height, width) <= size // 4:
+            return point.name
+    return INPUT

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import errno
 import pickle
 import random
 from pathlib import Path
@@ -18,6 +20,7 @@ from repflow.checkpoint import (
     save_checkpoint,
     short_side_for,
 )
+from repflow.io import WriteError
 from repflow.models import ModelConfig, build_model
 
 MARKER = {}
@@ -60,7 +63,7 @@ def test_pickled_code_is_refused_and_never_runs(tmp_path):
     target = tmp_path / "pwned"
     path = tmp_path / "evil.pt"
     torch.save({"model": _Exploit(str(target))}, path)
-    with pytest.raises(CheckpointError, match="not plain weights"):
+    with pytest.raises(CheckpointError, match="holds pickled Python objects"):
         load_checkpoint(path)
     assert not target.exists()
 
@@ -87,14 +90,6 @@ def test_clear_errors_for_missing_junk_and_foreign_files(tmp_path):
     torch.save(torch.zeros(3), tensor_only)
     with pytest.raises(CheckpointError, match="not a checkpoint dict"):
         load_checkpoint(tensor_only)
-
-
-def test_state_dict_of_another_architecture_is_reported(tmp_path):
-    payload = model_payload(_model())
-    payload["model_config"] = {**payload["model_config"], "depth": 34}
-    path = save_checkpoint(tmp_path / "mismatch.pt", payload)
-    with pytest.raises(CheckpointError, match="does not match its repflow architecture"):
-        load_model(path)
 
 
 def test_training_clip_keeps_only_positive_integer_settings():
@@ -127,3 +122,51 @@ def test_crop_fraction_carries_the_training_view_to_other_sizes():
     assert TrainingClip(size=56).crop_fraction == TrainingClip(size=64, short_side=56).crop_fraction == 1.0
     assert short_side_for(56, 0.875) == 64 and short_side_for(112, 0.875) == 128
     assert short_side_for(112, 1.0) == 112
+
+
+@pytest.mark.parametrize("payload", [{"args": argparse.Namespace(lr=0.1)}, {"model": _Exploit("never")}])
+def test_a_checkpoint_holding_pickled_objects_says_so_and_was_not_loaded(tmp_path, payload):
+    path = tmp_path / "objects.pt"
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(path)
+    message = str(caught.value)
+    assert "objects.pt holds pickled Python objects" in message and "not loaded, for safety" in message, message
+    assert "unsupported global" in message.lower(), "the class that was refused is named"
+
+
+def test_a_plain_python_pickle_says_so(tmp_path):
+    path = tmp_path / "dumped.pt"
+    path.write_bytes(pickle.dumps({"weights": _Exploit(str(tmp_path / "pwned"))}, protocol=4))
+    with pytest.raises(CheckpointError, match="holds pickled Python objects.*plain Python pickle"):
+        load_checkpoint(path)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_a_folder_given_as_checkpoint_is_called_a_folder(tmp_path):
+    with pytest.raises(CheckpointError, match="is a folder, not a checkpoint file"):
+        load_checkpoint(tmp_path)
+
+
+def test_state_dict_of_another_architecture_gets_a_short_report_not_the_key_list(tmp_path):
+    payload = model_payload(_model())
+    payload["model_config"] = {**payload["model_config"], "depth": 34}
+    path = save_checkpoint(tmp_path / "mismatch.pt", payload)
+    with pytest.raises(CheckpointError, match=r"mismatch\.pt's weights do not fit .*missing") as caught:
+        load_model(path)
+    assert len(str(caught.value)) < 600, str(caught.value)
+
+
+def test_a_full_disk_while_saving_leaves_the_previous_checkpoint_and_names_the_file(tmp_path, monkeypatch):
+    path = save_checkpoint(tmp_path / "m.pt", {"value": torch.tensor(1)})
+
+    def full_disk(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("os.fsync", lambda fd: full_disk(fd, b""))
+    with pytest.raises(WriteError) as caught:
+        save_checkpoint(path, {"value": torch.tensor(2)})
+    assert str(caught.value) == f"cannot write {path}: No space left on device"
+    monkeypatch.undo()
+    assert load_checkpoint(path)["value"].item() == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]

@@ -362,7 +362,7 @@ def test_figure_command_animation_has_every_clip_channel_and_tvl1(model_and_clip
     assert main(argv) == 0
     gif = Image.open(out)
     assert gif.n_frames == 7, "one image per step of flow-of-flow 1/2"
-    panels, strip, gap = 4, 31, 4  # frame, TV-L1, fcf-1, fcf-2; captions of two lines
+    panels, strip, gap = 5, 31, 4  # frame, TV-L1, fcf-1, fcf-2, the colour wheel beside them; captions of two lines
     one_clip = 2 * (48 + strip)  # two channel rows
     assert gif.size == (panels * 48 + (panels - 1) * gap, 2 * one_clip + 8), "two clips, two channels, TV-L1"
     first = np.asarray(gif.convert("RGB"))

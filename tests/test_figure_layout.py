@@ -128,7 +128,7 @@ def test_animation_shows_frame_tvl1_and_every_channel_of_every_layer():
     classical = np.zeros((5, 32, 32, 2), np.float32)
     classical[:, 8:24, 8:24, 0] = 2.0
     images = figure.animation_panels(clip, channels=[0, 2], options=flowviz.PanelOptions(size=40),
-                                     classical=classical, frame_numbers=[5, 6, 7, 8, 9, 10], name="walk")
+                                     classical=classical, frame_numbers=[5, 6, 7, 8, 9, 10], name="walk", legend=False)
     assert len(images) == 5, "one image per step of the first flow layer"
     strip, gap = 31, 4  # two caption lines: what the panel is, and its frame number or scale
     assert images[0].shape == (2 * (40 + strip), 4 * 40 + 3 * gap, 3), "2 channel rows x (frame, TV-L1, 2 layers)"
@@ -142,6 +142,30 @@ def test_animation_shows_frame_tvl1_and_every_channel_of_every_layer():
     )
     stacked = figure.stack_animations([images, images[:3]])
     assert len(stacked) == 5 and stacked[0].shape[0] == 2 * images[0].shape[0] + 8
+
+
+def test_animation_labels_and_legend_are_those_of_the_figures(monkeypatch):
+    clip = analysis(0, steps=4, channels=3)
+    options = flowviz.PanelOptions(size=40)
+    plain = figure.animation_panels(clip, channels=[1], options=options, frame_numbers=[0, 2, 4, 6, 8, 10],
+                                    legend=False)
+    labels = []
+    real = figure.side_by_side
+
+    def recording(panels, texts, **kwargs):
+        labels.append(list(texts))
+        return real(panels, texts, **kwargs)
+
+    monkeypatch.setattr(figure, "side_by_side", recording)
+    keyed = figure.animation_panels(clip, channels=[1], options=options, frame_numbers=[0, 2, 4, 6, 8, 10])
+    scales = [label.split(" · ")[-1] for label in labels[1][1:3]]
+    assert labels[1] == ["frame 2\n", f"flow-of-flow 1/2 · ch 1\n2→4 · {scales[0]}",
+                         f"flow-of-flow 2/2 · ch 1\n2→6 · {scales[1]}", "direction = hue\nwhite = still"]
+    assert "px/step" in labels[1][1], "each panel states its scale"
+    width = plain[0].shape[1]
+    np.testing.assert_array_equal(keyed[1][:, :width], plain[1], "the legend stands beside the panels, not on them")
+    wheel = keyed[1][31:, width + 4 :]
+    assert wheel.shape[1] == 40 and (wheel != 255).any() and (wheel[:3, :3] == 255).all(), "a wheel right of the panels"
 
 
 def test_a_figure_taller_than_the_page_gets_smaller_panels_and_stays_clean():

@@ -103,13 +103,11 @@ def test_color_wheel_is_white_outside_and_at_centre_and_coloured_on_the_rim():
     np.testing.assert_array_equal(rim_right, flowviz.flow_to_rgb(uniform_flow(1, 0, 1), 1.0)[0, 0])
 
 
-def test_add_legend_only_changes_the_corner():
-    image = np.full((40, 60, 3), 7, np.uint8)
-    out = flowviz.add_legend(image, fraction=0.25)
-    assert (out[:25, :] == 7).all() and (out[:, :45] == 7).all()
-    assert (out[-11:, -11:] != 7).any()
-    with pytest.raises(ValueError, match="too small"):
-        flowviz.add_legend(np.zeros((8, 8, 3), np.uint8), fraction=1.0)
+def test_a_legend_is_never_drawn_on_the_flow():
+    flow = random_flow(shape=(7, 7, 2))
+    plain = flowviz.render_flow(flow, max_magnitude=2.0, size=(40, 40))
+    with_legend = flowviz.render_flow(flow, max_magnitude=2.0, size=(40, 40), style=flowviz.FlowStyle(legend=True))
+    np.testing.assert_array_equal(with_legend, plain)
 
 
 def test_resize_flow_nearest_keeps_cells_and_smooth_interpolates():

@@ -226,8 +226,9 @@ def main() -> int:
         return 0
     (ROOT / RUNS).mkdir(parents=True, exist_ok=True)
     for target, flags in SYNTH.items():
-        if not (ROOT / target / "train.txt").exists():  # list files are written last: a set with them is complete
-            sh(f"repflow synth --motion-only --out {target} {flags}", ROOT / RUNS / "synth.log")
+        if not (ROOT / target / "train.txt").exists():  # train.txt is written last: a set with it is complete
+            partial = " --overwrite" if (ROOT / target).exists() else ""  # a killed synth's files are replaced
+            sh(f"repflow synth --motion-only --out {target} {flags}{partial}", ROOT / RUNS / "synth.log")
     done = done_keys()
     for run in runs:
         if (run["model"], run["variant"], str(run["seed"])) not in done:

@@ -20,6 +20,7 @@ import functools
 import hashlib
 import io
 import json
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -32,13 +33,16 @@ import streamlit.components.v1 as components
 from PIL import Image
 
 from repflow import flowviz
-from repflow.io import atomic_write
+from repflow.io import atomic_write, is_regular_file, private_dir
+from viz_app.sources import prune_uploads
 
 FRONTEND = Path(__file__).resolve().parent / "channel_browser_frontend"
 INT16_MAX = 32767
 FIGURE_HEIGHT_PX = 400
 WHEEL_PX = 64
 DATA_FOLDER = "data"
+DATA_NAME = re.compile(r"[0-9a-f]{16}\.bin")  # the names publish gives the layers' files
+PUBLISHED: set[str] = set()  # the layers' files this process wrote
 KEPT_DATA_FILES = 32
 SCALE_TEXT = {
     "clip": "99th percentile of |u| over this channel's {steps} steps (per-channel clip scale)",
@@ -197,22 +201,45 @@ def first_view(field: np.ndarray, scale: float, meta: dict) -> str:
 @functools.cache
 def served_folder() -> Path:
     """The controller's files and plotly.min.js of the installed ``plotly``, copied into one folder (Streamlit
-    serves a component's files from one folder and refuses links out of it); made once per version."""
+    serves a component's files from one folder and refuses links out of it); made once per version, inside the
+    app's private temp folder (:func:`repflow.io.private_dir`), and its files checked against their sources
+    before it is served (a folder whose files differ is made again)."""
     import plotly
 
     plotly_js = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
-    sources = sorted(FRONTEND.iterdir())
-    digest = hashlib.sha256(plotly.__version__.encode() + b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
-    target = Path(tempfile.gettempdir()) / f"repflow-channel-browser-{digest}"
+    sources = [*sorted(FRONTEND.iterdir()), plotly_js]
+    contents = {path.name: path.read_bytes() for path in sources}
+    digest = hashlib.sha256(b"".join(name.encode() + data for name, data in contents.items())).hexdigest()[:16]
+    parent = private_dir(Path(tempfile.gettempdir()) / "repflow_viz")
+    target = parent / f"channel-browser-{digest}"
+    if target.is_dir() and not target.is_symlink() and not holds_exactly(target, contents):
+        shutil.rmtree(target)
     if not target.is_dir():
-        staging = Path(tempfile.mkdtemp(prefix=f"{target.name}-", dir=target.parent))
-        for path in [*sources, plotly_js]:
-            shutil.copyfile(path, staging / path.name)
+        staging = Path(tempfile.mkdtemp(prefix=f"{target.name}-", dir=parent))
+        for name, data in contents.items():
+            (staging / name).write_bytes(data)
         try:
             staging.rename(target)
         except OSError:  # another server process made it first
             shutil.rmtree(staging, ignore_errors=True)
+    if not holds_exactly(target, contents):
+        raise PermissionError(f"{target} does not hold the channel browser's files: refusing to serve it")
     return target
+
+
+def holds_exactly(folder: Path, contents: dict[str, bytes]) -> bool:
+    """Whether ``folder`` (not a link) holds regular files (not links) with exactly ``contents`` (name -> bytes),
+    besides the ``data`` folder :func:`publish` writes."""
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    names = {path.name for path in folder.iterdir()} - {DATA_FOLDER}
+    if names != set(contents):
+        return False
+    for name, data in contents.items():
+        path = folder / name
+        if not is_regular_file(path) or path.read_bytes() != data:
+            return False
+    return True
 
 
 def pack(data: BrowserData) -> bytes:
@@ -233,15 +260,16 @@ def unpack(payload: bytes) -> BrowserData:
 def publish(data: BrowserData) -> str:
     """Write ``data`` once into the served folder (atomically; only the newest files are kept) and return its
     path relative to the component's page."""
-    folder = served_folder() / DATA_FOLDER
-    folder.mkdir(exist_ok=True)
+    folder = private_dir(served_folder() / DATA_FOLDER)
     name = f"{data.meta['digest']}.bin"
-    if (folder / name).exists():
-        (folder / name).touch()  # in use: among the newest
-    else:
-        atomic_write(folder / name, pack(data))
-        for old in sorted(folder.glob("*.bin"), key=lambda p: p.stat().st_mtime, reverse=True)[KEPT_DATA_FILES:]:
-            old.unlink(missing_ok=True)
+    path = folder / name
+    if name in PUBLISHED and is_regular_file(path):
+        path.touch()  # in use: among the newest
+    else:  # written by this process (a file left by an earlier one is not trusted)
+        atomic_write(path, pack(data))
+        PUBLISHED.add(name)
+        removed = prune_uploads(folder, keep=path, max_files=KEPT_DATA_FILES, max_bytes=2**62, pattern=DATA_NAME)
+        PUBLISHED.difference_update(old.name for old in removed)
     return f"{DATA_FOLDER}/{name}"
 
 

@@ -24,10 +24,11 @@ import numpy as np
 import streamlit as st
 
 from repflow.analysis import ClipAnalysis, analyse_clip
-from repflow.checkpoint import TrainingClip
+from repflow.checkpoint import TrainingClip, shortest_clip
 from repflow.probe import ProbeOptions, ProbePoint, list_probe_points
 from viz_app.sources import (
-    DEFAULTS,
+    MIN_FRAMES,
+    MIN_SIZE,
     ClipWindow,
     ModelSource,
     SourceError,
@@ -50,6 +51,8 @@ class CheckpointSummary:
     stride: int
     crop: float
     class_names: list[str]
+    min_frames: int = MIN_FRAMES  # the model's shortest clip
+    notes: tuple[str, ...] = ()  # training-window values the app's ranges cannot hold, in words
 
 
 @dataclass(frozen=True)
@@ -71,10 +74,13 @@ def summarise_checkpoint(path: str, mtime_ns: int, size: int) -> CheckpointSumma
     config = payload.get("model_config")
     if not isinstance(config, dict) or "model" not in payload:
         raise SourceError(f"{path}: not a repflow model checkpoint (no 'model_config' and 'model' entries)")
-    frames, clip_size, stride, crop = window_defaults(TrainingClip.from_payload(payload))
-    return CheckpointSummary(
-        config, frames, clip_size, stride, crop, class_names(payload, int(config.get("num_classes", 0)))
-    )
+    try:
+        min_frames = shortest_clip(config)
+    except (TypeError, ValueError) as error:
+        raise SourceError(f"{path}: its model_config is not a repflow architecture ({error})") from error
+    frames, clip_size, stride, crop, notes = window_defaults(TrainingClip.from_payload(payload), min_frames)
+    names = class_names(payload, int(config.get("num_classes", 0)))
+    return CheckpointSummary(config, frames, clip_size, stride, crop, names, min_frames, notes)
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
@@ -87,7 +93,12 @@ def load_model(source: ModelSource, _name: str = ""):
         return load(source.file.path, map_location="cpu").eval()
     from viz_app.own_model import load_own_model
 
-    return load_own_model(source, _name or source.file.name)
+    return load_own_model(source, _name or source.file.name, address=server_address())
+
+
+def server_address() -> str:
+    """Where the server listens (Streamlit's ``server.address``; empty: every interface)."""
+    return str(st.get_option("server.address") or "")
 
 
 def summary_for(source: ModelSource) -> CheckpointSummary:
@@ -95,7 +106,10 @@ def summary_for(source: ModelSource) -> CheckpointSummary:
     if source.kind == "checkpoint":
         file = source.file
         return summarise_checkpoint(file.path, file.mtime_ns, file.size)
-    return CheckpointSummary(dict(source.architecture), DEFAULTS.frames, DEFAULTS.size, DEFAULTS.stride, 1.0, [])
+    config = dict(source.architecture)
+    min_frames = shortest_clip(config) if config else MIN_FRAMES  # a TorchScript model does not say
+    frames, size, stride, crop, notes = window_defaults(TrainingClip(), min_frames)
+    return CheckpointSummary(config, frames, size, stride, crop, [], min_frames, notes)
 
 
 def flow_layers(source: ModelSource) -> dict[str, str]:
@@ -116,9 +130,9 @@ def probe_points(source: ModelSource, frames: int, size: int) -> list[ProbePoint
 @st.cache_data(show_spinner=False, max_entries=256)
 def check_clip(path: str, name: str, digest: str) -> ClipSource:
     """Check that ``path`` is a video with enough frames; raises VideoError / SourceError naming ``name``."""
-    from repflow.video import video_info
+    from repflow.video import check_frame_size
 
-    info = video_info(path)
+    info = check_frame_size(path, MIN_SIZE)  # as `repflow figure` refuses it: flows of an upscaled 1x1 clip are noise
     fit_window(ClipWindow(), info.num_frames, name)
     return ClipSource(path, name, digest, info.num_frames)
 

@@ -40,20 +40,21 @@ def export_section(
         st.markdown("**Figure**: rows = channels, columns = time steps (as the paper's flow figures).")
         left, right = st.columns(2)
         others = [c for c in ranked.order if c != channel]
-        # Keyed by layer (each has its own channels and steps, and its own choice of them) and, for the rows, by
-        # ranking: another ranking offers its own best channels.
+        # Keyed by the analysis (model, clip, window, probe) and layer, each with its own channels, steps and
+        # ranking, and for the rows by the ranking too: the default rows are always the shown view's best channels.
+        view = hashlib.blake2b(repr((key, layer)).encode(), digest_size=8).hexdigest()
         channels = left.multiselect(
             "Channels (rows)",
             list(range(len(flows))),
             default=[channel] + others[: DEFAULT_ROWS - 1],
             help=f"By default the shown channel and the next best by {RANKINGS[ranked.by]}.",
-            key=f"export_channels_{layer}_{ranked.by}",
+            key=f"export_channels_{view}_{ranked.by}",
         )
         steps = right.multiselect(
             "Time steps (columns)",
             list(range(flows.shape[1])),
             default=evenly_spaced(flows.shape[1], DEFAULT_COLUMNS),
-            key=f"export_steps_{layer}",
+            key=f"export_steps_{view}",
         )
         left, middle, right = st.columns(3)
         show_frames = left.checkbox("Frames row", value=True, key="export_frames")
@@ -71,7 +72,7 @@ def export_section(
             def build():
                 return figure.paper_figure(
                     [(clip_name, analysis)], layer=layer, channels=sorted(channels), steps=sorted(steps),
-                    options=replace(options, style=replace(options.style, legend=False)), show_frames=show_frames,
+                    options=options, show_frames=show_frames,
                     reference=reference, tvl1_of_pair=tvl1_of_pair, legend=legend, width_in=width_in,
                     frame_numbers=frame_numbers,
                 )
@@ -82,7 +83,7 @@ def export_section(
                     f"Download {fmt.upper()}", data=lambda fmt=fmt: figure.figure_bytes(build(), fmt, dpi=int(dpi)),
                     file_name=f"{stem}.{fmt}", mime=MIME[fmt], on_click="ignore", key=f"download_{fmt}",
                 )
-        animation_part(analysis, channel, options, stem=stem, key=key)
+        animation_part(analysis, channel, options, stem=stem, key=key, frame_numbers=frame_numbers)
 
 
 def tvl1_once_per_pair() -> Callable[[np.ndarray], np.ndarray]:
@@ -99,8 +100,12 @@ def tvl1_once_per_pair() -> Callable[[np.ndarray], np.ndarray]:
     return tvl1_of_pair
 
 
-def animation_part(analysis: ClipAnalysis, channel: int, options: PanelOptions, *, stem: str, key: tuple) -> None:
-    """Build (with a progress bar) and offer the animation of frames beside flows at ``channel``."""
+def animation_part(
+    analysis: ClipAnalysis, channel: int, options: PanelOptions, *, stem: str, key: tuple,
+    frame_numbers: list[int] | None = None,
+) -> None:
+    """Build (with a progress bar) and offer the animation of frames beside flows at ``channel``, labelled with the
+    clip's ``frame_numbers`` as the figure is."""
     st.markdown("**Animation**: frame | flow layers | classical TV-L1, one image per time step.")
     left, middle, right = st.columns(3)
     fmt = left.radio("Format", ["gif", "mp4"], horizontal=True, key="animation_format", format_func=str.upper)
@@ -110,7 +115,7 @@ def animation_part(analysis: ClipAnalysis, channel: int, options: PanelOptions, 
     if st.button("Build animation", key="build_animation"):
         st.session_state["animation"] = (
             settings,
-            build_animation(analysis, channel, options, fmt, fps, with_classical),
+            build_animation(analysis, channel, options, fmt, fps, with_classical, frame_numbers=frame_numbers),
         )
     built = st.session_state.get("animation")
     if built and built[0] == settings:
@@ -124,9 +129,11 @@ def animation_part(analysis: ClipAnalysis, channel: int, options: PanelOptions, 
 
 
 def build_animation(
-    analysis: ClipAnalysis, channel: int, options: PanelOptions, fmt: str, fps: float, with_classical: bool
+    analysis: ClipAnalysis, channel: int, options: PanelOptions, fmt: str, fps: float, with_classical: bool, *,
+    frame_numbers: list[int] | None = None,
 ) -> bytes:
-    """Classical flows of every step (cached; progress bar), then the encoded animation."""
+    """Classical flows of every step (cached; progress bar), then the encoded animation (with the colour legend
+    beside the panels when the page shows it)."""
     classical = None
     n_pairs = len(analysis.frames) - 1
     if with_classical:
@@ -137,7 +144,8 @@ def build_animation(
             progress.progress((step + 1) / n_pairs, text=f"Classical TV-L1 of the clip: {step + 1}/{n_pairs}")
         progress.empty()
     with st.spinner(f"Encoding the {fmt.upper()}…"):
-        panel = replace(options, style=replace(options.style, legend=False), size=min(options.size, 224))
+        panel = replace(options, size=min(options.size, 224))
         classical = np.stack(classical) if classical is not None else None
-        images = figure.animation_panels(analysis, channels=[channel], options=panel, classical=classical)
+        images = figure.animation_panels(analysis, channels=[channel], options=panel, classical=classical,
+                                         frame_numbers=frame_numbers, legend=options.style.legend)
         return figure.animation_bytes(images, fmt, fps=fps)

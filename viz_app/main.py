@@ -12,9 +12,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from repflow.probe import ProbeOptions
+from repflow.probe import ProbeOptions, default_probe_point
 from viz_app import channel_browser, compute, export, ranking, sidebar, views
-from viz_app.sources import ClipWindow, ModelFile, ModelSource, fit_window, models_dir, samples_dir
+from viz_app.sources import ClipWindow, ModelFile, ModelSource, escape_markdown, fit_window, models_dir, samples_dir
 
 
 def ordered(
@@ -38,13 +38,13 @@ def remember(kind: str, candidate: sidebar.Candidate) -> None:
         st.session_state[f"good_{kind}_upload"] = candidate
 
 
-def user_message(error: Exception, candidate: sidebar.Candidate) -> str:
-    """``error``'s message with the file named as the user knows it: an upload is stored under an internal path
-    that means nothing to them."""
+def user_message(error: Exception, path: str, name: str) -> str:
+    """``error``'s message with the file ``path`` named ``name``, as the user knows it (an upload is stored under an
+    internal path that means nothing to them), and that name escaped for markdown."""
     message = str(error)
-    for path in {candidate.path, str(Path(candidate.path).resolve())}:
-        message = message.replace(f"{path}: ", "").replace(path, candidate.name)
-    return message
+    for shown in {path, str(Path(path).resolve())}:
+        message = message.replace(f"{shown}: ", "").replace(shown, name)
+    return message.replace(name, escape_markdown(name))
 
 
 def resolve_model() -> tuple[ModelSource, str, compute.CheckpointSummary] | None:
@@ -64,11 +64,13 @@ def resolve_model() -> tuple[ModelSource, str, compute.CheckpointSummary] | None
             summary = compute.summary_for(source)
             compute.load_model(source, candidate.name)
         except Exception as error:  # the app's boundary: every failure becomes a message, never a traceback
-            st.error(f"Cannot use the model {candidate.name}: {user_message(error, candidate)}")
+            st.error(f"Cannot use the model {escape_markdown(candidate.name)}: "
+                     f"{user_message(error, candidate.path, candidate.name)}")
             continue
         remember("model", candidate)
         if tried:  # the ones before it failed
-            st.warning(f"Showing the model {candidate.name} instead.")
+            st.warning(f"Showing the model {escape_markdown(candidate.name)} instead.")
+        sidebar.describe_shown_model(candidate, summary.config)
         return source, candidate.name, summary
     return None
 
@@ -84,12 +86,14 @@ def resolve_clip() -> compute.ClipSource | None:
         try:
             clip = compute.check_clip(candidate.path, candidate.name, compute.clip_digest(candidate.path))
         except Exception as error:
-            st.error(f"Cannot use the video {candidate.name}: {user_message(error, candidate)}")
+            st.error(f"Cannot use the video {escape_markdown(candidate.name)}: "
+                     f"{user_message(error, candidate.path, candidate.name)}")
             continue
         remember("clip", candidate)
         if tried:
-            st.warning(f"Showing the video {candidate.name} instead.")
+            st.warning(f"Showing the video {escape_markdown(candidate.name)} instead.")
         sidebar.show_in_address(candidate)
+        sidebar.describe_shown_clip(candidate)
         return clip
     return None
 
@@ -97,16 +101,20 @@ def resolve_clip() -> compute.ClipSource | None:
 def choose_layer(
     source: ModelSource, model_name: str, window: ClipWindow
 ) -> tuple[str, str | None, ProbeOptions | None] | None:
-    """The flow layer or probe point to show, and the probe's point and options (None for a flow layer)."""
+    """The flow layer or probe point to show, and the probe's point and options (None for a flow layer). A model
+    without flow layers always lists its probe points and opens on a probe (``default_probe_point``)."""
+    layers = compute.flow_layers(source)
     points = []
-    if sidebar.probes_wanted(always=source.kind != "checkpoint"):
+    if sidebar.probes_wanted(always=source.kind != "checkpoint" or not layers):
         try:
             points = compute.probe_points(source, window.frames, window.size)
         except Exception as error:
-            st.error(f"Cannot list the probe points of {model_name}: {error}")
-    layer = sidebar.layer_picker(compute.flow_layers(source), points)
+            st.error(f"Cannot list the probe points of {escape_markdown(model_name)}: {error}")
+    config = compute.summary_for(source).config
+    probe_default = default_probe_point(points, config, window.size)
+    layer = sidebar.layer_picker(layers, points, model=source, probe_default=probe_default)
     if layer is None:
-        st.error(f"{model_name} has no flow layer and no probe point to show.")
+        st.error(f"{escape_markdown(model_name)} has no flow layer and no probe point to show.")
         return None
     point = sidebar.probe_point(layer)
     return layer, point, sidebar.probe_controls(point) if point else None
@@ -128,10 +136,12 @@ def resolve_analysis(
             analysis = compute.analyse(source, clip, window, probe, options)
         except Exception as error:
             where = f" with a probe at {probe!r}" if probe else ""
-            st.error(f"Cannot run {model_name}{where} on {clip.name}: {error}")
+            st.error(f"Cannot run {escape_markdown(model_name)}{where} on {escape_markdown(clip.name)}: "
+                     f"{user_message(error, clip.path, clip.name)}")
             continue
         if attempt is not chosen:
-            st.warning(f"Showing the previous selection: {model_name} on {clip.name}.")
+            names = f"{escape_markdown(model_name)} on {escape_markdown(clip.name)}"
+            st.warning(f"Showing the previous selection: {names}.")
         st.session_state["good_analysis"] = (source, model_name, clip, window, probe, options)
         return analysis, source, model_name, clip, window, probe, options
     return None
@@ -157,7 +167,7 @@ def main() -> None:
     if model is None or clip is None:
         return
     source, model_name, summary = model
-    window = sidebar.window_controls(clip, summary)
+    window = sidebar.window_controls(clip, summary, model=source)
     chosen = choose_layer(source, model_name, window)
     if chosen is None:
         return
@@ -173,7 +183,8 @@ def main() -> None:
     channel, step = sidebar.channel_controls(analysis, layer, ranked, view=(source, clip.digest, layer))
     options = sidebar.view_controls()
     st.caption(
-        f"**{model_name}** on **{clip.name}**: frames {window.start}–{window.indices()[-1]}"
+        f"**{escape_markdown(model_name)}** on **{escape_markdown(clip.name)}**:"
+        f" frames {window.start}–{window.indices()[-1]}"
         f"{f' (every {window.stride})' if window.stride > 1 else ''} of {clip.num_frames}, short side resized to "
         f"{window.short_side}, centre crop {window.size}×{window.size}. Colours: hue = direction, "
         "saturation = magnitude (white = still); positive flow moves right / down."

@@ -20,9 +20,11 @@ from viz_app import compute
 from viz_app.ranking import RANKING_HELP, RANKINGS, Ranking
 from viz_app.sources import (
     MAX_FRAMES,
+    MAX_SIZE,
     MAX_STRIDE,
     MAX_UPLOAD_MB,
     MIN_FRAMES,
+    MIN_SIZE,
     VIDEO_SUFFIXES,
     ClipWindow,
     ModelFile,
@@ -31,6 +33,7 @@ from viz_app.sources import (
     default_clip_index,
     default_model_index,
     describe_config,
+    escape_markdown,
     find_clips,
     find_models,
     models_dir,
@@ -108,7 +111,7 @@ def model_candidates() -> list[Candidate]:
                 Candidate("upload", str(store_upload(upload.name, upload.getvalue(), kind="models")), upload.name)
             )
         except ValueError as error:
-            st.error(f"Checkpoint upload refused: {error}")
+            candidates += refused_upload("Checkpoint", upload.name, error, "model")
     if files:
         paths = [str(path) for path in files]
         configs = [summary_config(path) for path in files]
@@ -120,9 +123,16 @@ def model_candidates() -> list[Candidate]:
             key="model_choice",
             help="The checkpoints in the app's models folder (REPFLOW_MODELS_DIR overrides it).",
         )
-        st.sidebar.caption(model_description(configs[paths.index(chosen)]))
         candidates.append(Candidate("bundled", chosen, Path(chosen).name))
     return candidates
+
+
+def refused_upload(what: str, name: str, error: Exception, kind: str) -> list[Candidate]:
+    """Say why the upload ``name`` of ``kind`` ("model" or "clip") was refused; returns the upload shown before it,
+    if any, which stays on screen (a refused file is no reason to fall back to a bundled one)."""
+    st.error(f"{what} upload refused: {str(error).replace(name, escape_markdown(name))}")
+    previous = st.session_state.get(f"good_{kind}_upload")
+    return [previous] if previous is not None else []
 
 
 def own_model_candidates() -> list[Candidate]:
@@ -130,6 +140,11 @@ def own_model_candidates() -> list[Candidate]:
     fmt = st.sidebar.radio("Format", list(OWN_FORMATS), format_func=OWN_FORMATS.get, key="own_format", horizontal=True)
     architecture: tuple[tuple[str, object], ...] = ()
     if fmt == "torchscript":
+        from viz_app.own_model import torchscript_refusal
+
+        if refusal := torchscript_refusal(compute.server_address()):
+            st.sidebar.info(refusal)
+            return []
         st.sidebar.warning("A TorchScript file runs the model's own code: load only files you trust.", icon="⚠️")
         label, help_text = "Upload a TorchScript file", "Written by torch.jit.save of a scripted or traced model."
     else:
@@ -148,8 +163,7 @@ def own_model_candidates() -> list[Candidate]:
     try:
         path = store_upload(upload.name, upload.getvalue(), kind="models")
     except ValueError as error:
-        st.error(f"Model upload refused: {error}")
-        return []
+        return refused_upload("Model", upload.name, error, "model")
     return [Candidate("upload", str(path), upload.name, loader=fmt, architecture=architecture)]
 
 
@@ -179,9 +193,21 @@ def summary_config(path: Path) -> dict | None:
         return None
 
 
-def model_description(config: dict | None) -> str:
-    """What the sidebar says under the chosen bundled model."""
-    return describe_config(config) if config else "not a readable repflow checkpoint"
+def describe_shown_model(candidate: Candidate, config: dict) -> None:
+    """Say under the model choices which model is shown and what it is (an upload, when one is shown, not the
+    bundled choice above it)."""
+    what = describe_config(config) if config.get("num_classes") else OWN_FORMATS.get(candidate.loader, "")
+    if candidate.kind == "upload":
+        name = escape_markdown(candidate.name)
+        st.sidebar.caption(f"Shown: your upload {name} · {what}" if what else f"Shown: your upload {name}")
+    else:
+        st.sidebar.caption(what)
+
+
+def describe_shown_clip(candidate: Candidate) -> None:
+    """Say under the clip choices that an uploaded clip is shown (not the sample clip named above it)."""
+    if candidate.kind == "upload" and candidate != st.session_state.get("restored_clip"):
+        st.sidebar.caption(f"Shown: your upload {escape_markdown(candidate.name)}; remove it to see the sample clip.")
 
 
 def clip_candidates() -> list[Candidate]:
@@ -202,11 +228,11 @@ def clip_candidates() -> list[Candidate]:
                 Candidate("upload", str(store_upload(upload.name, upload.getvalue(), kind="clips")), upload.name)
             )
         except ValueError as error:
-            st.error(f"Video upload refused: {error}")
+            candidates += refused_upload("Video", upload.name, error, "clip")
     elif (restored := restored_clip()) is not None:
         candidates.append(restored)
-        st.sidebar.caption(f"Showing your earlier upload {restored.name}, kept on the server. Upload a video or choose "
-                           "a sample clip to change.")
+        st.sidebar.caption(f"Showing your earlier upload {escape_markdown(restored.name)}, kept on the server. "
+                           "Upload a video or choose a sample clip to change.")
     if clips:
         chosen = st.sidebar.selectbox(
             "Sample clip", [str(p) for p in clips], format_func=lambda p: Path(p).name, key="clip_choice",
@@ -227,7 +253,9 @@ def restored_clip() -> Candidate | None:
         path = cached_upload("clips", wanted)
         name = st.query_params.get("clip_name", "") or wanted
         if wanted and path is None:
-            st.warning(f"Your earlier upload {name} is no longer kept on the server: upload it again.")
+            st.warning(
+                f"Your earlier upload {escape_markdown(name)} is no longer kept on the server: upload it again."
+            )
         st.session_state["restored_clip"] = Candidate("upload", str(path), name) if path else None
     return st.session_state["restored_clip"]
 
@@ -243,29 +271,51 @@ def show_in_address(clip: Candidate) -> None:
             st.query_params[key] = wanted[key]
 
 
-def window_controls(clip: compute.ClipSource, summary: compute.CheckpointSummary) -> ClipWindow:
-    """Frame window and input size; defaults come from the checkpoint's training clip."""
-    largest_stride = max(1, min(MAX_STRIDE, (clip.num_frames - 1) // (MIN_FRAMES - 1)))
+def changed(name: str, value) -> bool:
+    """Whether ``value`` (e.g. the model shown) differs from the one this session saw under ``name`` on its previous
+    run (False on the first); remembers it."""
+    key = f"_seen_{name}"
+    before = st.session_state.get(key, value)
+    st.session_state[key] = value
+    return before != value
+
+
+def window_controls(clip: compute.ClipSource, summary: compute.CheckpointSummary, *, model=None) -> ClipWindow:
+    """Frame window and input size. They open at the window the model was trained with (``summary``: frames,
+    stride, input size, crop; at least the model's shortest clip) and start there again for each new ``model`` or
+    clip, so a checkpoint is shown as ``repflow figure`` draws it; a note says what the app or the clip cannot
+    hold of the trained window."""
+    fresh = changed("window", (model, clip.digest))
+    for note in summary.notes:
+        st.sidebar.info(note)
+    min_frames = max(MIN_FRAMES, summary.min_frames)
+    largest_stride = max(1, min(MAX_STRIDE, (clip.num_frames - 1) // (min_frames - 1)))
     stride = st.sidebar.number_input(
         "Frame stride", 1, largest_stride, key="stride",
         help="Every n-th frame goes through the model; the default is the stride the checkpoint was trained with.",
-        **initial("stride", min(summary.stride, largest_stride), fit=clipped(1, largest_stride)),
+        **initial("stride", min(summary.stride, largest_stride), reset=fresh, fit=clipped(1, largest_stride)),
     )
     longest = min(MAX_FRAMES, (clip.num_frames - 1) // stride + 1)
+    fewest = min(min_frames, longest)  # a clip too short for the model is refused when it runs, naming the clip
     frames = st.sidebar.number_input(
-        "Frames through the model", MIN_FRAMES, longest, key="frames",
-        help=f"At most {MAX_FRAMES}; the clip has {clip.num_frames}.",
-        **initial("frames", min(summary.frames, longest), fit=clipped(MIN_FRAMES, longest)),
+        "Frames through the model", fewest, longest, key="frames",
+        help=f"{min_frames}–{MAX_FRAMES} for this model; the clip has {clip.num_frames}.",
+        **initial("frames", min(summary.frames, longest), reset=fresh, fit=clipped(fewest, longest)),
     )
+    if min(summary.frames, longest) < summary.frames or largest_stride < summary.stride:
+        st.sidebar.caption(
+            f"{escape_markdown(clip.name)} has {clip.num_frames} frames, too few for the model's window of "
+            f"{summary.frames}{f' every {summary.stride}' if summary.stride > 1 else ''}, so the window is shorter."
+        )
     last_start = clip.num_frames - ClipWindow(frames=int(frames), stride=int(stride)).span
     start = st.sidebar.number_input(
         "First frame", 0, last_start, key="start", disabled=last_start == 0,
-        **initial("start", 0, fit=clipped(0, last_start)),
+        **initial("start", 0, reset=fresh, fit=clipped(0, last_start)),
     )
     size = st.sidebar.number_input(
-        "Input size (pixels)", 32, 448, step=16, key="size",
+        "Input size (pixels)", MIN_SIZE, MAX_SIZE, step=16, key="size",
         help=f"Centre crop of the resized frames; it covers {summary.crop:.0%} of the short side, as in training.",
-        **initial("size", summary.size),
+        **initial("size", summary.size, reset=fresh),
     )
     return ClipWindow(start=int(start), frames=int(frames), size=int(size), stride=int(stride), crop=summary.crop)
 
@@ -282,9 +332,14 @@ def probes_wanted(*, always: bool) -> bool:
     )
 
 
-def layer_picker(flow_layers: dict[str, str], points: list[ProbePoint]) -> str | None:
+def layer_picker(
+    flow_layers: dict[str, str], points: list[ProbePoint], *, model=None, probe_default: str | None = None
+) -> str | None:
     """The model's flow layers and the probe points (``probe_key(name)``) in one list; deep probe points
-    (more than one dot in the name) only behind "Show all probe points". None if there is nothing to show."""
+    (more than one dot in the name) only behind "Show all probe points". None if there is nothing to show.
+
+    A new ``model`` opens on its default: its last flow layer, else the probe at ``probe_default`` (when listed),
+    else the first entry."""
     show_all = bool(points) and st.sidebar.toggle(
         "Show all probe points",
         key="all_probes",
@@ -295,7 +350,10 @@ def layer_picker(flow_layers: dict[str, str], points: list[ProbePoint]) -> str |
     if not labels:
         return None
     default = list(flow_layers)[-1] if flow_layers else next(iter(labels))
-    chosen = initial("layer", default, fit=lambda layer: layer if layer in labels else default)
+    if not flow_layers and probe_default is not None and probe_key(probe_default) in labels:
+        default = probe_key(probe_default)
+    fresh = changed("layer_model", model)
+    chosen = initial("layer", default, reset=fresh, fit=lambda layer: layer if layer in labels else default)
     return st.sidebar.selectbox(
         "Flow layer or probe point", list(labels), format_func=labels.get, key="layer",
         help="A probe computes frozen TV-L1 flow (initial θ, λ, τ; no training) on that layer's output.",

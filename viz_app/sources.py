@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from repflow.checkpoint import TrainingClip, architecture_name, short_side_for
 from repflow.inspect import FLOW_KIND_LABELS
-from repflow.io import atomic_write
+from repflow.io import atomic_write, is_regular_file, private_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".gif")
@@ -141,13 +142,25 @@ def default_model_index(configs: list[dict | None]) -> int:
     return 0
 
 
-def window_defaults(clip: TrainingClip) -> tuple[int, int, int, float]:
-    """(frames, size, stride, crop fraction) the app opens a model's clips with: as the model was trained,
-    where that fits the app's ranges, else the defaults."""
-    frames = clip.frames if clip.frames is not None and MIN_FRAMES <= clip.frames <= MAX_FRAMES else DEFAULTS.frames
-    size = clip.size if clip.size is not None and MIN_SIZE <= clip.size <= MAX_SIZE else DEFAULTS.size
-    stride = clip.stride if clip.stride is not None and clip.stride <= MAX_STRIDE else DEFAULTS.stride
-    return frames, size, stride, clip.crop_fraction
+def window_defaults(clip: TrainingClip, min_frames: int = MIN_FRAMES) -> tuple[int, int, int, float, tuple[str, ...]]:
+    """(frames, size, stride, crop fraction, notes) the app opens a model's clips with: as the model was trained
+    (:meth:`TrainingClip.with_defaults`, the window ``repflow figure`` draws by default; at least ``min_frames``,
+    the model's shortest clip), each value brought into the app's ranges, with a note for the user on every value
+    the app cannot hold."""
+    trained = clip.with_defaults(min_frames=min_frames)
+    notes = []
+
+    def within(what: str, value: int, low: int, high: int, unit: str = "") -> int:
+        fitted = min(max(value, low), high)
+        if fitted != value:
+            notes.append(f"The model was trained with {what} {value}{unit}; the app takes {low}–{high}, so it uses "
+                         f"{fitted}.")
+        return fitted
+
+    frames = within("clips of", trained.frames, MIN_FRAMES, MAX_FRAMES, " frames")
+    size = within("input size", trained.size, MIN_SIZE, MAX_SIZE, " px")
+    stride = within("frame stride", trained.stride, 1, MAX_STRIDE)
+    return frames, size, stride, clip.crop_fraction, tuple(notes)
 
 
 def class_names(payload: dict, num_classes: int) -> list[str]:
@@ -159,6 +172,17 @@ def class_names(payload: dict, num_classes: int) -> list[str]:
     return [f"class {index}" for index in range(num_classes)]
 
 
+MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()<>#+\-!|~$:/@&=;%^\"'])")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` (a file name the user gave, or one from the page's address) as literal text in Streamlit's markdown:
+    every markdown-active character backslash-escaped, and "www." broken, so it can be no link, image or
+    formatting."""
+    escaped = MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+    return re.sub(r"(?i)(www)\.", r"\1\\.", escaped)
+
+
 def check_upload_size(name: str, size_bytes: int, *, limit_mb: int = MAX_UPLOAD_MB) -> None:
     """Reject empty files and files over ``limit_mb`` megabytes."""
     if size_bytes == 0:
@@ -167,49 +191,66 @@ def check_upload_size(name: str, size_bytes: int, *, limit_mb: int = MAX_UPLOAD_
         raise SourceError(f"{name}: {size_bytes / 2**20:.0f} MB is over the {limit_mb} MB upload limit")
 
 
+UPLOAD_NAME = re.compile(r"[0-9a-f]{16}\.[a-z0-9]{1,5}")  # how store_upload names a cached upload
+
+
 def store_upload(
     name: str, data: bytes, *, kind: str, max_files: int = UPLOAD_CACHE_FILES, max_mb: float = UPLOAD_CACHE_MB
 ) -> Path:
-    """Save uploaded bytes under the temp folder, named by their SHA-1 (same bytes, same file) and keeping
-    the suffix, so the video readers and ``torch.load`` can open them by path. The folder is a bounded cache:
-    the oldest files are removed beyond ``max_files`` files or ``max_mb`` megabytes (never the one just stored)."""
+    """Save uploaded bytes in the private upload cache, named by their SHA-1 (same bytes, same file) and keeping
+    the suffix, so the video readers and ``torch.load`` can open them by path. A file already there is reused only
+    if its bytes have that digest. The folder is a bounded cache: the oldest files are removed beyond ``max_files``
+    files or ``max_mb`` megabytes (never the one just stored)."""
     check_upload_size(name, len(data))
     digest = hashlib.sha1(data).hexdigest()[:16]
-    folder = upload_folder(kind)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{digest}{Path(name).suffix.lower()}"
-    if not path.exists():  # (its modification time stays: it is part of the model's cache key)
-        atomic_write(path, data)
-    prune_uploads(folder, keep=path, max_files=max_files, max_bytes=int(max_mb * 2**20))
+    try:
+        folder = upload_folder(kind)
+        path = folder / f"{digest}{Path(name).suffix.lower()}"
+        if not holds_digest(path, digest):  # (a kept file's modification time stays: part of the model's cache key)
+            atomic_write(path, data)
+        prune_uploads(folder, keep=path, max_files=max_files, max_bytes=int(max_mb * 2**20))
+    except OSError as error:  # a full disk, or a cache folder that is not the app's own
+        raise SourceError(f"{name} cannot be kept on the server: {error}") from None
     return path
 
 
 def upload_folder(kind: str) -> Path:
-    """Where uploads of ``kind`` ("models" or "clips") are cached."""
-    return Path(tempfile.gettempdir()) / "repflow_viz" / kind
+    """Where uploads of ``kind`` ("models" or "clips") are cached: a private folder (mode 0700, ours, not a link;
+    :func:`repflow.io.private_dir`) in the temp folder, created on first use."""
+    return private_dir(private_dir(Path(tempfile.gettempdir()) / "repflow_viz") / kind)
+
+
+def holds_digest(path: Path, digest: str) -> bool:
+    """Whether ``path`` is a regular file (not a link) whose SHA-1 starts with ``digest``."""
+    return is_regular_file(path) and file_digest(path).startswith(digest)
 
 
 def cached_upload(kind: str, file_name: str) -> Path | None:
-    """The cached upload ``file_name`` (as ``store_upload`` names it: digest and suffix) if it is still there;
-    None for any other name, so a name from the page's address cannot reach other files."""
-    if not re.fullmatch(r"[0-9a-f]{16}\.[a-z0-9]{1,5}", file_name or ""):
+    """The cached upload ``file_name`` (as ``store_upload`` names it: digest and suffix) if it is still there with
+    those bytes; None for any other name, so a name from the page's address cannot reach other files."""
+    if not UPLOAD_NAME.fullmatch(file_name or ""):
         return None
-    path = upload_folder(kind) / file_name
-    return path if path.is_file() else None
+    try:
+        path = upload_folder(kind) / file_name
+        return path if holds_digest(path, file_name.split(".")[0]) else None
+    except OSError:  # no cache folder of the app's own: nothing kept
+        return None
 
 
-def prune_uploads(folder: Path, *, keep: Path, max_files: int, max_bytes: int) -> list[Path]:
+def prune_uploads(folder: Path, *, keep: Path, max_files: int, max_bytes: int, pattern: re.Pattern = UPLOAD_NAME
+                  ) -> list[Path]:
     """Remove the oldest files of ``folder`` (by modification time) until at most ``max_files`` of at most
-    ``max_bytes`` in total are left, never ``keep``; returns the removed files. Files being written (hidden
-    names) are left alone."""
+    ``max_bytes`` in total are left, never ``keep``; returns the removed files. Only regular files whose names
+    match ``pattern`` (the cache's own) count or are removed: links (never followed), folders, files being
+    written (hidden names) and anything else are left alone."""
     files = []
     for path in folder.iterdir():
         try:
-            if not path.name.startswith(".") and path.is_file():
-                stat = path.stat()
-                files.append((stat.st_mtime_ns, stat.st_size, path))
+            info = os.lstat(path)
         except FileNotFoundError:  # removed by another session meanwhile
             continue
+        if pattern.fullmatch(path.name) and stat.S_ISREG(info.st_mode):
+            files.append((info.st_mtime_ns, info.st_size, path))
     files.sort(key=lambda item: (item[2] == keep, item[0]), reverse=True)  # ``keep`` first, then newest first
     removed, count, total = [], 0, 0
     for _, size, path in files:

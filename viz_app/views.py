@@ -12,8 +12,8 @@ import streamlit as st
 from PIL import Image
 
 from repflow import flowviz
-from repflow.analysis import ClipAnalysis, probe_key
-from repflow.figure import mosaic
+from repflow.analysis import PROBE_PREFIX, ClipAnalysis, probe_key
+from repflow.figure import mosaic, step_labels
 from repflow.flowviz import PanelOptions
 from repflow.probe import INPUT, ProbeOptions
 from viz_app import compute
@@ -28,13 +28,16 @@ GRID_ORDERS = ("channel number", "motion energy at this step", "agreement with T
 def main_view(
     analysis: ClipAnalysis, layer: str, channel: int, step: int, options: PanelOptions, *, frame_numbers: list[int]
 ) -> None:
-    """Input frame, every flow layer at (channel, step) and classical TV-L1, aligned in one row.
+    """Input frame, every flow layer (and the probe) at (channel, step), classical TV-L1 and the colour legend,
+    aligned in one row (one slot per layer shown, the legend beside the panels, never on them); under it, what a
+    probe is when one is shown.
 
     ``frame_numbers`` are the clip's frame numbers of the window's frames."""
     size = options.size
     frame = analysis.frames[step]
     names = list(analysis.flows)
-    columns = panel_row(2 + max(len(names), 2), size)
+    wheel = options.style.legend and options.style.colouring == "direction"
+    columns = panel_row(2 + len(names) + wheel, size)
     columns[0].image(
         flowviz.resize_image(frame, (size, size)), caption=f"frame {frame_numbers[step]} (input crop)", width="stretch"
     )
@@ -48,19 +51,32 @@ def main_view(
             continue
         image, scale = flowviz.render_panel(flows, shown_channel, step, options, frame=frame)
         channel_name = analysis.channel_label(name, shown_channel)
-        caption = f"{marker}{label} · {channel_name} · t {step} · {flowviz.scale_note(scale)}"
+        pair = step_labels(frame_numbers, [step], len(analysis.frames) - flows.shape[1])[0]
+        caption = f"{marker}{label} · {channel_name} · t {step}: frames {pair} · {flowviz.scale_note(scale)}"
         column.image(image, caption=caption, width="stretch")
         if options.style.colouring == "magnitude" and scale > 0:
             column.image(flowviz.magnitude_colour_bar(scale, height=options.size), width="content")
-    if list(analysis.layer_kinds.values()) == ["rep"]:
-        columns[2].info("This model has no flow-of-flow layer (its config has flow='rep').")
-    elif len(names) == 1:
-        defaults = ProbeOptions()
-        columns[2].info(
-            f"A probe is a frozen TV-L1 layer (θ {defaults.theta}, λ {defaults.lam}, τ {defaults.tau}, no training) "
-            "on the output of the chosen layer; at 'input' it is classical single-scale TV-L1 of the frames."
-        )
-    classical_view(columns[-1], analysis, step, options)
+    classical_view(columns[1 + len(names)], analysis, step, options, frame_numbers=frame_numbers)
+    if wheel:
+        columns[-1].image(flowviz.color_wheel(size // 2), caption="direction = hue, speed = saturation, white = still",
+                          width=size // 2)
+    probes = [name for name in names if name.startswith(PROBE_PREFIX)]
+    if probes:
+        st.caption(probe_note(analysis.layer_labels[probes[0]], only_probes=len(probes) == len(names)))
+
+
+def probe_note(label: str, *, only_probes: bool) -> str:
+    """What the shown probe is (and, for a model without flow layers, why one is shown)."""
+    defaults = ProbeOptions()
+    note = (
+        f"{label} is a probe: a frozen TV-L1 layer (θ {defaults.theta}, λ {defaults.lam}, τ {defaults.tau}, no "
+        "training) on that module's output; at 'input' it is classical single-scale TV-L1 of the frames."
+    )
+    if only_probes:
+        note = ("This model has no flow layer, so a flow probe shows the motion of its features (it opens where the "
+                "paired flow model has its flow layer when the model's config names that stage; choose another point "
+                f"under Flow). {note}")
+    return note
 
 
 def panel_row(count: int, size: int) -> list:
@@ -70,7 +86,9 @@ def panel_row(count: int, size: int) -> list:
     return [row.container(width=size) for _ in range(count)]
 
 
-def classical_view(column, analysis: ClipAnalysis, step: int, options: PanelOptions) -> None:
+def classical_view(
+    column, analysis: ClipAnalysis, step: int, options: PanelOptions, *, frame_numbers: list[int]
+) -> None:
     """OpenCV TV-L1 flow of the input frames ``step`` -> ``step + 1``, in pixels of the input crop,
     always normalised per frame (its units are not those of the feature-map flows)."""
     if step + 1 >= len(analysis.frames):
@@ -83,7 +101,9 @@ def classical_view(column, analysis: ClipAnalysis, step: int, options: PanelOpti
         return
     per_frame = replace(options, normalisation="frame")
     image, scale = flowviz.render_panel(flow[None, None], 0, 0, per_frame, frame=analysis.frames[step])
-    caption = f"classical TV-L1 (OpenCV) · t {step} · {flowviz.scale_note(scale, 'input px/step')} (this pair)"
+    pair = step_labels(frame_numbers, [step], 1)[0]
+    scale_words = flowviz.scale_note(scale, "input px/step")
+    caption = f"classical TV-L1 (OpenCV) · t {step}: frames {pair} · {scale_words} (this pair)"
     column.image(image, caption=caption, width="stretch")
     if options.style.colouring == "magnitude" and scale > 0:
         bar = flowviz.magnitude_colour_bar(scale, height=options.size, units="input pixels per step")
@@ -157,7 +177,7 @@ def grid_image(
     notes = [f"E {energy[index]:.2g}" for index in range(len(_flows))]
     if _ranked is not None and _ranked.agreement is not None:
         notes = [f"r {r:.2f}" for r in _ranked.agreement]
-    tile = replace(options, size=GRID_TILE_PX, style=replace(options.style, legend=False))
+    tile = replace(options, size=GRID_TILE_PX)
     tiles = [flowviz.render_panel(_flows, index, step, tile, frame=_frame)[0] for index in channels]
     image = mosaic(tiles, [f"{_labels[index]} {notes[index]}" for index in channels], columns=GRID_COLUMNS)
     buffer = io.BytesIO()

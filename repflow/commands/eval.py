@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from repflow.runtime import pick_device
 
     payloads, models = _load_streams(args)
+    out_dir = _check_out_dir(args)  # before any evaluation
     trained = payloads[0]  # --checkpoint's: its data and class list are the evaluation's
     spec = _clip_spec(args, payloads)
     videos, dataset = _videos(args, trained)
@@ -83,7 +84,6 @@ def run(args: argparse.Namespace) -> int:
                           progress=args.progress)
     if not info.is_main:
         return 0  # rank 0 writes the report
-    out_dir = Path(args.out_dir) if args.out_dir else Path(args.checkpoint).parent / "eval"
     context: dict[str, Any] = {"checkpoint": str(args.checkpoint), "flow_checkpoint": args.flow_checkpoint,
                                "dataset": dataset, "clips": args.clips, "crops": args.crops,
                                "clip": {k: getattr(spec, v) for k, v in CLIP_FLAGS.items()}}
@@ -92,6 +92,20 @@ def run(args: argparse.Namespace) -> int:
                                        "mean_class_accuracy")}
     print(json.dumps({"out_dir": str(out_dir), **headline}))
     return 0
+
+
+def _check_out_dir(args: argparse.Namespace) -> Path:
+    """The report's folder, checked before any work: writable, and not a training run's folder (evaluating into it
+    would replace the run's summary.json)."""
+    from repflow.io import check_output_folder
+
+    default = Path(args.checkpoint).parent / "eval"
+    out_dir = Path(args.out_dir) if args.out_dir else default
+    runs = [Path(c).parent for c in (args.checkpoint, args.flow_checkpoint) if c]
+    if out_dir.is_dir() and (any(out_dir.resolve() == run.resolve() for run in runs) or any(out_dir.glob("*.pt"))):
+        raise ValueError(f"--out-dir {out_dir} is a training run's folder (it holds checkpoints): the report would "
+                         f"replace its summary.json; choose another --out-dir (default: {default})")
+    return check_output_folder(out_dir, flag="--out-dir")
 
 
 def _load_streams(args: argparse.Namespace) -> tuple[list[dict], dict[str, Any]]:

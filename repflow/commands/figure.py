@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from repflow import analysis, figure, flowviz
-from repflow.io import atomic_write
+from repflow.io import atomic_write, check_output_file
 
 DESCRIPTION = (
     "Draw a model's learned flows on one or more clips as a journal figure (PNG, PDF with embedded TrueType "
@@ -48,12 +48,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "as in 'repflow bench alignment'; costs one TV-L1 pass over the window); both ranked on the first clip; "
         "default top4",
     )
+    parser.add_argument(
+        "--probe", default=None, metavar="MODULE",
+        help="draw a flow probe (frozen TV-L1) on this module's output ('input': TV-L1 of the frames); default for "
+        "a model without flow layers: where its paired flow model has its flow layer, as the app opens it",
+    )
     parser.add_argument("--steps", default="all", help="comma-separated time steps, or 'all'; default all")
     parser.add_argument("--start", type=int, default=0, help="first frame of the window read from each clip")
     parser.add_argument(
         "--frames", type=int,
-        help="frames through the model (at least the model's minimum: 3 for flow-of-flow, 2 for Rep-Flow); "
-        "default: as trained, else 16",
+        help="frames through the model (at least the model's minimum: 3 for flow-of-flow, 2 for Rep-Flow, K + 1 for "
+        "TVNet with K stacked flows); default: as trained, else 16 (at least the minimum)",
     )
     parser.add_argument(
         "--size",
@@ -153,24 +158,15 @@ def window_indices(clip: Path, *, start: int, frames: int, stride: int, min_fram
     return indices
 
 
-def check_frame_size(clip: Path, min_size: int) -> None:
-    """ValueError naming ``clip`` when its frames are smaller than the model's smallest input."""
-    from repflow.video import video_info
-
-    info = video_info(clip)
-    if min(info.width, info.height) < min_size:
-        raise ValueError(
-            f"{clip}: frames are {info.width}x{info.height} px; this model needs at least {min_size}x{min_size} px "
-            "(an upscaled smaller clip has no motion to show)"
-        )
-
-
 def run(args: argparse.Namespace) -> int:
     from repflow.agreement import rank_by_agreement
-    from repflow.checkpoint import TrainingClip, load_checkpoint, model_from_payload, short_side_for
+    from repflow.checkpoint import TrainingClip, load_checkpoint, model_from_payload, short_side_for, shortest_clip
     from repflow.classical import tvl1
-    from repflow.video import read_frames
+    from repflow.inspect import list_flow_layers
+    from repflow.probe import ProbeOptions, default_probe_point, list_probe_points
+    from repflow.video import check_frame_size, read_frames
 
+    check_output_file(args.out, inputs=[args.model, *args.clip])  # before any work
     fmt = args.out.suffix.lower().lstrip(".")
     if fmt not in figure.FIGURE_FORMATS + figure.ANIMATION_FORMATS:
         raise ValueError(
@@ -182,14 +178,14 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--width must be more than 0.5 inches, got {args.width}")
     payload = load_checkpoint(args.model)
     trained = TrainingClip.from_payload(payload)
-    defaults = trained.with_defaults()
     model = model_from_payload(payload, name=args.model.name)
     config = model.config
+    min_frames = shortest_clip(payload["model_config"])
+    defaults = trained.with_defaults(min_frames=min_frames)
     num_frames = args.frames if args.frames is not None else defaults.frames
     size = args.size if args.size is not None else defaults.size
     short_side = short_side_for(size, trained.crop_fraction)
     stride = args.stride if args.stride is not None else defaults.stride
-    min_frames = max(config.min_frames, 2)  # a flow needs a pair of frames
     if num_frames < min_frames:
         raise ValueError(f"--frames must be >= {min_frames} for this model ({config.flow} flow), got {num_frames}")
     if size < config.min_size:
@@ -199,12 +195,18 @@ def run(args: argparse.Namespace) -> int:
     if args.start < 0:
         raise ValueError(f"--start must be >= 0, got {args.start}")
     names = args.label or [clip.name for clip in args.clip]
+    probe = args.probe
+    if probe is None and not list_flow_layers(model):
+        probe = default_probe_point(list_probe_points(model, frames=num_frames, size=size), payload["model_config"],
+                                    size)
+    probe_options = ProbeOptions() if probe else None
     analyses = []
     for clip, name in zip(args.clip, names):
         indices = window_indices(clip, start=args.start, frames=num_frames, stride=stride, min_frames=min_frames)
-        check_frame_size(clip, config.min_size)
+        check_frame_size(clip, config.min_size)  # before reading: a 1x1 video would be upscaled into noise
         frames = read_frames(clip, indices, short_side=short_side)
-        analyses.append((name, analysis.analyse_clip(model, frames, size=size, short_side=short_side)))
+        analyses.append((name, analysis.analyse_clip(model, frames, size=size, short_side=short_side, probe=probe,
+                                                     probe_options=probe_options)))
     first = analyses[0][1]
     layer = first.find_layer(args.layer) if args.layer else list(first.flows)[-1]
     flows = first.flows[layer]
@@ -222,7 +224,8 @@ def run(args: argparse.Namespace) -> int:
     if fmt in figure.ANIMATION_FORMATS:
         clips = [
             figure.animation_panels(clip_analysis, channels=channels, options=options,
-                                    classical=tvl1(clip_analysis.frames), frame_numbers=indices, name=name)
+                                    classical=tvl1(clip_analysis.frames), frame_numbers=indices, name=name,
+                                    legend=not args.no_legend)
             for name, clip_analysis in analyses
         ]
         atomic_write(args.out, figure.animation_bytes(figure.stack_animations(clips), fmt, fps=args.fps))

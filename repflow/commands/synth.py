@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -11,6 +12,7 @@ from repflow.data.synthetic.actions import ACTION_NAMES
 from repflow.data.synthetic.backgrounds import BackgroundPool
 from repflow.data.synthetic.dataset import SynthSettings, write_dataset
 from repflow.data.synthetic.motion_only import MOTION_ONLY_NAMES
+from repflow.io import check_output_folder
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -35,9 +37,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--motion-only", action="store_true",
                         help=f"render the {len(MOTION_ONLY_NAMES)} motion-only classes instead, which no single "
                         "frame tells apart (docs/studies/motion_only.md)")  # fmt: skip
+    parser.add_argument("--overwrite", action="store_true",
+                        help="write into an --out folder that already holds files (a dataset there is replaced)")
+
+
+def check_out(out: Path, *, overwrite: bool) -> None:
+    """Before any rendering: ``out`` must be a writable folder, empty unless ``overwrite``."""
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        held = ", ".join(sorted(path.name for path in out.iterdir())[:4])
+        raise ValueError(f"--out {out} already holds files ({held}, ...): choose an empty or new folder, or pass "
+                         "--overwrite to write the dataset over them")
+    check_output_folder(out, flag="--out")
 
 
 def run(args: argparse.Namespace) -> int:
+    check_out(Path(args.out), overwrite=args.overwrite)
     test_clips = args.test_clips_per_class
     if test_clips is None:
         test_clips = max(1, args.clips_per_class // 4)

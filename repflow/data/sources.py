@@ -66,6 +66,8 @@ def from_list_file(
     Class names come from ``classes``, else from ``classes.txt`` beside the list file, else are ``class_<k>``.
     """
     list_file = Path(list_file)
+    if list_file.is_dir():
+        raise ValueError(f"list file {list_file} is a folder (for a folder of class folders use dataset=folders)")
     if not list_file.is_file():
         raise FileNotFoundError(f"list file {list_file} does not exist")
     root = Path(root) if root is not None else list_file.parent
@@ -244,6 +246,8 @@ def _read_kinetics_csv(csv_file: Path) -> list[dict[str, str]]:
 
 def _existing_dir(path: str | Path) -> Path:
     path = Path(path)
+    if path.is_file():
+        raise ValueError(f"dataset folder {path} is a file (for a list file use dataset=list)")
     if not path.is_dir():
         raise FileNotFoundError(f"dataset folder {path} does not exist")
     return path

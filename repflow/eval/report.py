@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from repflow.eval.runner import EvalResult
+from repflow.io import atomic_path, atomic_write
 
 
 def summary(result: EvalResult, **context: Any) -> dict[str, Any]:
@@ -31,29 +33,34 @@ def summary(result: EvalResult, **context: Any) -> dict[str, Any]:
 
 
 def write_report(result: EvalResult, out_dir: str | Path, *, video_paths: Sequence[Path], **context: Any) -> dict:
-    """Write every output file into ``out_dir``; returns the summary dict."""
+    """Write every output file into ``out_dir``, each atomically (a failed write leaves the previous file);
+    returns the summary dict."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     report = summary(result, **context)
-    (out_dir / "summary.json").write_text(json.dumps(report, indent=2))
-    with (out_dir / "per_class.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["class", "videos", "accuracy"])
-        for name, total, acc in zip(result.classes, result.confusion.sum(axis=1), result.per_class):
-            writer.writerow([name, int(total), "" if math.isnan(acc) else f"{acc:.6f}"])
-    with (out_dir / "confusion.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["true \\ predicted", *result.classes])
-        for name, row in zip(result.classes, result.confusion):
-            writer.writerow([name, *row.tolist()])
-    with (out_dir / "predictions.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["video", "label", "predicted", "score"])
-        for path, label, scores in zip(video_paths, result.labels, result.video_scores):
-            predicted = int(scores.argmax())
-            writer.writerow([str(path), result.classes[label], result.classes[predicted], f"{scores[predicted]:.6f}"])
+    atomic_write(out_dir / "summary.json", json.dumps(report, indent=2))
+    per_class = [["class", "videos", "accuracy"]] + [
+        [name, int(total), "" if math.isnan(acc) else f"{acc:.6f}"]
+        for name, total, acc in zip(result.classes, result.confusion.sum(axis=1), result.per_class)
+    ]
+    atomic_write(out_dir / "per_class.csv", csv_text(per_class))
+    confusion = [["true \\ predicted", *result.classes]] + [
+        [name, *row.tolist()] for name, row in zip(result.classes, result.confusion)
+    ]
+    atomic_write(out_dir / "confusion.csv", csv_text(confusion))
+    predictions = [["video", "label", "predicted", "score"]]
+    for path, label, scores in zip(video_paths, result.labels, result.video_scores):
+        predicted = int(scores.argmax())
+        predictions.append([str(path), result.classes[label], result.classes[predicted], f"{scores[predicted]:.6f}"])
+    atomic_write(out_dir / "predictions.csv", csv_text(predictions))
     plot_confusion(result.confusion, result.classes, out_dir / "confusion.png")
     return report
+
+
+def csv_text(rows: list[list[Any]]) -> str:
+    """``rows`` as CSV text."""
+    text = io.StringIO(newline="")
+    csv.writer(text).writerows(rows)
+    return text.getvalue()
 
 
 def plot_confusion(matrix: np.ndarray, classes: Sequence[str], path: str | Path) -> Path:
@@ -81,6 +88,9 @@ def plot_confusion(matrix: np.ndarray, classes: Sequence[str], path: str | Path)
     axes.set_ylabel("true class")
     axes.set_title("Confusion matrix (video level)")
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    try:
+        with atomic_path(path) as tmp:
+            figure.savefig(tmp, dpi=120)
+    finally:
+        plt.close(figure)
     return Path(path)

@@ -163,6 +163,8 @@ def config_from_dict(values: dict[str, Any], *, source: str = "config") -> Train
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """The mapping in a YAML config file."""
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"config file {path} is a folder: give a YAML file")
     if not path.is_file():
         raise FileNotFoundError(f"config file {path} does not exist")
     try:

@@ -14,7 +14,6 @@ import csv
 import io
 import json
 import math
-import tempfile
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -31,7 +30,7 @@ from repflow import distributed
 from repflow.checkpoint import TrainingClip, load_checkpoint, model_payload, save_checkpoint
 from repflow.data.datasets import ClipDataset
 from repflow.data.transforms import FLOW_CLIP
-from repflow.io import atomic_write
+from repflow.io import atomic_write, check_output_folder
 from repflow.models import ModelConfig, build_model, to_channels_last_3d
 from repflow.runtime import pick_device
 from repflow.train.config import TrainConfig, config_to_dict
@@ -108,17 +107,6 @@ def train(config: TrainConfig) -> dict[str, Any]:
         return Trainer(config, device, info).run()
 
 
-def _check_writable(folder: Path) -> None:
-    """Create ``folder`` and write a probe file in it, or raise ValueError naming it."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
-            pass
-    except OSError as error:
-        raise ValueError(f"out_dir {folder} is not a writable folder ({error.strerror or error}); "
-                         f"choose another --out-dir") from None
-
-
 class Trainer:
     """Holds the model, data and optimiser of one run; `run` trains it to the end."""
 
@@ -127,7 +115,7 @@ class Trainer:
         self.out_dir = Path(config.out_dir)
         summary_writer = _summary_writer_class() if config.tensorboard else None  # fail early on every rank
         if info.is_main:
-            _check_writable(self.out_dir)  # before any training, not when the first checkpoint is due
+            check_output_folder(self.out_dir, flag="out_dir")  # before any training, not at the first checkpoint
         seed_everything(config.seed)
         self.train_set, self.val_set = build_datasets(config)
         self.classes = list(self.train_set.classes)

@@ -10,7 +10,7 @@ from repflow.video.errors import (
     VideoError,
     VideoNotFoundError,
 )
-from repflow.video.reader import BACKEND_NAMES, read_clip, read_frames, video_info
+from repflow.video.reader import BACKEND_NAMES, check_frame_size, read_clip, read_frames, video_info
 from repflow.video.writer import write_video
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "VideoError",
     "VideoInfo",
     "VideoNotFoundError",
+    "check_frame_size",
     "read_clip",
     "read_frames",
     "scaled_size",

@@ -7,9 +7,12 @@ exceptions become `BackendError`, which `read_frames` answers by falling back to
 
 from __future__ import annotations
 
+import os
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Union
+from typing import Callable, Iterator, Union
 
 import cv2
 import numpy as np
@@ -90,7 +93,8 @@ class DecordBackend:
         import decord
 
         try:
-            return decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
+            with native_stderr_silenced():  # decord and FFmpeg print their own C++ error lines for a bad file
+                return decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
         except (RuntimeError, decord.DECORDError) as error:
             raise BackendError(f"{path}: decord could not open the file ({_first_line(error)})") from error
 
@@ -121,7 +125,8 @@ class DecordBackend:
         import decord
 
         try:
-            return reader.get_batch(indices.tolist()).asnumpy()
+            with native_stderr_silenced():
+                return reader.get_batch(indices.tolist()).asnumpy()
         except (RuntimeError, decord.DECORDError) as error:
             raise BackendError(f"{path}: decord failed to decode frames ({_first_line(error)})") from error
 
@@ -197,6 +202,30 @@ class PyAVBackend:
                 f"{path}: asked for frame index {last} but only {count} frames could be decoded"
             )
         return np.stack([decoded[int(i)] for i in indices])
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Send what native code writes to the process's stderr (file descriptor 2) to /dev/null while the block runs:
+    the decoders' own log lines ("video_reader.cc:83: ERROR opening ...") would come before, and repeat, the one
+    clear line the caller reports. Python's ``sys.stderr`` object is untouched; one block at a time."""
+    with _STDERR_LOCK:
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr to silence
+            yield
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
 
 
 def _first_line(error: Exception) -> str:

@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from repflow.video.backends import BACKENDS, VideoInfo
-from repflow.video.errors import BackendError, VideoNotFoundError
+from repflow.video.errors import BackendError, VideoError, VideoNotFoundError
 
 BACKEND_NAMES = ("auto", "decord", "pyav")
 
@@ -25,6 +25,18 @@ def video_info(path: str | Path, *, backend: str = "auto") -> VideoInfo:
     """Frame count, fps, width and height of the video at ``path``."""
     path = _existing_file(path)
     return _with_fallback(path, backend, lambda chosen: chosen.probe(path))
+
+
+def check_frame_size(path: str | Path, min_size: int, *, info: VideoInfo | None = None) -> VideoInfo:
+    """``path``'s `VideoInfo` (``info`` if already known); VideoError naming the file when its frames are smaller
+    than ``min_size`` pixels on a side (an upscaled tiny clip has no motion to show: its "flows" are noise)."""
+    info = info or video_info(path)
+    if min(info.width, info.height) < min_size:
+        raise VideoError(
+            f"{path}: frames are {info.width}x{info.height} px; this model needs at least {min_size}x{min_size} px "
+            "(an upscaled smaller clip has no motion to show)"
+        )
+    return info
 
 
 def read_frames(

@@ -55,7 +55,7 @@ from repflow.flow import TVL1Flow as _Current
 
 class TVL1Flow(_Current):
     def forward(self, f1, f2):
-        time.sleep(0.02)
+        time.sleep(0.2)
         return super().forward(f1, f2)
 '''
 
@@ -68,7 +68,8 @@ def test_side_by_side_comparison_sees_the_slower_layer(tmp_path):
         (1, 2, 8, 2), load_flow_class(str(tmp_path / "slow_flow.py")), repeats=3, device=torch.device("cpu")
     )
     (fast, slow), (fast_bwd, slow_bwd) = result.forward_ms, result.backward_ms
-    assert slow > fast + 15 and slow_bwd > fast_bwd + 15, (result.forward_ms, result.backward_ms)
+    # the 200 ms sleep stands far above the timing noise of a loaded machine
+    assert slow > fast + 150 and slow_bwd > fast_bwd + 150, (result.forward_ms, result.backward_ms)
 
 
 def test_against_prints_the_ratio_table_and_refuses_bad_files(tmp_path, capsys):

@@ -27,3 +27,13 @@ def image_panel(at: AppTest, label: str) -> tuple[str, str]:
         if label in caption:
             return image.value[0], caption
     raise AssertionError(f"no image captioned {label!r}; captions: {[i.captions for i in at.image]}")
+
+
+def export_rows(at: AppTest):
+    """The export's "Channels (rows)" multiselect (its key names the shown view)."""
+    return next(widget for widget in at.multiselect if widget.label == "Channels (rows)")
+
+
+def export_columns(at: AppTest):
+    """The export's "Time steps (columns)" multiselect."""
+    return next(widget for widget in at.multiselect if widget.label == "Time steps (columns)")

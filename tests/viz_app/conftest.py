@@ -63,6 +63,15 @@ def app_env(assets, monkeypatch):
 
 
 @pytest.fixture
+def allow_torchscript(monkeypatch):
+    """TorchScript uploads as the person starting the app allows them: the opt-in set, the server on loopback."""
+    from viz_app import compute
+
+    monkeypatch.setenv("REPFLOW_ALLOW_TORCHSCRIPT", "1")
+    monkeypatch.setattr(compute, "server_address", lambda: "127.0.0.1")
+
+
+@pytest.fixture
 def moving_square():
     """make_moving_square(frames, height, width, *, gray) for tests (test files cannot import conftest)."""
     return make_moving_square

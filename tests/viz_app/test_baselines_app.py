@@ -47,9 +47,9 @@ def test_flow_layers_of_2d_rep_flow_and_tvnet_and_probes_on_i3d(baselines):
 
     at.selectbox(key="model_choice").select(str(baselines / "c_i3d.pt")).run()
     assert any("I3D (Inception-v1)" in caption.value for caption in at.sidebar.caption)
-    assert at.error and "no flow layer" in at.error[0].value  # until probes are switched on
-    at.toggle(key="probes").set_value(True).run()
-    assert_clean(at)
+    assert_clean(at)  # no flow layer: it opens on a probe, labelled as one
+    assert at.session_state["layer"].startswith("probe:") and image_panel(at, "▶ probe")
+    assert any(c.value.startswith("This model has no flow layer, so a flow probe") for c in at.caption)
     assert any("mixed_3c (Inception3d" in option for option in at.selectbox(key="layer").options)
     at.selectbox(key="layer").set_value(probe_key("mixed_3c")).run()
     assert_clean(at)

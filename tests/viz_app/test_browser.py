@@ -175,7 +175,7 @@ def expected_layer_flows(models):
     from viz_app.sources import ClipWindow, window_defaults
 
     trained = TrainingClip.from_payload(load_checkpoint(models / "models" / "b_fcf.pt"))
-    frames, size, stride, crop = window_defaults(trained)
+    frames, size, stride, crop, _ = window_defaults(trained)
     window = ClipWindow(frames=frames, size=size, stride=stride, crop=crop)
     video = read_frames(str(models / "clips" / "square.mp4"), window.indices(), short_side=window.short_side)
     model = load_model(str(models / "models" / "b_fcf.pt")).eval()
@@ -275,7 +275,7 @@ def test_channel_browser_switches_and_hovers_in_chromium_without_a_rerun(app_env
                 browsed = painted_after(frame, "channel", frame.evaluate("window.repflowBrowser.switches"),
                                         "ArrowRight" if target < channels - 1 else "ArrowLeft")
                 frame.locator("#use").click()
-                shown = f"ch {browsed['channel']} · t {browsed['step']} ·"  # the page's main panel caption
+                shown = f"ch {browsed['channel']} · t {browsed['step']}:"  # the page's main panel caption
                 page.locator("[data-testid='stImage']", has_text=shown).first.wait_for(timeout=30_000)
                 box = page.get_by_label(re.compile(r"^Channel \("))
                 assert box.input_value() == str(browsed["channel"])

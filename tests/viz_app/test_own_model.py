@@ -58,7 +58,9 @@ def upload(at: AppTest, path: Path, name: str | None = None) -> AppTest:
 # --- AppTest ---------------------------------------------------------------------------------------------
 
 
-def test_torchscript_upload_shows_the_input_probe_beside_opencv_and_switches_channels(app_env, scripted_file, tmp_path):
+def test_torchscript_upload_shows_the_input_probe_beside_opencv_and_switches_channels(
+    app_env, allow_torchscript, scripted_file, tmp_path
+):
     at = use_own_model(run_app(), "torchscript")
     assert any("runs the model's own code" in w.value for w in at.warning), "the UI says TorchScript runs code"
     at.file_uploader(key="clip_upload").upload("pan.mp4", smooth_pan(tmp_path), "video/mp4")
@@ -66,7 +68,9 @@ def test_torchscript_upload_shows_the_input_probe_beside_opencv_and_switches_cha
     assert_clean(at)
     assert "**features.pt** on **pan.mp4**" in at.caption[0].value
     assert at.session_state["layer"] == "probe:input", "a model without flow layers opens on the input probe"
-    assert set(at.selectbox(key="layer").options) >= {"probe · input (model input, 3 ch, 8x64x64)"}
+    assert (at.session_state["frames"], at.session_state["size"]) == (8, 112), (
+        "no training record: the training defaults (16 frames, 112 px), cut to the clip's 8 frames")
+    assert any(o.startswith("probe · input (model input, 3 ch, 8x") for o in at.selectbox(key="layer").options)
     _, caption = image_panel(at, "▶ probe input")
     assert "PC1" in caption, "the input probe runs on the frames' first principal component"
     image_panel(at, "classical TV-L1")
@@ -116,7 +120,9 @@ def test_state_dict_with_its_architecture_renders_flow_layer_and_probe(app_env, 
     assert any("of the probed output" in c.value for c in at.sidebar.caption), "kept channel numbers are explained"
 
 
-def test_a_file_that_is_not_torchscript_gives_a_clear_error_and_the_bundled_model_stays(app_env, tmp_path, tiny_model):
+def test_a_file_that_is_not_torchscript_gives_a_clear_error_and_the_bundled_model_stays(
+    app_env, allow_torchscript, tmp_path, tiny_model
+):
     path = tmp_path / "weights.pt"
     torch.save(tiny_model("rep").state_dict(), path)
     at = use_own_model(run_app(), "torchscript")

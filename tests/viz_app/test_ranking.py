@@ -7,7 +7,7 @@ import streamlit as st
 
 from repflow.agreement import channel_agreement
 from repflow.video import write_video
-from tests.viz_app.apptest_helpers import assert_clean, run_app
+from tests.viz_app.apptest_helpers import assert_clean, export_rows, run_app
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_channels_rank_by_agreement_with_tvl1_on_request(textured_clip, monkeypa
     assert at.session_state["channel"] == order[0], "a new ranking opens on its best channel"
     assert f"agreement with TV-L1 r {agreement[order[0]]:.2f}" in at.button(key="rank_0").help
     assert any(c.value.startswith("Most in agreement with TV-L1 (mean r over the ") for c in at.sidebar.caption)
-    assert at.multiselect(key=f"export_channels_{at.session_state['layer']}_agreement").value == order[:4], (
+    assert export_rows(at).value == order[:4], (
         "the export's rows follow the ranking"
     )
 

@@ -32,17 +32,25 @@ def test_default_model_prefers_flow_of_flow_then_rep():
     assert sources.default_clip_index(clips) == 1 and sources.default_clip_index(clips[::2]) == 0
 
 
-def window_defaults(payload: dict) -> tuple[int, int, int, float]:
-    return sources.window_defaults(TrainingClip.from_payload(payload))
+def window_defaults(payload: dict, min_frames: int = sources.MIN_FRAMES) -> tuple:
+    return sources.window_defaults(TrainingClip.from_payload(payload), min_frames)
 
 
 def test_window_defaults_and_class_names_from_checkpoint():
-    assert window_defaults({"clip": {"frames": 8, "size": 96}}) == (8, 96, 1, 1.0)
-    assert window_defaults({"clip": {"frames": 8, "size": 96, "stride": 2, "short_side": 128}}) == (8, 96, 2, 0.75)
+    assert window_defaults({"clip": {"frames": 8, "size": 96}}) == (8, 96, 1, 1.0, ())
+    assert window_defaults({"clip": {"frames": 8, "size": 96, "stride": 2, "short_side": 128}}) == (8, 96, 2, 0.75, ())
     assert sources.ClipWindow(size=96, crop=0.75).short_side == 128
-    defaults = (16, 112, 1, 1.0)  # ClipSpec's, the training defaults
-    assert window_defaults({"clip": {"frames": 1000, "size": "big", "stride": 0}}) == defaults
+    defaults = (16, 112, 1, 1.0, ())  # ClipSpec's, the training defaults
+    assert window_defaults({"clip": {"frames": 0, "size": "big", "stride": 0}}) == defaults, "not recorded"
     assert window_defaults({}) == defaults
+    assert window_defaults({"clip": {"frames": 8}}, min_frames=11)[0] == 11, "a model's shortest clip (TVNet)"
+    *window, notes = window_defaults({"clip": {"frames": 1000, "size": 16, "stride": 12}})
+    assert window == [64, 32, 8, 1.0], "the nearest values the app takes"
+    assert notes == (
+        "The model was trained with clips of 1000 frames; the app takes 3–64, so it uses 64.",
+        "The model was trained with input size 16 px; the app takes 32–448, so it uses 32.",
+        "The model was trained with frame stride 12; the app takes 1–8, so it uses 8.",
+    )
     assert sources.class_names({"class_names": ["a", "b"]}, 2) == ["a", "b"]
     assert sources.class_names({"classes": ["a"]}, 2) == ["class 0", "class 1"], "wrong length is ignored"
 

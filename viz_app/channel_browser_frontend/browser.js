@@ -105,6 +105,7 @@ function labels(channel, step, scale) {
 }
 
 function show(channel, step, startedAt) {
+  if (!view.meta) return undefined;  // a slider moved before the first layer arrived
   const m = view.meta, scale = m.scales[channel][step];
   const flow = field(channel, step);
   const [direction, speed] = pictures(flow, scale);
@@ -123,7 +124,7 @@ function show(channel, step, startedAt) {
 }
 
 function order() {  // the page's channel ranking, else the layer's motion-energy order
-  return view.order || view.meta.energy_order;
+  return view.order || (view.meta ? view.meta.energy_order : []);
 }
 
 function channelAt(position) {
@@ -215,6 +216,7 @@ function render(args) {
     });
   }
   view.ready.then(() => {
+    if (view.digest !== args.digest) return undefined;  // a newer layer replaced this one while it loaded
     const key = `${start.channel}/${start.step}`;
     if (view.start !== key) {  // a new selection in the page moves the view; a plain rerun leaves it
       view.start = key;

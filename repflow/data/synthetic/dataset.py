@@ -26,6 +26,7 @@ from repflow.data.synthetic.generator import class_table, generate_clip
 from repflow.io import atomic_write
 
 SPLITS = ("train", "test")
+LIST_FILES = ("synth.json", "classes.txt", "test.txt", "train.txt")  # in the order they are written, after the clips
 
 
 @dataclass(frozen=True)
@@ -111,27 +112,30 @@ def write_dataset(
     """Generate every clip of ``settings`` under ``out``; returns the paths of the list files.
 
     ``workers`` > 1 renders and encodes clips in that many processes. ``on_clip`` is called with each
-    written file (e.g. to advance a progress bar). List files are written last, so a set whose
-    ``train.txt`` exists is complete.
+    written file (e.g. to advance a progress bar). The list files and manifest of a set already in ``out`` are
+    removed first and written again last, ``train.txt`` the very last, so a set whose ``train.txt`` exists is
+    complete (an interrupted or failed run leaves none).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    for name in LIST_FILES[::-1]:  # train.txt first: the set stops looking complete at once
+        (out / name).unlink(missing_ok=True)
     jobs = _jobs(out, settings)
     all_jobs = [job for split in SPLITS for job in jobs[split]]
     for path in _written(all_jobs, settings, backgrounds, workers):
         if on_clip is not None:
             on_clip(path)
     names = settings.class_names
-    lists = {"classes": out / "classes.txt"}
-    _write_text(lists["classes"], list(names))
-    for split in SPLITS:
-        lists[split] = out / f"{split}.txt"
-        lines = [f"{job.path.relative_to(out).as_posix()} {names.index(job.action)}" for job in jobs[split]]
-        _write_text(lists[split], lines)
     manifest = {"generator": "repflow.data.synthetic", **asdict(settings), "classes": list(names),
                 "backgrounds": sorted(set(backgrounds.sources)) if backgrounds else []}  # fmt: skip
     _write_text(out / "synth.json", [json.dumps(manifest, indent=2)])
-    return lists
+    lists = {"classes": out / "classes.txt"}
+    _write_text(lists["classes"], list(names))
+    for split in SPLITS[::-1]:  # test.txt, then train.txt
+        lists[split] = out / f"{split}.txt"
+        lines = [f"{job.path.relative_to(out).as_posix()} {names.index(job.action)}" for job in jobs[split]]
+        _write_text(lists[split], lines)
+    return {name: lists[name] for name in ("classes", *SPLITS)}
 
 
 def _written(
