@@ -175,6 +175,13 @@ def markdown_table() -> str:
         lines.append(f"| {row['model']} | {row['variant']} | {row['seed']} | {row['top1']} | {row['top5']} | "
                      f"{row['mean_class_accuracy']} | {row['steps']} | {row['train_minutes']} | "
                      f"`{row['checkpoint_sha256'][:12]}…` |")  # fmt: skip
+    lines += ["", "| model | variant | seed | training accuracy % at epochs 2, 4, ..., 12 |",
+              "|---|---|---|---|"]  # fmt: skip
+    for row in read_rows():
+        with (ROOT / row["out_dir"] / "metrics.csv").open() as handle:
+            by_epoch = {int(item["epoch"]): float(item["train_acc"]) for item in csv.DictReader(handle)}
+        curve = " / ".join(f"{100 * by_epoch[epoch]:.0f}" for epoch in range(2, EPOCHS + 1, 2) if epoch in by_epoch)
+        lines.append(f"| {row['model']} | {row['variant']} | {row['seed']} | {curve} |")
     lines += ["", "| model | variant | seed | limb % | direction % | speed % | same class as its reverse % |",
               "|---|---|---|---|---|---|---|"]  # fmt: skip
     for row in read_rows():
