@@ -11,6 +11,7 @@ from tqdm import tqdm
 from repflow.data.synthetic.actions import ACTION_NAMES
 from repflow.data.synthetic.backgrounds import BackgroundPool
 from repflow.data.synthetic.dataset import SynthSettings, write_dataset
+from repflow.data.synthetic.motion_only import MOTION_ONLY_NAMES
 from repflow.io import check_output_folder
 
 
@@ -33,6 +34,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--real-background-fraction", type=float, default=0.5,
                         help="share of clips on a real background when --backgrounds is given")
     parser.add_argument("--workers", type=int, default=1, help="processes rendering clips in parallel")  # fmt: skip
+    parser.add_argument("--motion-only", action="store_true",
+                        help=f"render the {len(MOTION_ONLY_NAMES)} motion-only classes instead, which no single "
+                        "frame tells apart (docs/studies/motion_only.md)")  # fmt: skip
     parser.add_argument("--overwrite", action="store_true",
                         help="write into an --out folder that already holds files (a dataset there is replaced)")
 
@@ -54,9 +58,10 @@ def run(args: argparse.Namespace) -> int:
     settings = SynthSettings(
         clips_per_class=args.clips_per_class, test_clips_per_class=test_clips, seed=args.seed, size=args.size,
         num_frames=args.frames, fps=args.fps, real_background_fraction=args.real_background_fraction,
+        motion_only=args.motion_only,
     )  # fmt: skip
     backgrounds = BackgroundPool.from_paths(args.backgrounds) if args.backgrounds else None
-    total = len(ACTION_NAMES) * (settings.clips_per_class + settings.test_clips_per_class)
+    total = len(settings.class_names) * (settings.clips_per_class + settings.test_clips_per_class)
     start = time.perf_counter()
     with tqdm(total=total, unit="clip", desc="synth") as bar:
         lists = write_dataset(

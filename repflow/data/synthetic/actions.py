@@ -265,9 +265,10 @@ def seated_pose() -> Pose:
     return {name: np.radians(values) for name, values in _keyframes(np.ones(1), _SIT_DOWN_KEYS).items()}
 
 
-def action_motion(name: str, times: np.ndarray, body: Body, rng: np.random.Generator) -> Motion:
-    """The motion of action ``name`` at ``times`` (seconds, increasing), with its random draws from ``rng``."""
-    action = get_action(name)
+def action_motion(name: str | Action, times: np.ndarray, body: Body, rng: np.random.Generator) -> Motion:
+    """The motion of action ``name`` (a name or an :class:`Action`) at ``times`` (seconds, increasing), with its
+    random draws from ``rng``."""
+    action = name if isinstance(name, Action) else get_action(name)
     source = get_action(action.reverse_of) if action.reverse_of else action
     pose_degrees, lift = source.motion(times, body, rng)
     pose = {name: np.radians(np.asarray(values, dtype=np.float64)) for name, values in pose_degrees.items()}

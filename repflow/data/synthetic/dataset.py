@@ -21,9 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from repflow.data.synthetic.actions import ACTION_NAMES
 from repflow.data.synthetic.backgrounds import BackgroundPool
-from repflow.data.synthetic.generator import generate_clip
+from repflow.data.synthetic.generator import class_table, generate_clip
 from repflow.io import atomic_write
 
 SPLITS = ("train", "test")
@@ -41,6 +40,12 @@ class SynthSettings:
     num_frames: int = 16
     fps: float = 15.0
     real_background_fraction: float = 0.5
+    motion_only: bool = False  # the motion-only classes (repflow.data.synthetic.motion_only)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The set's class names in label order."""
+        return tuple(action.name for action in class_table(self.motion_only))
 
     def __post_init__(self) -> None:
         if self.clips_per_class < 1:
@@ -75,6 +80,7 @@ def _write_clip(job: _Job, settings: SynthSettings) -> Path:
     frames = generate_clip(
         job.action, job.seed, size=settings.size, num_frames=settings.num_frames, fps=settings.fps,
         backgrounds=_worker_backgrounds, real_background_fraction=settings.real_background_fraction,
+        motion_only=settings.motion_only,
     )  # fmt: skip
     return write_video(job.path, frames, fps=settings.fps)
 
@@ -85,7 +91,7 @@ def _jobs(out: Path, settings: SynthSettings) -> dict[str, list[_Job]]:
     for split_index, split in enumerate(SPLITS):
         jobs[split] = [
             _Job(out / split / action / f"{action}_{index:05d}.mp4", action, (settings.seed, split_index, index))
-            for action in ACTION_NAMES
+            for action in settings.class_names
             for index in range(counts[split])
         ]
     return jobs
@@ -119,14 +125,15 @@ def write_dataset(
     for path in _written(all_jobs, settings, backgrounds, workers):
         if on_clip is not None:
             on_clip(path)
-    manifest = {"generator": "repflow.data.synthetic", **asdict(settings), "classes": list(ACTION_NAMES),
+    names = settings.class_names
+    manifest = {"generator": "repflow.data.synthetic", **asdict(settings), "classes": list(names),
                 "backgrounds": sorted(set(backgrounds.sources)) if backgrounds else []}  # fmt: skip
     _write_text(out / "synth.json", [json.dumps(manifest, indent=2)])
     lists = {"classes": out / "classes.txt"}
-    _write_text(lists["classes"], list(ACTION_NAMES))
+    _write_text(lists["classes"], list(names))
     for split in SPLITS[::-1]:  # test.txt, then train.txt
         lists[split] = out / f"{split}.txt"
-        lines = [f"{job.path.relative_to(out).as_posix()} {ACTION_NAMES.index(job.action)}" for job in jobs[split]]
+        lines = [f"{job.path.relative_to(out).as_posix()} {names.index(job.action)}" for job in jobs[split]]
         _write_text(lists[split], lines)
     return {name: lists[name] for name in ("classes", *SPLITS)}
 

@@ -15,9 +15,10 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from repflow.data.synthetic.actions import ACTION_NAMES, Action, action_motion, get_action, seated_pose
+from repflow.data.synthetic.actions import ACTIONS, Action, action_motion, seated_pose
 from repflow.data.synthetic.appearance import Appearance, sample_appearance
 from repflow.data.synthetic.backgrounds import BackgroundPool, procedural_background
+from repflow.data.synthetic.motion_only import MOTION_ONLY_ACTIONS
 from repflow.data.synthetic.render import draw_figure, draw_shadow, draw_stool
 from repflow.data.synthetic.skeleton import Body, Joints, forward_kinematics
 
@@ -48,9 +49,12 @@ class ClipPlan:
     fps: float
 
 
-def _check_settings(action: str, size: int | tuple[int, int], num_frames: int, fps: float) -> tuple[int, int]:
-    if action not in ACTION_NAMES:
-        raise ValueError(f"unknown action {action!r}; known actions: {', '.join(ACTION_NAMES)}")
+def class_table(motion_only: bool = False) -> tuple[Action, ...]:
+    """The actions of a set, in label order: the main set, or the motion-only set (``motion_only``)."""
+    return MOTION_ONLY_ACTIONS if motion_only else ACTIONS
+
+
+def _check_settings(size: int | tuple[int, int], num_frames: int, fps: float) -> tuple[int, int]:
     height, width = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
     if min(height, width) < 16:
         raise ValueError(f"clip size must be at least 16x16 pixels, got {height}x{width}")
@@ -104,18 +108,24 @@ def plan_clip(
     fps: float = 15.0,
     backgrounds: BackgroundPool | None = None,
     real_background_fraction: float = 0.5,
+    motion_only: bool = False,
 ) -> ClipPlan:
     """Draw a clip's random choices and compute its figure's joint positions in every frame.
 
     Args:
-        action: one of :data:`ACTION_NAMES`.
+        action: one of :data:`ACTION_NAMES`, or of the motion-only set's names with ``motion_only``.
         seed: an int or a sequence of ints (e.g. ``(base_seed, split, index)``).
         size: frame size in pixels, an int for square frames or (height, width).
         num_frames: frames in the clip; ``fps`` sets how fast the motion plays.
         backgrounds: stills to cut backgrounds from, used for a ``real_background_fraction`` of the
             clips (procedural textures otherwise, and always when None).
     """
-    height, width = _check_settings(action, size, num_frames, fps)
+    table = class_table(motion_only)
+    names = [item.name for item in table]
+    if action not in names:
+        raise ValueError(f"unknown action {action!r}; known actions: {', '.join(names)}")
+    label = names.index(action)
+    height, width = _check_settings(size, num_frames, fps)
     scene_rng, background_rng, look_rng, motion_rng, camera_rng = (
         np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(5)
     )
@@ -137,10 +147,10 @@ def plan_clip(
     look = sample_appearance(look_rng, float(background.mean()))
 
     times = np.arange(num_frames) / fps
-    motion = action_motion(action, times, look.body, motion_rng)
+    motion = action_motion(table[label], times, look.body, motion_rng)
     body_joints = forward_kinematics(motion.pose, look.body, motion.view)
     grounded = grounded_pose(body_joints, motion.lift, plant_contact=motion.plant_contact)
-    stool = stool_position(get_action(action), grounded, look.body, scene_rng)
+    stool = stool_position(table[label], grounded, look.body, scene_rng)
 
     # The camera partly follows the figure's travel, drifts slowly and shakes a little.
     travel = facing * grounded["pelvis"][:, 0] * scale
@@ -167,7 +177,7 @@ def plan_clip(
 
     return ClipPlan(
         action=action,
-        label=ACTION_NAMES.index(action),
+        label=label,
         view=motion.view,
         facing=facing,
         scale=scale,
@@ -219,11 +229,12 @@ def generate_clip(
     fps: float = 15.0,
     backgrounds: BackgroundPool | None = None,
     real_background_fraction: float = 0.5,
+    motion_only: bool = False,
 ) -> np.ndarray:
     """A synthetic clip of ``action`` as uint8 RGB frames (T, H, W, 3); the same arguments give the same frames."""
     plan = plan_clip(
         action, seed, size=size, num_frames=num_frames, fps=fps,
-        backgrounds=backgrounds, real_background_fraction=real_background_fraction,
+        backgrounds=backgrounds, real_background_fraction=real_background_fraction, motion_only=motion_only,
     )  # fmt: skip
     return render_clip(plan)
 
