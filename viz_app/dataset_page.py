@@ -188,6 +188,10 @@ def channel_picker(order: list[int], clicked: int | None, layer: str) -> int:
     return int(st.selectbox("Channel", order, key=key, format_func=lambda c: f"channel {c}"))
 
 
+MISSING_CLIP = ("The clip is not on this server. The bundled dissections were made on the synthetic test set, which "
+                "`repflow synth` remakes byte for byte (models/README.md has the command).")
+
+
 def top_clips_section(dissection: Dissection, layer: str, channel: int, model: str | None, explorer) -> None:
     """The clips where the channel moves most, each with a link opening it in the explorer."""
     st.subheader(f"Top clips of channel {channel}")
@@ -200,7 +204,7 @@ def top_clips_section(dissection: Dissection, layer: str, channel: int, model: s
         clip = dissection.clip_path(row["clip"])
         label = f"Open {Path(row['clip']).name} in the explorer ({layer}, channel {channel})"
         if clip is None or explorer is None:
-            st.button(label, disabled=True, key=f"ds_open_{position}", help="The clip is not on this server.")
+            st.button(label, disabled=True, key=f"ds_open_{position}", help=MISSING_CLIP)
             continue
         st.page_link(explorer, label=label, icon="🌀",
                      query_params=explorer_request(clip, model=model, layer=layer, channel=channel))
