@@ -38,7 +38,7 @@ def main_view(
     frame = analysis.frames[step]
     names = list(analysis.flows)
     wheel = options.style.legend and options.style.colouring == "direction"
-    columns = panel_row(2 + len(names) + wheel, size)
+    columns = panel_row([size] * (2 + len(names)) + [size // 2] * wheel)  # the legend's slot as wide as the wheel
     columns[0].image(
         compute.frame_image(key, step, size, frame), caption=f"frame {frame_numbers[step]} (input crop)",
         width="stretch", output_format="PNG",
@@ -81,11 +81,11 @@ def probe_note(label: str, *, only_probes: bool) -> str:
     return note
 
 
-def panel_row(count: int, size: int) -> list:
-    """``count`` containers ``size`` pixels wide side by side (wrapping onto a new row when the page is too narrow),
+def panel_row(widths: list[int]) -> list:
+    """Containers of the given widths in pixels side by side (wrapping onto a new row when the page is too narrow),
     so "Panel size" sets the size panels are drawn at."""
     row = st.container(horizontal=True, gap="small")
-    return [row.container(width=size) for _ in range(count)]
+    return [row.container(width=width) for width in widths]
 
 
 def classical_view(
