@@ -13,9 +13,8 @@ import functools
 import importlib.util
 import os
 import sys
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable
 
 import torch
 from torch import nn
@@ -23,6 +22,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from repflow.bench.timing import median, time_ms
 from repflow.flow import TVL1Flow
+from repflow.video.backends import native_stderr_silenced
 
 # (pairs N, channels C, size H=W, iterations) -> published implementation's (forward, forward+backward) ms.
 REFERENCE_MS: dict[tuple[int, int, int, int], tuple[float, float]] = {
@@ -51,20 +51,6 @@ class LayerResult:
     backward_mib: float
 
 
-@contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """Silence file descriptor 2 (the profiler's C++ code prints a status line per start and stop there)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def peak_memory_mib(run: Callable[[], object], device: torch.device) -> float:
     """Peak MiB of live tensor memory while ``run()`` executes.
 
@@ -78,7 +64,8 @@ def peak_memory_mib(run: Callable[[], object], device: torch.device) -> float:
         run()
         torch.cuda.synchronize(device)
         return (torch.cuda.max_memory_allocated(device) - baseline) / 2**20
-    with _native_stderr_silenced(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as recording:
+    # the profiler's C++ code prints a status line per start and stop
+    with native_stderr_silenced(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as recording:
         run()
     live = peak = 0
     for event in sorted(recording.events(), key=lambda event: event.time_range.start):

@@ -8,6 +8,7 @@ exceptions become `BackendError`, which `read_frames` answers by falling back to
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -212,6 +213,7 @@ def native_stderr_silenced() -> Iterator[None]:
     """Send what native code writes to the process's stderr (file descriptor 2) to /dev/null while the block runs:
     the decoders' own log lines ("video_reader.cc:83: ERROR opening ...") would come before, and repeat, the one
     clear line the caller reports. Python's ``sys.stderr`` object is untouched; one block at a time."""
+    sys.stderr.flush()  # what Python already wrote goes out before the descriptor is swapped
     with _STDERR_LOCK:
         try:
             saved = os.dup(2)
