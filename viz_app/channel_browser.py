@@ -34,6 +34,7 @@ from PIL import Image
 
 from repflow import flowviz
 from repflow.io import atomic_write, is_regular_file, private_dir
+from viz_app.compute import png_uri
 from viz_app.sources import prune_uploads
 
 FRONTEND = Path(__file__).resolve().parent / "channel_browser_frontend"
@@ -82,12 +83,6 @@ def jpeg_uri(image: np.ndarray, quality: int = 85) -> str:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="JPEG", quality=quality)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-def png_uri(image: np.ndarray) -> str:
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def build_browser(

@@ -198,7 +198,7 @@ def explorer(analysis, layer: str, *, key: tuple, dataset, clip_name: str, frame
         st.rerun(scope="fragment" if fragment_run() else "app")
     export.export_section(analysis, layer, channel, options, clip_name=clip_name, key=key, ranked=ranked,
                           frame_numbers=frame_numbers)
-    views.classical_view(classical_place, analysis, step, options, frame_numbers=frame_numbers)
+    views.classical_view(classical_place, analysis, step, options, frame_numbers=frame_numbers, key=key)
     if fragment_run():  # a full run plays on after the rest of the page is drawn
         advance_play(analysis.flows[layer].shape[1])
 

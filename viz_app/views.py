@@ -41,7 +41,7 @@ def main_view(
     columns = panel_row([size] * (2 + len(names)) + [size // 2] * wheel)  # the legend's slot as wide as the wheel
     columns[0].image(
         compute.frame_image(key, step, size, frame), caption=f"frame {frame_numbers[step]} (input crop)",
-        width="stretch", output_format="PNG",
+        width="stretch",
     )
     for column, name in zip(columns[1:], names):
         flows = analysis.flows[name]
@@ -55,11 +55,11 @@ def main_view(
         channel_name = analysis.channel_label(name, shown_channel)
         pair = step_labels(frame_numbers, [step], len(analysis.frames) - flows.shape[1])[0]
         caption = f"{marker}{label} · {channel_name} · t {step}: frames {pair} · {flowviz.scale_note(scale)}"
-        column.image(image, caption=caption, width="stretch", output_format="PNG")
+        column.image(image, caption=caption, width="stretch")
         if options.style.colouring == "magnitude" and scale > 0:
-            column.image(flowviz.magnitude_colour_bar(scale, height=options.size), width="content")
+            column.image(compute.colour_bar_image(scale, options.size), width="content")
     if wheel:
-        columns[-1].image(flowviz.color_wheel(size // 2), caption="direction = hue, speed = saturation, white = still",
+        columns[-1].image(compute.wheel_image(size // 2), caption="direction = hue, speed = saturation, white = still",
                           width=size // 2)
     probes = [name for name in names if name.startswith(PROBE_PREFIX)]
     if probes:
@@ -89,10 +89,11 @@ def panel_row(widths: list[int]) -> list:
 
 
 def classical_view(
-    column, analysis: ClipAnalysis, step: int, options: PanelOptions, *, frame_numbers: list[int]
+    column, analysis: ClipAnalysis, step: int, options: PanelOptions, *, frame_numbers: list[int], key: tuple
 ) -> None:
     """OpenCV TV-L1 flow of the input frames ``step`` -> ``step + 1``, in pixels of the input crop,
-    always normalised per frame (its units are not those of the feature-map flows)."""
+    always normalised per frame (its units are not those of the feature-map flows); ``key`` identifies the analysis
+    in the image cache."""
     if step + 1 >= len(analysis.frames):
         column.info("Classical TV-L1 needs a next frame.")
         return
@@ -101,15 +102,13 @@ def classical_view(
     except Exception as error:  # a failing comparison must not take the learned flows down with it
         column.error(f"Classical TV-L1 failed: {error}")
         return
-    per_frame = replace(options, normalisation="frame")
-    image, scale = flowviz.render_panel(flow[None, None], 0, 0, per_frame, frame=analysis.frames[step])
+    image, scale = compute.classical_image(key, step, options, flow, analysis.frames[step])
     pair = step_labels(frame_numbers, [step], 1)[0]
     scale_words = flowviz.scale_note(scale, "input px/step")
     caption = f"classical TV-L1 (OpenCV) · t {step}: frames {pair} · {scale_words} (this pair)"
     column.image(image, caption=caption, width="stretch")
     if options.style.colouring == "magnitude" and scale > 0:
-        bar = flowviz.magnitude_colour_bar(scale, height=options.size, units="input pixels per step")
-        column.image(bar, width="content")
+        column.image(compute.colour_bar_image(scale, options.size, "input pixels per step"), width="content")
     probe = analysis.flows.get(probe_key(INPUT))
     if probe is not None and step < probe.shape[1]:
         difference, reference, cosine = agreement(probe[0, step], flow)

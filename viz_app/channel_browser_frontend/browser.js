@@ -170,6 +170,25 @@ function load(file) {  // the layer's data file, see pack() in viz_app/channel_b
   });
 }
 
+// plotly.js (about 3.5 MB) runs only once the page is idle: parsing it holds the main thread that this frame
+// shares with the page, and the explorer's main panels, placed before the browser, are painted first.
+let plotlyLoaded = null;
+function plotly() {
+  if (!plotlyLoaded) {
+    plotlyLoaded = new Promise((resolve, reject) => {
+      const whenIdle = window.requestIdleCallback || ((callback) => setTimeout(callback, 100));
+      whenIdle(() => {
+        const script = document.createElement("script");
+        script.src = "plotly.min.js";
+        script.onload = resolve;
+        script.onerror = () => reject(new Error("plotly.js could not be loaded"));
+        document.head.appendChild(script);
+      }, {timeout: 2000});
+    });
+  }
+  return plotlyLoaded;
+}
+
 function build(args) {
   if (args.meta.digest !== view.loading) return Promise.resolve();  // a newer layer was asked for meanwhile
   const began = performance.now();
@@ -210,7 +229,7 @@ function render(args) {
   $("order-name").textContent = view.orderName;
   if (args.digest !== view.loading) {  // a new layer: fetch its file once; later renders wait for the same figure
     view.loading = args.digest;
-    view.ready = load(args.file).then(build).catch((error) => {
+    view.ready = Promise.all([load(args.file), plotly()]).then(([data]) => build(data)).catch((error) => {
       $("status").textContent = `The layer's flows could not be loaded (${error.message}): reload the page.`;
       throw error;
     });
