@@ -100,6 +100,35 @@ def test_channel_step_layer_and_options_redraw_without_rerunning_the_network(app
     assert len(calls) == 1, "the forward pass ran once for all these changes"
 
 
+def test_a_channel_change_draws_only_the_new_channels_panels_and_places_them_in_the_page(app_env, monkeypatch):
+    """Per change, only what shows something new is drawn: the flow layers' panels of the new channel (not the frame,
+    the TV-L1 panel, the grid or the legend); a channel seen before is drawn from the cache; the main row's images
+    travel inside the page's message (data URIs), so the page fetches nothing to show them."""
+    from repflow import flowviz
+    from viz_app import compute
+
+    at = run_app()
+    assert_clean(at)
+    compute.panel_image.clear()
+    drawn = []
+    real = flowviz.render_panel
+    monkeypatch.setattr(flowviz, "render_panel", lambda flows, channel, *a, **k: drawn.append(channel) or real(
+        flows, channel, *a, **k))
+    shown = at.number_input(key="channel").value
+    other, third = (shown + 1) % 8, (shown + 2) % 8
+    at.number_input(key="channel").set_value(other).run()
+    assert_clean(at)
+    layers = [i for i in at.image if i.captions and " · ch " in i.captions[0]]
+    assert len(layers) == 2 and drawn == [other, other], "one panel per flow layer, nothing else redrawn"
+    at.number_input(key="channel").set_value(third).run()
+    drawn.clear()
+    at.number_input(key="channel").set_value(other).run()
+    assert drawn == [], "a channel seen before comes from the cache"
+    main_row = [i for i in at.image if i.captions and ("(input crop)" in i.captions[0] or " · ch " in i.captions[0]
+                                                         or "classical TV-L1" in i.captions[0])]
+    assert len(main_row) == 4 and all(i.value[0].startswith("data:image/png;base64,") for i in main_row)
+
+
 def test_ranking_and_grid_buttons_select_a_channel(app_env):
     at = run_app()
     top = int(at.button(key="rank_0").label)
