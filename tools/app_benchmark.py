@@ -13,6 +13,10 @@ frame's paint):
   key) or the click (layer list, colouring choice) until the selected layer's panel shows the change, over
   ``--switches`` changes of each; p50 / p95 / max (target p95 <= 100 ms).
 
+``--floor`` also measures, alternately with the explorer, the smallest Streamlit page timed the same way
+(``tools/app_floor_page.py``: a channel box and a step slider in one fragment, one PNG panel): its first panel on a
+running server and its channel and step changes are what Streamlit's round trip alone costs on this machine.
+
 ``--mode channel-browser`` measures the channel x time browser instead: milliseconds from a key press on its
 channel or step slider until the new view is painted (``--switches`` of each; target p95 <= 50 ms), the bytes
 the page received for the layer, when the browser is first painted, and the messages the page sent to the
@@ -24,7 +28,7 @@ flow-of-flow model (width 16) is written to a temporary folder and used, and the
 load average is printed before and after: on a busy machine the figures are slower.
 
 Run from the repository root: ``python -m tools.app_benchmark [--mode browser|channel-browser] [--switches 20]
-[--large]``.
+[--large] [--against CHECKOUT] [--floor]``.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ import numpy as np
 from viz_app.sources import default_clip_index, find_clips, find_models, models_dir, samples_dir
 
 ROOT = Path(__file__).resolve().parents[1]
+APP = "viz_app/main.py"
+FLOOR_PAGE = "tools/app_floor_page.py"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -120,17 +126,17 @@ def percentile_line(name: str, samples_ms: list[float]) -> str:
 
 
 @contextlib.contextmanager
-def app_server(root: Path = ROOT):
+def app_server(root: Path = ROOT, script: str = APP):
     """(new_page, launch time): ``new_page()`` opens the app in a new browser context (a new Streamlit session) of
-    Chromium, on a freshly started ``streamlit run viz_app/main.py`` of the checkout at ``root``; everything is
-    closed after."""
+    Chromium, on a freshly started ``streamlit run SCRIPT`` (default: the app) of the checkout at ``root``;
+    everything is closed after."""
     from playwright.sync_api import sync_playwright
 
     port = free_port()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         launched = time.perf_counter()
-        server = start_app_server(port, root)
+        server = start_app_server(port, root, script)
 
         def new_page():
             context = browser.new_context(viewport={"width": 1600, "height": 1000})
@@ -159,14 +165,15 @@ def app_page():
         yield new_page(), launched
 
 
-def start_app_server(port: int, root: Path = ROOT) -> subprocess.Popen:
-    """``streamlit run viz_app/main.py`` of the checkout at ``root`` (its own ``viz_app`` and ``repflow``) on
-    127.0.0.1:``port``, quietly, without file watching, on this checkout's models and clips."""
+def start_app_server(port: int, root: Path = ROOT, script: str = APP) -> subprocess.Popen:
+    """``streamlit run SCRIPT`` (default: the app, ``viz_app/main.py``) of the checkout at ``root`` (its own
+    ``viz_app`` and ``repflow``) on 127.0.0.1:``port``, quietly, without file watching, on this checkout's models
+    and clips."""
     env = {**os.environ, "REPFLOW_MODELS_DIR": str(models_dir()), "REPFLOW_SAMPLES_DIR": str(samples_dir())}
     if root != ROOT:
         env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
     return subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(root / "viz_app" / "main.py"), "--server.address",
+        [sys.executable, "-m", "streamlit", "run", str(root / script), "--server.address",
          "127.0.0.1", "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats",
          "false", "--server.fileWatcherType", "none"],
         cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -199,11 +206,12 @@ def timed_change(page, act, wanted: str = "") -> float:
     return page.evaluate("window.__repflowPaint.paintedAt - window.__repflowPaint.actionAt")
 
 
-def measure_browser(switches: int, root: Path = ROOT) -> dict[str, list[float] | float]:
+def measure_browser(switches: int, root: Path = ROOT, script: str = APP) -> dict[str, list[float] | float]:
     """First flows on a cold and on a running server (s), then ``switches`` timed changes (ms) of the channel,
-    the step, the flow layer and the colouring, in the app of the checkout at ``root``."""
+    the step, the flow layer and the colouring, in the app of the checkout at ``root`` (``script``: the floor page
+    instead, which has only the channel and the step)."""
     result: dict[str, list[float] | float] = {}
-    with app_server(root) as (new_page, launched):
+    with app_server(root, script) as (new_page, launched):
         page = new_page()
         opened = time.perf_counter()
         result["cold"] = opened - launched + painted_ms(page) / 1000
@@ -227,7 +235,7 @@ def measure_browser(switches: int, root: Path = ROOT) -> dict[str, list[float] |
             slider.focus()
             result["step"].append(timed_change(page, partial(slider.press, key)))
         layers = page.get_by_role("combobox", name="Flow layer or probe point")
-        for _ in range(switches):
+        for _ in range(switches if layers.count() else 0):
             current = page.locator(SELECTED).first.inner_text().removeprefix("\u25b6").split("\u00b7")[0].strip()
             layers.click()
             others = [text.strip() for text in page.get_by_role("option").all_inner_texts() if text.strip() != current]
@@ -236,7 +244,7 @@ def measure_browser(switches: int, root: Path = ROOT) -> dict[str, list[float] |
                 break
             option = page.get_by_role("option", name=others[0], exact=True)
             result["layer"].append(timed_change(page, option.click, f"\u25b6 {others[0]}"))
-        for index in range(switches):
+        for index in range(switches if script == APP else 0):
             choice = ("speed (colour bar)", "direction (colour wheel)")[index % 2]
             result["colouring"].append(timed_change(page, page.get_by_text(choice, exact=True).click))
     return result
@@ -305,6 +313,9 @@ def main() -> int:
     parser.add_argument("--against", type=Path, metavar="CHECKOUT",
                         help="browser: also measure the app of another checkout of repflow (e.g. `git worktree add "
                         "/tmp/old main`), alternately with this one, twice each")
+    parser.add_argument("--floor", action="store_true",
+                        help="browser: also measure the smallest Streamlit page (tools/app_floor_page.py), "
+                        "alternately with the app, twice each")
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         parser.error(f"{CHROMIUM} not found: apt-get install chromium")
@@ -315,10 +326,13 @@ def main() -> int:
         print(f"default clip: {opened} (from {samples_dir()}); {os.cpu_count()} CPU cores; {load_line()}")
         if args.mode == "channel-browser":
             report_channel_browser(measure_channel_browser(args.switches))
-        elif args.against:
+        elif args.against or args.floor:
+            runs = [("this checkout", ROOT, APP)]
+            runs += [(str(args.against), args.against.resolve(), APP)] if args.against else []
+            runs += [("floor: one-image Streamlit page", ROOT, FLOOR_PAGE)] if args.floor else []
             for _ in range(2):
-                for name, root in (("this checkout", ROOT), (str(args.against), args.against.resolve())):
-                    report_browser(measure_browser(args.switches, root), name)
+                for name, root, script in runs:
+                    report_browser(measure_browser(args.switches, root, script), name)
         else:
             report_browser(measure_browser(args.switches))
     print(f"after the run: {load_line()}")
