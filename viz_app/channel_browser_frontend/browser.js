@@ -170,21 +170,24 @@ function load(file) {  // the layer's data file, see pack() in viz_app/channel_b
   });
 }
 
-// plotly.js (about 3.5 MB) runs only once the page is idle: parsing it holds the main thread that this frame
-// shares with the page, and the explorer's main panels, placed before the browser, are painted first.
+// This frame shares its main thread with the page: work the page's own change does not wait for (reading
+// plotly.js, following the page's new channel or step) runs once the page is idle, after the explorer's main
+// panels, placed before the browser, are painted.
+function idle() {
+  return new Promise((resolve) => (window.requestIdleCallback || ((callback) => setTimeout(callback, 50)))(
+    resolve, {timeout: 1000}));
+}
+
 let plotlyLoaded = null;
-function plotly() {
+function plotly() {  // plotly.js (about 3.5 MB), read once
   if (!plotlyLoaded) {
-    plotlyLoaded = new Promise((resolve, reject) => {
-      const whenIdle = window.requestIdleCallback || ((callback) => setTimeout(callback, 100));
-      whenIdle(() => {
-        const script = document.createElement("script");
-        script.src = "plotly.min.js";
-        script.onload = resolve;
-        script.onerror = () => reject(new Error("plotly.js could not be loaded"));
-        document.head.appendChild(script);
-      }, {timeout: 2000});
-    });
+    plotlyLoaded = idle().then(() => new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = "plotly.min.js";
+      script.onload = resolve;
+      script.onerror = () => reject(new Error("plotly.js could not be loaded"));
+      document.head.appendChild(script);
+    }));
   }
   return plotlyLoaded;
 }
@@ -239,7 +242,9 @@ function render(args) {
     const key = `${start.channel}/${start.step}`;
     if (view.start !== key) {  // a new selection in the page moves the view; a plain rerun leaves it
       view.start = key;
-      return select(start.channel, start.step);
+      const switches = view.switches;  // a slider moved meanwhile: the user's own view stays
+      return idle().then(() => (view.start === key && view.switches === switches
+        ? select(start.channel, start.step) : undefined));
     }
     if (reordered && view.current) {  // a new ranking: the slider and the rank follow it, the view stays
       $("channel").value = positionOf(view.channel);
