@@ -77,7 +77,8 @@ def ensure_model(folder: Path) -> str:
 # Installed in every page before it loads: ``__repflowWatch(wanted, oldSrc)`` arms a watch that notes the time
 # stamp of the next user action (key press, pointer press) and the time the selected layer's image (caption with
 # ▶) whose caption contains ``wanted`` and whose picture differs from ``oldSrc`` has been painted. Without a watch
-# armed it notes the first such paint since the page opened (the first flows).
+# armed it notes the first such paint since the page opened (the first flows). It reads captions with textContent,
+# which (unlike innerText) forces no layout, so the watch itself adds next to nothing to the page's work.
 PAINT_WATCH = """
 window.__repflowPaint = {actionAt: null, paintedAt: null, wanted: "", oldSrc: null};
 window.__repflowWatch = (wanted, oldSrc) => {
@@ -95,7 +96,7 @@ function check() {
   const watch = window.__repflowPaint;
   if (watch.paintedAt !== null || scheduled) return;
   const figure = [...document.querySelectorAll("[data-testid='stImage']")].find(
-    (el) => el.innerText.includes("\u25b6") && el.innerText.includes(watch.wanted));
+    (el) => el.textContent.includes("\u25b6") && el.textContent.includes(watch.wanted));
   const img = figure && figure.querySelector("img");
   if (!img || img.src === watch.oldSrc) return;
   scheduled = true;
