@@ -535,6 +535,19 @@ def test_the_latency_benchmark_runs_and_every_change_shows_within_a_generous_bou
 
     result = measure_browser(2)
     assert 0 < result["running"] < 60 and result["running"] < result["cold"] < 120
+    assert 0 < result["idle_server"] < 60
     for control in ("channel", "step", "layer", "colouring"):
         assert len(result[control]) == 2, control
         assert all(0 < ms < 10_000 for ms in result[control]), (control, result[control])
+
+
+def test_the_benchmarks_floor_page_is_timed_the_same_way(app_env):
+    """``--floor``: the smallest Streamlit page (tools/app_floor_page.py) gets the same first-panel and channel and
+    step measurements as the app (it has no layer list or colouring)."""
+    require_browser()
+    from tools.app_benchmark import FLOOR_PAGE, measure_browser
+
+    result = measure_browser(2, script=FLOOR_PAGE)
+    assert 0 < result["running"] < 60 and 0 < result["idle_server"] < 60
+    assert len(result["channel"]) == len(result["step"]) == 2 and not result["layer"] and not result["colouring"]
+    assert all(0 < ms < 10_000 for ms in result["channel"] + result["step"])

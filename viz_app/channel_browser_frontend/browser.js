@@ -224,6 +224,15 @@ function build(args) {
   });
 }
 
+let frameHeight = null;
+function fitHeight() {  // tell the page this frame's height when it changed (each message re-renders the page)
+  const height = document.documentElement.scrollHeight;
+  if (height !== frameHeight) {
+    frameHeight = height;
+    post("streamlit:setFrameHeight", {height});
+  }
+}
+
 function render(args) {
   const start = args.start;
   const reordered = JSON.stringify(args.order || null) !== JSON.stringify(view.order);
@@ -250,7 +259,7 @@ function render(args) {
       $("channel").value = positionOf(view.channel);
       labels(view.channel, view.step, view.current.scale);
     }
-  }).then(() => post("streamlit:setFrameHeight", {height: document.documentElement.scrollHeight}));
+  }).then(fitHeight);
 }
 
 $("channel").addEventListener("input",
@@ -263,6 +272,5 @@ $("use").addEventListener("click", () => post("streamlit:setComponentValue", {
 window.addEventListener("message", (event) => {
   if (event.data && event.data.type === "streamlit:render") render(event.data.args);
 });
-new ResizeObserver(() => post("streamlit:setFrameHeight", {height: document.documentElement.scrollHeight}))
-  .observe(document.body);
+new ResizeObserver(fitHeight).observe(document.body);
 post("streamlit:componentReady", {apiVersion: 1});
