@@ -217,6 +217,7 @@ def test_the_shipped_config_listens_on_loopback_without_usage_statistics_or_deve
     assert config["server"]["address"] == "127.0.0.1"
     assert config["browser"]["gatherUsageStats"] is False
     assert config["client"]["toolbarMode"] == "viewer"
+    assert config["runner"]["postScriptGC"] is False, "no full garbage collection after every change"
 
 
 def free_port() -> int:
