@@ -9,6 +9,7 @@ the folders of checkpoints (default ``models/``) and clips (default ``sample_vid
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 
 import streamlit as st
@@ -181,7 +182,7 @@ def explorer(analysis, layer: str, *, key: tuple, dataset, clip_name: str, frame
     dissection (its default channel and the "dataset selectivity" ranking) or None."""
     ranked = ranking.rank_channels(analysis, layer, sidebar.ranking_choice(), key=key, dataset=dataset)
     channel, step = sidebar.channel_controls(analysis, layer, ranked, view=(key[0], key[1], layer),
-                                             preferred=dataset.default_channel(layer) if dataset else None)
+                                             preferred=partial(dataset.default_channel, layer) if dataset else None)
     options = sidebar.view_controls()
     classical_place = views.main_view(analysis, layer, channel, step, options, frame_numbers=frame_numbers, key=key)
     # Imported once the learned flows are on the page: the first run of a fresh server does not wait for them.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import streamlit as st
@@ -392,13 +393,13 @@ def ranking_choice() -> str:
 
 
 def channel_controls(analysis: ClipAnalysis, layer: str, ranked: Ranking, *, view: tuple = (),
-                     preferred: int | None = None) -> tuple[int, int]:
+                     preferred: Callable[[], int | None] | None = None) -> tuple[int, int]:
     """Channel of ``layer`` (with one-click buttons for the best channels of the ``ranked`` order) and time step
     (with play).
 
-    On a new ``view`` (model, clip and layer) they start at the ``preferred`` channel (a bundled model's best
-    channel across the test set), else the best ranked one, and at the step with the most classical TV-L1 motion;
-    a new ranking starts at its best channel; afterwards the user's choice stays."""
+    On a new ``view`` (model, clip and layer) they start at the channel ``preferred()`` returns (a bundled model's
+    best channel across the test set; asked only then), else the best ranked one, and at the step with the most
+    classical TV-L1 motion; a new ranking starts at its best channel; afterwards the user's choice stays."""
     flows = analysis.flows[layer]
     n_channels, n_steps = flows.shape[:2]
     new_view = st.session_state.get("_view") != view
@@ -408,10 +409,11 @@ def channel_controls(analysis: ClipAnalysis, layer: str, ranked: Ranking, *, vie
     if ranked.note:
         st.sidebar.info(ranked.note)
     best = ranked.order[:RANKED_SHOWN]
+    first = preferred() if new_view and preferred is not None else None
     channel = st.sidebar.number_input(
         f"Channel (0–{n_channels - 1})", 0, n_channels - 1, key="channel",
-        **initial("channel", preferred if new_view and preferred is not None else best[0],
-                  reset=new_view or new_ranking, fit=clipped(0, n_channels - 1)),
+        **initial("channel", best[0] if first is None else first, reset=new_view or new_ranking,
+                  fit=clipped(0, n_channels - 1)),
     )
     if layer in analysis.channel_labels:
         st.sidebar.caption(
