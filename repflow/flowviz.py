@@ -326,8 +326,11 @@ def render_flow(
     ``frame`` (any size, uint8 RGB) is resized to ``size`` and shown under the flow when
     ``style.opacity < 1``. Returns (height, width, 3) uint8.
     """
-    field = resize_flow(flow, size, smooth=style.smooth)
-    image = colour_flow(field, max_magnitude, style)
+    field = resize_flow(flow, size, smooth=style.smooth) if style.smooth or style.arrow_spacing else None
+    if style.smooth:
+        image = colour_flow(field, max_magnitude, style)
+    else:  # colours are per cell, so colouring each cell once and then enlarging gives the same pixels, faster
+        image = resize_image(colour_flow(check_flow(flow), max_magnitude, style), size, smooth=False)
     if frame is not None and style.opacity < 1.0:
         image = blend(resize_image(frame, size), image, style.opacity)
     if style.arrow_spacing:

@@ -151,3 +151,23 @@ def test_render_flow_sizes_overlay_and_options():
     assert flowviz.render_flow(flow, max_magnitude=2.0, size=size, style=styled).shape == (40, 40, 3)
     with pytest.raises(ValueError, match="colouring"):
         flowviz.render_flow(flow, max_magnitude=2.0, size=size, style=flowviz.FlowStyle(colouring="hsv"))
+
+
+@pytest.mark.parametrize("colouring", ["direction", "magnitude"])
+@pytest.mark.parametrize(("cells", "side"), [((14, 14), 224), ((7, 9), 160), ((13, 11), 288), ((28, 28), 96)])
+def test_render_flow_colours_cells_then_enlarges_to_the_same_pixels(colouring, cells, side):
+    """Without smoothing, render_flow colours each cell once and enlarges the picture: pixel for pixel what
+    colouring the enlarged field gives (arrows and the frame overlay drawn on top as before)."""
+    rng = np.random.default_rng(sum(cells) + side)
+    flow = rng.normal(0, 1, (*cells, 2)).astype(np.float32)
+    frame = rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)
+    for style in (flowviz.FlowStyle(colouring=colouring), flowviz.FlowStyle(colouring=colouring, opacity=0.6,
+                                                                             arrow_spacing=16)):
+        fast = flowviz.render_flow(flow, max_magnitude=1.5, size=(side, side), style=style, frame=frame)
+        field = flowviz.resize_flow(flow, (side, side))
+        slow = flowviz.colour_flow(field, 1.5, style)
+        if style.opacity < 1:
+            slow = flowviz.blend(flowviz.resize_image(frame, (side, side)), slow, style.opacity)
+        if style.arrow_spacing:
+            slow = flowviz.draw_arrows(slow, field, spacing=style.arrow_spacing, max_magnitude=1.5)
+        np.testing.assert_array_equal(fast, slow)
