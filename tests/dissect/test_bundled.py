@@ -23,6 +23,7 @@ def test_a_shipped_dissection_is_whole_and_belongs_to_its_model(folder):
     summary = dissection.summary
     clips = dissection.clips
     assert summary["complete"] and summary["clips_done"] == summary["settings"]["videos"]
+    assert Path(summary["settings"]["data"]).name == "test.txt", "the whole reserved test set, not a subset"
     assert clips["clip"].nunique() == summary["clips_done"]
     per_clip = clips.groupby(["layer", "channel"])["clip"].nunique()
     assert (per_clip == summary["clips_done"]).all(), "every clip has a row for every layer and channel"
