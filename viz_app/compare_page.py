@@ -167,15 +167,18 @@ def row_title(shown: Shown) -> str:
     return f"{side.letter} · {escape_markdown(side.name)} · {escape_markdown(what)}"
 
 
-def panels(shown: Shown, order: list[int], step: int, options: flowviz.PanelOptions) -> list[tuple[bytes, str]]:
-    """(PNG, caption) of the frame and of each channel in ``order`` at ``step`` (cached as the explorer's panels)."""
+def panels(shown: Shown, ranked: ranking.Ranking, count: int, step: int, options: flowviz.PanelOptions
+           ) -> list[tuple[bytes, str]]:
+    """(PNG, caption) of the frame and of the ``count`` best ``ranked`` channels at ``step`` (cached as the explorer's
+    panels); each caption gives the channel's scores."""
     analysis, layer = shown.analysis, shown.side.layer
     flows, frame = analysis.flows[layer], analysis.frames[step]
     pair = step_labels(shown.frame_numbers, [step], len(analysis.frames) - flows.shape[1])[0]
     drawn = [(compute.frame_image(shown.key, step, options.size, frame), f"frame {shown.frame_numbers[step]}")]
-    for rank, channel in enumerate(order, 1):
+    for rank, channel in enumerate(ranked.order[:count], 1):
         image, scale = compute.panel_image(shown.key, layer, channel, step, options, flows, frame)
-        caption = f"#{rank} {analysis.channel_label(layer, channel)} · frames {pair} · {flowviz.scale_note(scale)}"
+        caption = (f"#{rank} {analysis.channel_label(layer, channel)} · {ranked.describe(channel)} · frames {pair} · "
+                   f"{flowviz.scale_note(scale)}")
         drawn.append((image, caption))
     return drawn
 
@@ -195,13 +198,13 @@ def prediction_line(shown: Shown, clip_name: str) -> str:
             f"top-1 {verdict}")
 
 
-def draw_row(shown: Shown, order: list[int], step: int, options: flowviz.PanelOptions, *, note: str,
+def draw_row(shown: Shown, ranked: ranking.Ranking, count: int, step: int, options: flowviz.PanelOptions, *,
              clip_name: str) -> list[tuple[bytes, str]]:
-    """One model's row: heading, ranking note, frame and channel panels side by side, predictions. Returns its panels
-    (for the export)."""
+    """One model's row: heading, ranking, frame and the ``count`` best channels side by side, predictions. Returns its
+    panels (for the export)."""
     st.subheader(row_title(shown))
-    st.caption(note)
-    drawn = panels(shown, order, step, options)
+    st.caption(" ".join(filter(None, [ranked.heading, ranked.note])))
+    drawn = panels(shown, ranked, count, step, options)
     wheel = options.style.legend and options.style.colouring == "direction"
     columns = views.panel_row([options.size] * len(drawn) + [options.size // 2] * wheel)
     for column, (image, caption) in zip(columns, drawn):
@@ -214,16 +217,18 @@ def draw_row(shown: Shown, order: list[int], step: int, options: flowviz.PanelOp
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def comparison_png(_rows: list[list[tuple[bytes, str]]], rows_key: tuple, letters: tuple[str, ...]) -> bytes:
-    """The rows' panels as one PNG (:func:`repflow.figure.mosaic`), each caption prefixed with its model's letter;
-    ``rows_key`` identifies ``_rows`` (what each row shows, the step, the channels and the display options)."""
+def comparison_png(_rows: list[list[tuple[bytes, str]]], rows_key: tuple, titles: tuple[str, ...]) -> bytes:
+    """The rows' panels as one PNG (:func:`repflow.figure.mosaic`), each row's first caption led by its ``titles``
+    entry (letter, model, what is shown); ``rows_key`` identifies ``_rows`` (what each row shows, the step, the
+    channels and the display options)."""
     width = max(len(row) for row in _rows)
     tiles, labels = [], []
-    for letter, row in zip(letters, _rows):
+    for title, row in zip(titles, _rows):
         images = [np.asarray(Image.open(io.BytesIO(png)).convert("RGB")) for png, _ in row]
         blanks = [np.full_like(images[0], 255)] * (width - len(row))  # a layer with fewer channels than asked
         tiles += images + blanks
-        labels += [f"{letter}: {caption}" for _, caption in row] + [""] * len(blanks)
+        captions = [caption.replace(" · ", "\n") for _, caption in row]
+        labels += [f"{title}\n{captions[0]}", *captions[1:]] + [""] * len(blanks)
     return compute.png(mosaic(tiles, labels, columns=width))
 
 
@@ -284,15 +289,13 @@ def page() -> None:
     for result in shown:
         ranked = ranking.rank_channels(result.analysis, result.side.layer, by, key=result.key,
                                        dataset=compute.dissection_of(result.side.source))
-        note = " ".join(filter(None, [ranked.heading, ranked.note]))
-        order = list(ranked.order)[:count]
-        rows.append(draw_row(result, order, step, options, note=note, clip_name=clip.name))
+        rows.append(draw_row(result, ranked, count, step, options, clip_name=clip.name))
         if result.side.probe:
             st.caption(views.probe_note(result.analysis.layer_labels[result.side.layer], only_probes=False))
-    letters = tuple(result.side.letter for result in shown)
+    titles = tuple(f"{r.side.letter}: {Path(r.side.name).stem}\n{r.analysis.layer_labels[r.side.layer]}" for r in shown)
     rows_key = (tuple((r.key, r.side.layer) for r in shown), step, count, by, options)
     st.download_button(
-        "Download this comparison (PNG)", comparison_png(rows, rows_key, letters),
+        "Download this comparison (PNG)", comparison_png(rows, rows_key, titles),
         file_name=f"compare_{'_vs_'.join(Path(r.side.name).stem for r in shown)}_{Path(clip.name).stem}_t{step}.png",
         mime="image/png", key="compare_download",
     )

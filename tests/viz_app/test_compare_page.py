@@ -3,19 +3,22 @@ on tiny models with a broken checkpoint among them."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from repflow.checkpoint import model_payload, save_checkpoint
 from repflow.models import ModelConfig, build_model
 from repflow.video import write_video
 from tests.viz_app.apptest_helpers import TIMEOUT, assert_clean
-from viz_app import compare_page
+from viz_app import compare_page, compute
 
 PAGE = """
 import streamlit as st
-from viz_app import compare_page
+from viz_app import compare_page, compute
 st.navigation([st.Page(compare_page.page, title="Compare", url_path="compare", default=True)]).run()
 """
 CLASSES = ["slide_left", "slide_right", "still"]
@@ -110,3 +113,14 @@ def test_no_models_and_no_clips_are_messages(compare_env, monkeypatch, tmp_path)
     monkeypatch.setenv("REPFLOW_SAMPLES_DIR", str(tmp_path / "nothing"))
     at = run_page()
     assert not at.exception and len(at.error) == 1 and "No video found" in at.error[0].value
+
+
+def test_the_export_pads_a_short_row_with_white():
+    tile = compute.png(np.zeros((32, 32, 3), np.uint8))
+    rows = [[(tile, "frame 0"), (tile, "#1 ch 0 · energy 1"), (tile, "#2 ch 1 · energy 0.5")], [(tile, "frame 0"),
+            (tile, "#1 ch 3 · energy 2")]]
+    png = compare_page.comparison_png.__wrapped__(rows, ("test",), ("A: a\nRep-Flow", "B: b\nprobe layer1"))
+    image = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    assert image.shape[1] == 3 * 32 + 2 * 4, "three columns and two gaps"
+    bottom_right = image[-32:, -32:]
+    assert (bottom_right == 255).all() and (image[-32:, :32] == 0).all(), "B's missing third panel is blank"
