@@ -160,6 +160,36 @@ def run_side(side: Side, clip: compute.ClipSource, window: ClipWindow) -> Shown 
     return Shown(side, analysis, (side.source, clip.digest, window, side.probe, options), window.indices())
 
 
+def run_sides(usable: list, clip: compute.ClipSource, frames: int, stride: int, start: int) -> list[Shown]:
+    """Each opened model ``(letter, path, (source, summary))`` of ``usable`` run on the same frames of ``clip``, at
+    its own input size, showing its first flow layer or a probe where the other model has its flow layer; the
+    models that fail are left out (with a message)."""
+    configs = {letter: model[1].config for letter, _, model in usable}
+    shown = []
+    for letter, path, (source, summary) in usable:
+        window = window_of(summary, frames, stride, start)
+        partner = next((config for other, config in configs.items() if other != letter), None)
+        side = shown_layer(letter, path.name, source, summary, window, partner)
+        result = run_side(side, clip, window) if side else None
+        if result:
+            shown.append(result)
+    return shown
+
+
+def step_control(shown: list[Shown]) -> int:
+    """The time step slider over the steps every row has; a new pair, clip or window opens on the step whose
+    classical motion stands out most (as the explorer's does)."""
+    steps = min(result.analysis.flows[result.side.layer].shape[1] for result in shown)
+    if steps < 2:
+        return 0
+    view = tuple(result.key for result in shown)
+    fresh = st.session_state.get("_compare_view") != view
+    st.session_state["_compare_view"] = view
+    best = sidebar.step_of_most_local_motion(shown[0].analysis.frames, steps) if fresh else 0
+    return st.slider("Time step", 0, steps - 1, key="compare_step", help=f"{steps} flow steps.",
+                     **sidebar.initial("compare_step", best, reset=fresh, fit=sidebar.clipped(0, steps - 1)))
+
+
 def row_title(shown: Shown) -> str:
     """The heading of a side's row: letter, file and what is shown (flow layer, or probe and why)."""
     side, label = shown.side, shown.analysis.layer_labels[shown.side.layer]
@@ -240,6 +270,8 @@ def page() -> None:
     if chosen is None:
         return
     paths, clip_path = chosen
+    if paths[0] == paths[1]:
+        st.info("Model A and model B are the same file: choose another one for B in the sidebar.")
     opened = [open_model(letter, path) for letter, path in zip("AB", paths)]
     try:
         clip = compute.check_clip(str(clip_path), clip_path.name, compute.clip_digest(str(clip_path)))
@@ -250,8 +282,9 @@ def page() -> None:
     usable = [(letter, path, model) for letter, path, model in zip("AB", paths, opened) if model]
     if not usable:
         return
-    first = usable[0][2][1]  # the frames every row reads: the first usable model's training window
-    last_start = max(0, clip.num_frames - ClipWindow(frames=first.frames, stride=first.stride).span)
+    first = usable[0][2][1]  # every row reads the first usable model's training window, long enough for both:
+    frames = max(first.frames, *(model[1].min_frames for _, _, model in usable))
+    last_start = max(0, clip.num_frames - ClipWindow(frames=frames, stride=first.stride).span)
     start = st.sidebar.number_input("First frame", 0, last_start, key="compare_start", disabled=last_start == 0,
                                     **sidebar.initial("compare_start", 0, fit=sidebar.clipped(0, last_start)))
     by = st.sidebar.radio("Rank channels by", list(ranking.RANKINGS), format_func=ranking.RANKINGS.get,
@@ -259,26 +292,10 @@ def page() -> None:
     count = st.sidebar.slider("Channels per model", 1, 8, 3, key="compare_channels",
                               help="The top channels of each model's ranking, side by side.")
     options = sidebar.view_controls()
-    configs = {letter: model[1].config for letter, _, model in usable}
-    shown = []
-    for letter, path, (source, summary) in usable:
-        window = window_of(summary, first.frames, first.stride, int(start))
-        partner = next((config for other, config in configs.items() if other != letter), None)
-        side = shown_layer(letter, path.name, source, summary, window, partner)
-        result = run_side(side, clip, window) if side else None
-        if result:
-            shown.append(result)
+    shown = run_sides(usable, clip, frames, first.stride, int(start))
     if not shown:
         return
-    steps = min(result.analysis.flows[result.side.layer].shape[1] for result in shown)
-    step = 0
-    if steps > 1:  # a new pair, clip or window opens on the step whose motion stands out most (as the explorer does)
-        view = tuple(result.key for result in shown)
-        fresh = st.session_state.get("_compare_view") != view
-        st.session_state["_compare_view"] = view
-        best = sidebar.step_of_most_local_motion(shown[0].analysis.frames, steps) if fresh else 0
-        step = st.slider("Time step", 0, steps - 1, key="compare_step", help=f"{steps} flow steps.",
-                         **sidebar.initial("compare_step", best, reset=fresh, fit=sidebar.clipped(0, steps - 1)))
+    step = step_control(shown)
     st.caption(
         f"**{escape_markdown(clip.name)}**: frames {shown[0].frame_numbers[0]}–{shown[0].frame_numbers[-1]}"
         f" every {first.stride}, each model at its own trained input size. Each row: the input frame, then the "

@@ -89,9 +89,17 @@ def test_without_the_bundled_defaults_the_first_two_models_are_compared(compare_
     first, second = row_headings(at)
     assert "a\\_rep.pt" in first and "b\\_rgb.pt" in second and "probe layer1" in second
     assert all("true class **slide\\_right**" in line for line in predictions(at))
+    before = [image.value[0] for image in at.image]
+    step = at.slider(key="compare_step")
+    step.set_value((step.value + 1) % (step.max + 1)).run()
+    assert_clean(at)
+    assert [image.value[0] for image in at.image] != before, "another step, other panels"
     at.slider(key="compare_channels").set_value(1).run()
     assert_clean(at)
     assert len([image for image in at.image if image.captions and image.captions[0].startswith("#")]) == 2
+    at.selectbox(key="compare_model_B").select(str(compare_env / "models" / "a_rep.pt")).run()
+    assert_clean(at)
+    assert "the same file" in at.info[0].value and len(row_headings(at)) == 2
 
 
 def test_a_broken_checkpoint_is_one_message_and_the_other_row_stays(compare_env):
