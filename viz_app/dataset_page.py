@@ -227,7 +227,7 @@ def top_clips_section(dissection: Dissection, layer: str, channel: int, class_na
         if clip is None or explorer is None:
             st.button(label, disabled=True, key=f"ds_open_{position}", help=MISSING_CLIP)
             continue
-        st.page_link(explorer, label=label, icon="🌀",
+        st.page_link(explorer, label=label, icon=":material/animation:",
                      query_params=explorer_request(clip, model=model, layer=layer, channel=channel))
 
 

@@ -248,6 +248,6 @@ def dataset_view() -> None:
     dataset_page.page(EXPLORER)
 
 
-EXPLORER = st.Page(main, title="Explorer", icon="🌀", default=True)
-st.navigation([EXPLORER, st.Page(dataset_view, title="Dataset", icon="📊", url_path="dataset"),
-               st.Page(compare_page.page, title="Compare", icon="⚖️", url_path="compare")]).run()
+EXPLORER = st.Page(main, title="Explorer", icon=":material/animation:", default=True)
+st.navigation([EXPLORER, st.Page(dataset_view, title="Dataset", icon=":material/bar_chart:", url_path="dataset"),
+               st.Page(compare_page.page, title="Compare", icon=":material/compare:", url_path="compare")]).run()
