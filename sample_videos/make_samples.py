@@ -4,10 +4,13 @@ Documents what was done to every committed clip (the committed files are what th
 
     python sample_videos/make_samples.py                        # downloads the two .deb packages with apt-get
     python sample_videos/make_samples.py --debian-root DIR      # DIR holds the packages already extracted (dpkg -x)
+    python sample_videos/make_samples.py --motion-only          # only the motion-only clips (no download)
 
 Real clips are trimmed, scaled so the longer side is at most 320 pixels and re-encoded as H.264.
 Synthetic clips come from repflow.data.synthetic with fixed seeds; half of them use stills of the
-real clips as backgrounds.
+real clips as backgrounds. Motion-only clips (one per class of ``repflow synth --motion-only``) are
+the clips that set's generator writes for seed MOTION_ONLY_SEED, at the size and length the bundled
+motion-only models were trained on.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import cv2
 import numpy as np
 
 from repflow.data.synthetic import ACTION_NAMES, BackgroundPool, generate_clip
+from repflow.data.synthetic.dataset import SynthSettings
 from repflow.video import read_frames, video_info, write_video
 
 HERE = Path(__file__).resolve().parent
@@ -36,6 +40,11 @@ SYNTHETIC_SIZE, SYNTHETIC_SECONDS, SYNTHETIC_FPS, SYNTHETIC_SEED = (
     15.0,
     2019,
 )  # 15 fps: the rate of `repflow synth` data
+# Seed 2: neither the motion-only models' training seed (0) nor their reserved test seed (1). Clip 0 of the
+# training split of `repflow synth --motion-only --seed 2 --size 64 --frames 16`, the same scene for every class.
+MOTION_ONLY = SynthSettings(clips_per_class=1, test_clips_per_class=0, seed=2, size=64, num_frames=16,
+                            motion_only=True)  # fmt: skip
+MOTION_ONLY_SEED = (MOTION_ONLY.seed, 0, 0)  # (set seed, split 0 = train, clip index 0), as `repflow synth` seeds it
 
 
 @dataclass(frozen=True)
@@ -99,22 +108,44 @@ def make_synthetic_clips(out: Path, backgrounds: BackgroundPool) -> list[Path]:
     return paths
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--debian-root", type=Path, help="where the packages are extracted (default: download them)")
-    parser.add_argument("--out", type=Path, default=HERE, help="where the clips go (default: this folder)")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        scratch = Path(tmp)
-        root = args.debian_root or extract_packages(scratch)
-        real = [make_real_clip(clip, root, args.out, scratch) for clip in REAL_CLIPS]
-    synthetic = make_synthetic_clips(args.out, BackgroundPool.from_paths(real))
-    for path in real + synthetic:
+def make_motion_only_clips(out: Path) -> list[Path]:
+    """``motion_only_<class>.mp4`` for each class of the motion-only set: byte for byte the clip
+    ``repflow synth --motion-only --seed 2 --clips-per-class 1 --test-clips-per-class 0 --size 64 --frames 16``
+    writes as ``train/<class>/<class>_00000.mp4``."""
+    paths = []
+    for action in MOTION_ONLY.class_names:
+        frames = generate_clip(action, MOTION_ONLY_SEED, size=MOTION_ONLY.size, num_frames=MOTION_ONLY.num_frames,
+                               fps=MOTION_ONLY.fps, motion_only=True)  # fmt: skip
+        paths.append(write_video(out / f"motion_only_{action}.mp4", frames, fps=MOTION_ONLY.fps))
+    return paths
+
+
+def describe(paths: list[Path]) -> None:
+    """One line per clip: size, frames, frame rate, file size (flagged when over 2 MB)."""
+    for path in paths:
         info = video_info(path)
         size = path.stat().st_size
         flag = "" if size <= MAX_BYTES else "  TOO BIG (> 2 MB)"
         shape = f"{info.width}x{info.height} {info.num_frames:4d} frames @ {info.fps:5.2f} fps"
         print(f"{path.name:32s} {shape} {size / 1024:7.1f} KiB{flag}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debian-root", type=Path, help="where the packages are extracted (default: download them)")
+    parser.add_argument("--out", type=Path, default=HERE, help="where the clips go (default: this folder)")
+    parser.add_argument("--motion-only", action="store_true", help="only the motion-only clips (no download)")
+    args = parser.parse_args()
+    motion_only = make_motion_only_clips(args.out)
+    if args.motion_only:
+        describe(motion_only)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp)
+        root = args.debian_root or extract_packages(scratch)
+        real = [make_real_clip(clip, root, args.out, scratch) for clip in REAL_CLIPS]
+    synthetic = make_synthetic_clips(args.out, BackgroundPool.from_paths(real))
+    describe(real + synthetic + motion_only)
 
 
 if __name__ == "__main__":

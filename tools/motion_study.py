@@ -18,6 +18,7 @@ import argparse
 import csv
 import hashlib
 import json
+import os
 import shlex
 import statistics
 import subprocess
@@ -124,9 +125,25 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def claim(folder: Path) -> bool:
+    """Mark ``folder`` as this process's run; False while another live runner holds it (two runners share a grid)."""
+    lock = folder / "runner.pid"
+    if lock.exists():
+        try:
+            os.kill(int(lock.read_text()), 0)
+            return False
+        except (ProcessLookupError, ValueError):
+            pass  # a killed runner's mark
+    lock.write_text(str(os.getpid()))
+    return True
+
+
 def do_run(run: dict) -> None:
     folder = ROOT / out_dir(run)
     folder.mkdir(parents=True, exist_ok=True)
+    if not claim(folder):
+        print(f"skipped {out_dir(run)}: another runner is on it", flush=True)
+        return
     log = folder / "study.log"
     timing = folder / "train_seconds.json"  # wall seconds of each training invocation (a resumed run has several)
     seconds = json.loads(timing.read_text()) if timing.exists() else []
@@ -226,8 +243,9 @@ def main() -> int:
     parser.add_argument("--list", action="store_true", help="print the commands of the grid and exit")
     parser.add_argument("--table", action="store_true", help="print the results so far as Markdown and exit")
     parser.add_argument("--only-first", type=int, default=0, help="stop after the first N runs of the grid")
+    parser.add_argument("--variant", help="only the runs of this variant (e.g. 48_epochs), say for a second runner")
     args = parser.parse_args()
-    runs = grid()[: args.only_first or None]
+    runs = [run for run in grid()[: args.only_first or None] if args.variant in (None, run["variant"])]
     if args.table:
         print(markdown_table())
         return 0

@@ -24,6 +24,7 @@ from viz_app.sources import models_dir, upload_folder
 ORDER_LABELS = {"selectivity": "selectivity (most selective first)", "channel": "channel number",
                 "class": "response to one class"}
 TOP_CLIPS = 5
+CLIP_CLASS = "ds_clip_class"  # the class whose top clips are listed (None: all), also chosen by a click on a cell
 UPLOAD_NAMES = ("summary.json", "channels.csv", "clips.parquet", "clips.csv")
 
 
@@ -95,9 +96,10 @@ def describe(summary: dict) -> str:
             f"{summary.get('clips_done', '?')} clips, one window each{window}.")
 
 
-def heatmap_figure(dissection: Dissection, layer: str, order: list[int], selected: int | None):
+def heatmap_figure(dissection: Dissection, layer: str, order: list[int], channel: int, class_name: str | None):
     """Plotly heatmap of each channel's mean energy per class relative to its preferred class (rows in ``order``),
-    with a clickable marker on every cell whose hover gives the numbers."""
+    with a clickable marker on every cell (customdata: [channel, class]) whose hover gives the numbers; the chosen
+    channel's row is outlined, and its cell of ``class_name`` too."""
     import plotly.graph_objects as go
 
     relative = dissection.class_means(layer).loc[order]
@@ -111,30 +113,38 @@ def heatmap_figure(dissection: Dissection, layer: str, order: list[int], selecte
                                   colorscale="Viridis", hoverinfo="skip",
                                   colorbar={"title": {"text": "energy /<br>channel max"}}))
     xs, ys, text, custom = [], [], [], []
-    for row, channel in zip(rows, order):
+    for label, row_channel in zip(rows, order):
         for name in classes:
             xs.append(name)
-            ys.append(row)
-            custom.append(channel)
-            text.append(f"channel {channel} · {name}<br>mean energy {absolute.loc[channel, name]:.4g} "
-                        f"({relative.loc[channel, name]:.0%} of its max) over {int(counts.loc[channel, name])} "
-                        f"clips<br>selectivity {scores.loc[channel, 'selectivity']:.2f}, most: "
-                        f"{scores.loc[channel, 'preferred_class']}")
+            ys.append(label)
+            custom.append([row_channel, name])
+            text.append(f"channel {row_channel} · {name}<br>mean energy {absolute.loc[row_channel, name]:.4g} "
+                        f"({relative.loc[row_channel, name]:.0%} of its max) over "
+                        f"{int(counts.loc[row_channel, name])} clips<br>selectivity "
+                        f"{scores.loc[row_channel, 'selectivity']:.2f}, most: "
+                        f"{scores.loc[row_channel, 'preferred_class']}")
     figure.add_trace(go.Scatter(x=xs, y=ys, mode="markers", customdata=custom, hovertext=text, hoverinfo="text",
                                 marker={"size": 14, "opacity": 0.01, "color": "white"}, showlegend=False,
                                 name="cells"))
-    if selected in order:
-        figure.add_shape(type="rect", x0=-0.5, x1=len(classes) - 0.5, y0=order.index(selected) - 0.5,
-                         y1=order.index(selected) + 0.5, line={"color": "red", "width": 2})
+    if channel in order:
+        row = order.index(channel)
+        figure.add_shape(type="rect", x0=-0.5, x1=len(classes) - 0.5, y0=row - 0.5, y1=row + 0.5,
+                         line={"color": "red", "width": 2})
+        if class_name in classes:
+            column = classes.index(class_name)
+            figure.add_shape(type="rect", x0=column - 0.5, x1=column + 0.5, y0=row - 0.5, y1=row + 0.5,
+                             line={"color": "red", "width": 4})
     figure.update_layout(height=max(320, 22 * len(order) + 160), margin={"l": 10, "r": 10, "t": 30, "b": 10},
                          yaxis={"autorange": "reversed", "title": "channel", "type": "category"},
                          xaxis={"title": "class", "type": "category"}, clickmode="event+select",
+                         hoverdistance=-1,  # hover and click take the nearest cell centre: the cell under the cursor
                          title={"text": f"{layer}: mean energy per class ÷ the channel's largest"})
     return figure
 
 
-def tuning_figure(dissection: Dissection, layer: str, channel: int):
-    """Polar plot of one channel's direction tuning per class (0° = right, counter-clockwise as on screen)."""
+def tuning_figure(dissection: Dissection, layer: str, channel: int, class_name: str | None = None):
+    """Polar plot of one channel's direction tuning per class (0° = right, counter-clockwise as on screen); the line
+    of ``class_name`` drawn bold."""
     import plotly.graph_objects as go
 
     tuning = dissection.tuning(layer, channel)
@@ -143,7 +153,7 @@ def tuning_figure(dissection: Dissection, layer: str, channel: int):
     for name, shares in tuning.iterrows():
         values = shares.to_numpy(dtype=float)
         figure.add_trace(go.Scatterpolar(r=np.append(values, values[0]).tolist(), theta=angles, name=name,
-                                         mode="lines+markers",
+                                         mode="lines+markers", line={"width": 4 if name == class_name else 2},
                                          hovertemplate=f"{name}<br>%{{theta}}°: %{{r:.0%}} of |flow|²<extra></extra>"))
     figure.update_layout(
         height=420, margin={"l": 30, "r": 30, "t": 50, "b": 30},
@@ -161,41 +171,52 @@ def export_table(dissection: Dissection, layer: str, order: list[int]) -> pd.Dat
     return pd.concat([means.add_prefix("energy_mean:"), scores], axis=1)
 
 
-def clicked_channel(event) -> int | None:
-    """The channel of the heatmap cell the user clicked, from ``st.plotly_chart``'s selection."""
+def clicked_cell(event) -> tuple[int, str] | None:
+    """The (channel, class) of the heatmap cell the user clicked, from ``st.plotly_chart``'s selection."""
     try:
         points = event["selection"]["points"]
     except (KeyError, TypeError):  # no chart event (AppTest) or no selection
         return None
     for point in points:
-        if point.get("customdata") is not None:
-            value = point["customdata"]
-            return int(value[0] if isinstance(value, list) else value)
-        if str(point.get("y", "")).startswith("ch "):  # the row label, when the event carries no customdata
-            return int(str(point["y"])[3:])
+        custom = point.get("customdata")
+        if isinstance(custom, (list, tuple)) and len(custom) == 2:
+            return int(custom[0]), str(custom[1])
     return None
 
 
-def channel_picker(order: list[int], clicked: int | None, layer: str) -> int:
-    """The channel shown below the heatmap: a newly selected cell's (when the browser reports the click as a Plotly
-    selection), else the picker's (first: the most selective)."""
+def settle_choice(layer: str, order: list[int], classes: list[str], clicked: tuple[int, str] | None):
+    """The channel and class shown below the heatmap: a newly clicked cell's, else the pickers' (first: the most
+    selective channel, all classes). Settled before the heatmap is drawn: Streamlit gives a chart whose figure
+    changed a new identity, so a click's rerun must draw the figure that was clicked."""
     key = f"ds_channel_{layer}"
     if clicked is not None and clicked != st.session_state.get("_ds_clicked"):
-        st.session_state[key] = clicked
-    st.session_state["_ds_clicked"] = clicked
+        st.session_state[key], st.session_state[CLIP_CLASS] = clicked
+    st.session_state["_ds_clicked"] = clicked  # a selection kept by an unchanged figure is not new on later runs
     if st.session_state.get(key) not in order:
         st.session_state[key] = order[0]
-    return int(st.selectbox("Channel", order, key=key, format_func=lambda c: f"channel {c}"))
+    if st.session_state.get(CLIP_CLASS) not in classes:
+        st.session_state[CLIP_CLASS] = None
+    return int(st.session_state[key]), st.session_state[CLIP_CLASS]
+
+
+def pickers(layer: str, order: list[int], classes: list[str]) -> None:
+    """The channel picker and the class of the listed clips (a click on a cell sets both)."""
+    channel_column, class_column = st.columns(2)
+    channel_column.selectbox("Channel", order, key=f"ds_channel_{layer}", format_func=lambda c: f"channel {c}")
+    class_column.selectbox("Clips of", [None, *classes], key=CLIP_CLASS,
+                           format_func=lambda c: "all classes" if c is None else c)
 
 
 MISSING_CLIP = ("The clip is not on this server. The bundled dissections were made on the synthetic test set, which "
                 "`repflow synth` remakes byte for byte (models/README.md has the command).")
 
 
-def top_clips_section(dissection: Dissection, layer: str, channel: int, model: str | None, explorer) -> None:
-    """The clips where the channel moves most, each with a link opening it in the explorer."""
-    st.subheader(f"Top clips of channel {channel}")
-    top = dissection.top_clips(layer, channel, TOP_CLIPS)
+def top_clips_section(dissection: Dissection, layer: str, channel: int, class_name: str | None, model: str | None,
+                      explorer) -> None:
+    """The clips (of ``class_name``, or all) where the channel moves most, each with a link opening it in the
+    explorer."""
+    st.subheader(f"Top clips of channel {channel}{f' in {class_name}' if class_name else ''}")
+    top = dissection.top_clips(layer, channel, TOP_CLIPS, class_name=class_name)
     st.dataframe(top, hide_index=True, width="stretch")
     if model is None:
         st.caption("Opening a clip in the explorer needs a dissection bundled with a model in the models folder.")
@@ -206,7 +227,7 @@ def top_clips_section(dissection: Dissection, layer: str, channel: int, model: s
         if clip is None or explorer is None:
             st.button(label, disabled=True, key=f"ds_open_{position}", help=MISSING_CLIP)
             continue
-        st.page_link(explorer, label=label, icon="🌀",
+        st.page_link(explorer, label=label, icon=":material/animation:",
                      query_params=explorer_request(clip, model=model, layer=layer, channel=channel))
 
 
@@ -248,18 +269,19 @@ def page(explorer=None) -> None:
     by = right.radio("Sort channels by", list(ORDER_LABELS), format_func=ORDER_LABELS.get, key="ds_order")
     class_name = right.selectbox("Class", dissection.classes, key="ds_class") if by == "class" else None
     order = dissection.channel_order(layer, by, class_name=class_name)
-    previous = st.session_state.get(f"ds_channel_{layer}")
+    chart = f"ds_heatmap_{layer}"
+    channel, class_name = settle_choice(layer, order, dissection.classes, clicked_cell(st.session_state.get(chart)))
     with left:
-        event = st.plotly_chart(heatmap_figure(dissection, layer, order, previous), key=f"ds_heatmap_{layer}",
-                                on_select="rerun", selection_mode="points")
-    channel = channel_picker(order, clicked_channel(event), layer)
+        st.plotly_chart(heatmap_figure(dissection, layer, order, channel, class_name), key=chart,
+                        on_select="rerun", selection_mode="points")
+    pickers(layer, order, dissection.classes)
     scores = dissection.channel_scores(layer).loc[channel]
     note = f" · agreement with TV-L1 r {scores['agreement']:.2f}" if "agreement" in scores else ""
     st.markdown(f"**Channel {channel}**: selectivity {scores['selectivity']:.2f}, responds most to "
                 f"**{scores['preferred_class']}**, mean energy {scores['energy']:.4g}{note}")
     tuning, clips = st.columns([1, 1])
     with tuning:
-        st.plotly_chart(tuning_figure(dissection, layer, channel), key="ds_tuning")
+        st.plotly_chart(tuning_figure(dissection, layer, channel, class_name), key="ds_tuning")
     with clips:
-        top_clips_section(dissection, layer, channel, model, explorer)
+        top_clips_section(dissection, layer, channel, class_name, model, explorer)
     export_section(dissection, layer, channel, order)

@@ -16,8 +16,17 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from repflow.probe import ProbeOptions, default_probe_point
-from viz_app import compute, handoff, ranking, sidebar, views
-from viz_app.sources import ClipWindow, ModelFile, ModelSource, escape_markdown, fit_window, models_dir, samples_dir
+from viz_app import compare_page, compute, handoff, ranking, sidebar, views
+from viz_app.sources import (
+    ClipWindow,
+    ModelFile,
+    ModelSource,
+    escape_markdown,
+    fit_window,
+    models_dir,
+    samples_dir,
+    user_message,
+)
 
 
 def ordered(
@@ -39,15 +48,6 @@ def remember(kind: str, candidate: sidebar.Candidate) -> None:
     st.session_state[f"good_{kind}"] = candidate
     if candidate.kind == "upload":
         st.session_state[f"good_{kind}_upload"] = candidate
-
-
-def user_message(error: Exception, path: str, name: str) -> str:
-    """``error``'s message with the file ``path`` named ``name``, as the user knows it (an upload is stored under an
-    internal path that means nothing to them), and that name escaped for markdown."""
-    message = str(error)
-    for shown in {path, str(Path(path).resolve())}:
-        message = message.replace(f"{shown}: ", "").replace(shown, name)
-    return message.replace(name, escape_markdown(name))
 
 
 def resolve_model() -> tuple[ModelSource, str, compute.CheckpointSummary, bool] | None:
@@ -249,5 +249,6 @@ def dataset_view() -> None:
     dataset_page.page(EXPLORER)
 
 
-EXPLORER = st.Page(main, title="Explorer", icon="🌀", default=True)
-st.navigation([EXPLORER, st.Page(dataset_view, title="Dataset", icon="📊", url_path="dataset")]).run()
+EXPLORER = st.Page(main, title="Explorer", icon=":material/animation:", default=True)
+st.navigation([EXPLORER, st.Page(dataset_view, title="Dataset", icon=":material/bar_chart:", url_path="dataset"),
+               st.Page(compare_page.page, title="Compare", icon=":material/compare:", url_path="compare")]).run()

@@ -119,7 +119,7 @@ def model_candidates() -> list[Candidate]:
         chosen = st.sidebar.selectbox(
             "Bundled model",
             paths,
-            index=default_model_index(configs),
+            index=default_model_index(configs, [path.name for path in files]),
             format_func=lambda p: Path(p).name,
             key="model_choice",
             help="The checkpoints in the app's models folder (REPFLOW_MODELS_DIR overrides it).",

@@ -28,6 +28,8 @@ MIN_FRAMES = 3  # the model needs T >= 3 (flow-of-flow removes two steps)
 MAX_FRAMES = 64  # longer clips are cut to a window of at most this many frames
 # The clip the app opens with: an action the bundled demo models were trained on, with large motion.
 DEFAULT_CLIP = "synthetic_jumping_jacks.mp4"
+# The model it opens with: the bundled flow-of-flow model trained on the main synthetic set (not a motion-only one).
+DEFAULT_MODEL = "synthetic112_flow_of_flow.pt"
 MAX_STRIDE = 8  # temporal subsampling of the window (models trained at stride s want clips read at stride s)
 DEFAULTS = TrainingClip().with_defaults()  # the window of a model that records no training clip
 MIN_SIZE, MAX_SIZE = 32, 448  # input sizes the app offers
@@ -133,8 +135,11 @@ def describe_config(config: dict) -> str:
     return f"{flow} · {architecture_name(config)} · width {width} · {classes} classes"
 
 
-def default_model_index(configs: list[dict | None]) -> int:
-    """The model to open first: the first flow-of-flow one, else the first with any flow layer, else 0."""
+def default_model_index(configs: list[dict | None], names: list[str] = ()) -> int:
+    """The model to open first: ``DEFAULT_MODEL`` when it is among the files' ``names``, else the first
+    flow-of-flow one, else the first with any flow layer, else 0."""
+    if DEFAULT_MODEL in names:
+        return list(names).index(DEFAULT_MODEL)
     for wanted in ("fcf", "rep"):
         for index, config in enumerate(configs):
             if config and config.get("flow") == wanted:
@@ -181,6 +186,15 @@ def escape_markdown(text: str) -> str:
     formatting."""
     escaped = MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
     return re.sub(r"(?i)(www)\.", r"\1\\.", escaped)
+
+
+def user_message(error: Exception, path: str, name: str) -> str:
+    """``error``'s message with the file ``path`` named ``name``, as the user knows it (an upload is stored under an
+    internal path that means nothing to them), and that name escaped for markdown."""
+    message = str(error)
+    for shown in {path, str(Path(path).resolve())}:
+        message = message.replace(f"{shown}: ", "").replace(shown, name)
+    return message.replace(name, escape_markdown(name))
 
 
 def check_upload_size(name: str, size_bytes: int, *, limit_mb: int = MAX_UPLOAD_MB) -> None:

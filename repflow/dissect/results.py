@@ -87,9 +87,12 @@ class Dissection:
         rows = self.channels[(self.channels["layer"] == layer) & (self.channels["channel"] == channel)]
         return rows.set_index("class").loc[[c for c in self.classes if c in set(rows["class"])], list(DIRECTIONS)]
 
-    def top_clips(self, layer: str, channel: int, count: int = 5):
-        """The ``count`` clips where ``channel`` of ``layer`` moves most (highest energy), with their window."""
+    def top_clips(self, layer: str, channel: int, count: int = 5, *, class_name: str | None = None):
+        """The ``count`` clips where ``channel`` of ``layer`` moves most (highest energy), with their window; only
+        clips labelled ``class_name`` when given."""
         rows = self.clips[(self.clips["layer"] == layer) & (self.clips["channel"] == channel)]
+        if class_name is not None:
+            rows = rows[rows["label"] == class_name]
         columns = [c for c in ("clip", "label", "predicted", "start", "stride", "frames", "energy", AGREEMENT)
                    if c in rows.columns]
         return rows.sort_values("energy", ascending=False, kind="stable").head(count)[columns].reset_index(drop=True)

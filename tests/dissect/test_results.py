@@ -31,6 +31,8 @@ def test_views_of_a_dissection(dissection):
     assert tuning.loc["waving", "dir2"] == pytest.approx(1) and tuning.loc["boxing", "dir4"] == pytest.approx(1)
     top = dissection.top_clips(LAYER, 1, count=2)
     assert list(top["label"]) == ["boxing", "boxing"] and top["energy"].is_monotonic_decreasing
+    waving = dissection.top_clips(LAYER, 1, count=5, class_name="waving")
+    assert list(waving["label"]) == ["waving", "waving"] and waving["energy"].is_monotonic_decreasing
     assert dissection.default_channel(LAYER) == 2
     with pytest.raises(ValueError, match="order"):
         dissection.channel_order(LAYER, "loudness")

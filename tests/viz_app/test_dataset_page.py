@@ -3,6 +3,7 @@ explorer's default channel from a bundled dissection."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -61,17 +62,15 @@ def bundled_env(bundled, monkeypatch):
     return bundled
 
 
-def test_a_clicked_cell_names_its_channel():
-    from viz_app.dataset_page import clicked_channel
+def test_a_clicked_cell_names_its_channel_and_class():
+    from viz_app.dataset_page import clicked_cell
 
-    assert clicked_channel({"selection": {"points": [{"x": "waving", "y": "ch 3", "customdata": 3}]}}) == 3
-    assert clicked_channel({"selection": {"points": [{"customdata": [5]}]}}) == 5
-    assert clicked_channel({"selection": {"points": []}}) is None and clicked_channel(None) is None
+    point = {"x": "waving", "y": "ch 3", "customdata": [3, "waving"], "curve_number": 1}
+    assert clicked_cell({"selection": {"points": [point]}}) == (3, "waving")
+    assert clicked_cell({"selection": {"points": []}}) is None and clicked_cell(None) is None
 
 
 def plotly_data(chart) -> list[dict]:
-    import json
-
     return json.loads(chart.proto.spec)["data"]
 
 
@@ -91,6 +90,12 @@ def test_the_page_draws_the_bundled_dissection_and_follows_the_channel(bundled_e
     assert_clean(at)
     tuning = {trace["name"]: trace["r"] for trace in plotly_data(at.get("plotly_chart")[1])}
     assert tuning["waving"][2] == pytest.approx(1) and tuning["boxing"][4] == pytest.approx(1)  # up vs left
+    at.selectbox(key="ds_clip_class").set_value("waving").run()
+    assert_clean(at)
+    assert set(at.dataframe[0].value["label"]) == {"waving"} and "channel 3 in waving" in at.subheader[0].value
+    bold = {trace["name"]: trace["line"]["width"] for trace in plotly_data(at.get("plotly_chart")[1])}
+    assert bold["waving"] > bold["boxing"]
+    assert len(json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["shapes"]) == 2  # its row and its cell
 
     at.radio(key="ds_order").set_value("class").run()
     at.selectbox(key="ds_class").set_value("waving").run()
@@ -101,6 +106,33 @@ def test_the_page_draws_the_bundled_dissection_and_follows_the_channel(bundled_e
     assert labels == ["Figure (PNG)", "Heatmap (CSV)", "Tuning (CSV)"]
     at.radio(key="ds_fig_format").set_value("svg").run()
     assert [button.label for button in at.get("download_button")][0] == "Figure (SVG)"
+
+
+CLICK_3_WAVING = {"selection": {"points": [{"x": "waving", "y": "ch 3", "customdata": [3, "waving"]}],
+                                 "point_indices": [10], "box": [], "lasso": []}}  # as a browser reports the click
+
+
+def test_a_clicked_cell_chooses_its_channel_and_class(bundled_env):
+    at = AppTest.from_string(PAGE, default_timeout=TIMEOUT).run()
+    channel, clip_class = at.selectbox(key="ds_channel_flow_block.flow1"), at.selectbox(key="ds_clip_class")
+    assert (channel.value, clip_class.value) == (1, None)
+    at.session_state["ds_heatmap_flow_block.flow1"] = CLICK_3_WAVING
+    at.run()
+    assert_clean(at)
+    channel, clip_class = at.selectbox(key="ds_channel_flow_block.flow1"), at.selectbox(key="ds_clip_class")
+    assert (channel.value, clip_class.value) == (3, "waving")
+    assert "channel 3 in waving" in at.subheader[0].value
+
+
+def test_a_kept_selection_does_not_undo_the_channel_picker(bundled_env):
+    at = AppTest.from_string(PAGE, default_timeout=TIMEOUT).run()
+    at.selectbox(key="ds_channel_flow_block.flow1").set_value(3)
+    at.selectbox(key="ds_clip_class").set_value("waving").run()
+    at.session_state["ds_heatmap_flow_block.flow1"] = CLICK_3_WAVING  # a click on the cell already chosen: the
+    at.run()  # figure is unchanged, so the chart keeps its selection on later runs
+    at.selectbox(key="ds_channel_flow_block.flow1").set_value(0).run()
+    assert_clean(at)
+    assert at.selectbox(key="ds_channel_flow_block.flow1").value == 0
 
 
 def test_a_folder_that_is_no_dissection_is_one_message(bundled_env, tmp_path):
@@ -124,7 +156,24 @@ def test_a_bundled_model_opens_on_its_best_channel_across_the_test_set(bundled_e
     assert at.number_input(key="channel").value == 1  # a new ranking starts at its best: the most selective
 
 
-def test_the_heatmap_draws_and_a_top_clip_opens_the_explorer_in_chromium(bundled_env, tmp_path):
+CELL_AT = """([row, column, dx, dy]) => { const gd = document.querySelector('.js-plotly-plot');
+    const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
+    const i = gd.data[0].y.indexOf(row), j = gd.data[0].x.indexOf(column);
+    const w = xa._length / gd.data[0].x.length, h = ya._length / gd.data[0].y.length;
+    return [r.left + xa._offset + xa.l2p(j) + dx * w, r.top + ya._offset + ya.l2p(i) + dy * h]; }"""
+
+TUNING_PLOT = "[...document.querySelectorAll('.js-plotly-plot')].find((gd) => gd.data[0].type === 'scatterpolar')"
+
+
+def click_cell(page, channel: int, class_name: str, dx: float = 0.0, dy: float = 0.0) -> None:
+    """A real mouse click on the heatmap cell (channel, class), ``dx``/``dy`` cell widths/heights off its centre."""
+    point = page.evaluate(CELL_AT, [f"ch {channel}", class_name, dx, dy])
+    page.mouse.move(*point)
+    page.locator(".hoverlayer .hovertext").first.wait_for(timeout=10_000)
+    page.mouse.click(*point)
+
+
+def test_a_click_on_a_heatmap_cell_and_on_a_top_clip_in_chromium(bundled_env, tmp_path):
     from tests.viz_app.test_browser import chromium_page, served_app
 
     with served_app(bundled_env, tmp_path) as (port, _server), chromium_page(tmp_path) as page:
@@ -132,27 +181,38 @@ def test_the_heatmap_draws_and_a_top_clip_opens_the_explorer_in_chromium(bundled
         plot = page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").first
         plot.wait_for(timeout=60_000)
         assert page.evaluate("() => document.querySelector('.js-plotly-plot').data[0].z.length") == 4
-        # hovering a cell gives its numbers
-        cell = page.evaluate("""() => { const gd = document.querySelector('.js-plotly-plot');
-            const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
-            const row = gd.data[0].y.indexOf('ch 3'), col = gd.data[0].x.indexOf('waving');
-            return [r.left + xa._offset + xa.l2p(col), r.top + ya._offset + ya.l2p(row)]; }""")
-        page.mouse.move(*cell)
+        page.get_by_role("heading", name="Top clips of channel 1").wait_for(timeout=60_000)  # the most selective
+        # hovering a cell gives its numbers, even away from the cell's centre
+        page.mouse.move(*page.evaluate(CELL_AT, ["ch 3", "waving", 0.4, -0.3]))
         hover = page.locator(".hoverlayer .hovertext").first
         hover.wait_for(timeout=10_000)
         assert "channel 3 · waving" in hover.text_content() and "selectivity" in hover.text_content()
-        page.get_by_label("Channel", exact=True).click()  # the channel picker (a click on a cell selects it too)
-        page.get_by_role("option", name="channel 3").click()
-        link = page.get_by_role("link", name="in the explorer (flow_block.flow1, channel 3)").first
-        link.wait_for(timeout=90_000)  # the top clips now are channel 3's
+        # clicking it chooses channel 3 and the class waving: tuning plot and top clips follow
+        click_cell(page, 3, "waving", 0.4, -0.3)
+        page.get_by_role("heading", name="Top clips of channel 3 in waving").wait_for(timeout=60_000)
+        assert "channel 3:" in page.evaluate(f"() => {TUNING_PLOT}.layout.title.text")
+        bold = page.evaluate(f"() => Object.fromEntries({TUNING_PLOT}.data.map((t) => [t.name, t.line.width]))")
+        assert bold["waving"] > bold["boxing"]
+        links = page.get_by_role("link", name="in the explorer (flow_block.flow1, channel 3)")
+        assert sorted(text.split("Open ")[1].split(" in ")[0] for text in links.all_inner_texts()) == [
+            "waving_2.mp4", "waving_3.mp4"]  # the two waving clips, no other class
+        assert page.get_by_label("Channel", exact=True).input_value() == "channel 3"
+        assert page.get_by_label("Clips of", exact=True).input_value() == "waving"
         page.screenshot(path=str(tmp_path / "dataset.png"), full_page=True)
+        # a second click, on another cell, is followed too
+        click_cell(page, 0, "boxing")
+        link = page.get_by_role("link", name="in the explorer (flow_block.flow1, channel 0)").first
+        link.wait_for(timeout=60_000)
+        page.get_by_role("heading", name="Top clips of channel 0 in boxing").wait_for(timeout=10_000)
+        assert "channel 0:" in page.evaluate(f"() => {TUNING_PLOT}.layout.title.text")
         clip_name = link.inner_text().split("Open ", 1)[1].split(" in the explorer")[0]
+        assert clip_name.startswith("boxing_")
         link.click()
         page.locator("[data-testid='stImage']", has_text="▶").first.wait_for(timeout=90_000)
         caption = page.locator("[data-testid='stMain'] [data-testid='stCaptionContainer']").first.inner_text()
         assert caption.startswith("tiny_fcf.pt on ") and clip_name in caption
-        assert page.get_by_label("Channel (0–7)").input_value() == "3"
-        assert page.locator("[data-testid='stImage']", has_text="· ch 3").count()
+        assert page.get_by_label("Channel (0–7)").input_value() == "0"
+        assert page.locator("[data-testid='stImage']", has_text="· ch 0").count()
         assert not page.locator("[data-testid='stException']").count()
     if os.environ.get("REPFLOW_KEEP_SCREENSHOT"):
         shutil.copy(tmp_path / "dataset.png", Path(os.environ["REPFLOW_KEEP_SCREENSHOT"]))

@@ -28,8 +28,21 @@ def test_default_model_prefers_flow_of_flow_then_rep():
     assert sources.default_model_index([{"flow": "none"}, {"flow": "rep"}, {"flow": "fcf"}]) == 2
     assert sources.default_model_index([None, {"flow": "none"}, {"flow": "rep"}]) == 2
     assert sources.default_model_index([{"flow": "none"}]) == 0
+    names = ["motion_only_flow_of_flow.pt", sources.DEFAULT_MODEL]
+    assert sources.default_model_index([{"flow": "fcf"}, {"flow": "fcf"}], names) == 1, "the named default first"
     clips = [Path("a.mp4"), Path(sources.DEFAULT_CLIP), Path("z.mp4")]
     assert sources.default_clip_index(clips) == 1 and sources.default_clip_index(clips[::2]) == 0
+
+
+def test_the_bundled_folders_open_on_the_main_sets_model_and_clip(monkeypatch):
+    """The motion-only models and clips sort before the main set's: the app still opens on its default pair."""
+    monkeypatch.delenv("REPFLOW_MODELS_DIR", raising=False)
+    monkeypatch.delenv("REPFLOW_SAMPLES_DIR", raising=False)
+    models, clips = sources.find_models(sources.models_dir()), sources.find_clips(sources.samples_dir())
+    assert any(path.name.startswith("motion_only_") for path in models + clips)
+    configs = [{"flow": "fcf"}] * len(models)  # every one a candidate: only the name can decide
+    assert models[sources.default_model_index(configs, [p.name for p in models])].name == "synthetic112_flow_of_flow.pt"
+    assert clips[sources.default_clip_index(clips)].name == "synthetic_jumping_jacks.mp4"
 
 
 def window_defaults(payload: dict, min_frames: int = sources.MIN_FRAMES) -> tuple:
