@@ -8,9 +8,9 @@
   only re-draws;
 * a bundled model's dataset dissection (``repflow.dissect``) is read once per version of its folder;
 * each panel image of the main row (input frame, flow layers, TV-L1, legend and colour bars) is drawn and encoded
-  once per (analysis, layer, channel, step, display options), as a PNG ``data:`` URI: the page gets the panel in the
-  message that places it (no HTTP fetch per panel, so it never waits for the server to finish the run), and going
-  back to a channel or step only sends the stored image (Streamlit sends an unchanged large message by reference);
+  as PNG once per (analysis, layer, channel, step, display options); the explorer places it as a ``data:`` URI
+  (:func:`data_uri`), so the page gets the panel in the message that places it (no HTTP fetch per panel, which
+  waited for the server to finish the run), and an unchanged panel is sent by reference (Streamlit's message cache);
 * classical TV-L1 runs once per pair of input frames (keyed by their content), and once per window for the
   channels' agreement with TV-L1 (on demand; the agreement itself once per analysis and layer); for the TV-L1
   panel, every pair of a shown window is also computed once in a background thread (``clip_classical``), so
@@ -225,50 +225,54 @@ def png(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def data_uri(png_bytes: bytes) -> str:
+    """PNG bytes as a ``data:`` URI, which ``st.image`` puts in the page's message as it is (no HTTP fetch)."""
+    return "data:image/png;base64," + base64.b64encode(png_bytes).decode()
+
+
 def png_uri(image: np.ndarray) -> str:
-    """An RGB image (H, W, 3) as a PNG ``data:`` URI, which ``st.image`` puts in the page as it is."""
-    return "data:image/png;base64," + base64.b64encode(png(image)).decode()
+    """An RGB image (H, W, 3) as a PNG ``data:`` URI."""
+    return data_uri(png(image))
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
 def panel_image(
     key: tuple, layer: str, channel: int, step: int, options: flowviz.PanelOptions, _flows: np.ndarray,
     _frame: np.ndarray,
-) -> tuple[str, float]:
-    """(PNG data URI, scale) of :func:`repflow.flowviz.render_panel` of ``channel`` at ``step`` of ``layer``;
-    ``key`` identifies the analysis (model, clip, window, probe), so ``_flows`` and ``_frame`` follow from the
-    arguments."""
+) -> tuple[bytes, float]:
+    """(PNG, scale) of :func:`repflow.flowviz.render_panel` of ``channel`` at ``step`` of ``layer``; ``key``
+    identifies the analysis (model, clip, window, probe), so ``_flows`` and ``_frame`` follow from the arguments."""
     image, scale = flowviz.render_panel(_flows, channel, step, options, frame=_frame)
-    return png_uri(image), scale
+    return png(image), scale
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def frame_image(key: tuple, step: int, size: int, _frame: np.ndarray) -> str:
-    """PNG data URI of the input frame of ``step`` of the analysis ``key``, ``size`` pixels square."""
-    return png_uri(flowviz.resize_image(_frame, (size, size)))
+def frame_image(key: tuple, step: int, size: int, _frame: np.ndarray) -> bytes:
+    """PNG of the input frame of ``step`` of the analysis ``key``, ``size`` pixels square."""
+    return png(flowviz.resize_image(_frame, (size, size)))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def classical_image(
     key: tuple, step: int, options: flowviz.PanelOptions, _flow: np.ndarray, _frame: np.ndarray
-) -> tuple[str, float]:
-    """(PNG data URI, scale) of the TV-L1 flow ``_flow`` (H, W, 2) of ``step`` of the analysis ``key`` (whose
-    frames it follows from), drawn with ``options`` (normalised per frame: its units are not the layers')."""
+) -> tuple[bytes, float]:
+    """(PNG, scale) of the TV-L1 flow ``_flow`` (H, W, 2) of ``step`` of the analysis ``key`` (whose frames it
+    follows from), drawn with ``options`` (normalised per frame: its units are not the layers')."""
     image, scale = flowviz.render_panel(_flow[None, None], 0, 0, replace(options, normalisation="frame"),
                                         frame=_frame)
-    return png_uri(image), scale
+    return png(image), scale
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def wheel_image(size: int) -> str:
-    """PNG data URI of the direction colour wheel, ``size`` pixels square."""
-    return png_uri(flowviz.color_wheel(size))
+def wheel_image(size: int) -> bytes:
+    """PNG of the direction colour wheel, ``size`` pixels square."""
+    return png(flowviz.color_wheel(size))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def colour_bar_image(scale: float, height: int, units: str = flowviz.FLOW_UNITS) -> str:
-    """PNG data URI of the speed colour bar of ``scale`` (:func:`repflow.flowviz.magnitude_colour_bar`)."""
-    return png_uri(flowviz.magnitude_colour_bar(scale, height=height, units=units))
+def colour_bar_image(scale: float, height: int, units: str = flowviz.FLOW_UNITS) -> bytes:
+    """PNG of the speed colour bar of ``scale`` (:func:`repflow.flowviz.magnitude_colour_bar`)."""
+    return png(flowviz.magnitude_colour_bar(scale, height=height, units=units))
 
 
 CLASSICAL_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="repflow-classical")

@@ -40,8 +40,8 @@ def main_view(
     wheel = options.style.legend and options.style.colouring == "direction"
     columns = panel_row([size] * (2 + len(names)) + [size // 2] * wheel)  # the legend's slot as wide as the wheel
     columns[0].image(
-        compute.frame_image(key, step, size, frame), caption=f"frame {frame_numbers[step]} (input crop)",
-        width="stretch",
+        compute.data_uri(compute.frame_image(key, step, size, frame)),
+        caption=f"frame {frame_numbers[step]} (input crop)", width="stretch",
     )
     for column, name in zip(columns[1:], names):
         flows = analysis.flows[name]
@@ -55,12 +55,12 @@ def main_view(
         channel_name = analysis.channel_label(name, shown_channel)
         pair = step_labels(frame_numbers, [step], len(analysis.frames) - flows.shape[1])[0]
         caption = f"{marker}{label} · {channel_name} · t {step}: frames {pair} · {flowviz.scale_note(scale)}"
-        column.image(image, caption=caption, width="stretch")
+        column.image(compute.data_uri(image), caption=caption, width="stretch")
         if options.style.colouring == "magnitude" and scale > 0:
-            column.image(compute.colour_bar_image(scale, options.size), width="content")
+            column.image(compute.data_uri(compute.colour_bar_image(scale, options.size)), width="content")
     if wheel:
-        columns[-1].image(compute.wheel_image(size // 2), caption="direction = hue, speed = saturation, white = still",
-                          width=size // 2)
+        columns[-1].image(compute.data_uri(compute.wheel_image(size // 2)),
+                          caption="direction = hue, speed = saturation, white = still", width=size // 2)
     probes = [name for name in names if name.startswith(PROBE_PREFIX)]
     if probes:
         st.caption(probe_note(analysis.layer_labels[probes[0]], only_probes=len(probes) == len(names)))
@@ -106,9 +106,10 @@ def classical_view(
     pair = step_labels(frame_numbers, [step], 1)[0]
     scale_words = flowviz.scale_note(scale, "input px/step")
     caption = f"classical TV-L1 (OpenCV) · t {step}: frames {pair} · {scale_words} (this pair)"
-    column.image(image, caption=caption, width="stretch")
+    column.image(compute.data_uri(image), caption=caption, width="stretch")
     if options.style.colouring == "magnitude" and scale > 0:
-        column.image(compute.colour_bar_image(scale, options.size, "input pixels per step"), width="content")
+        bar = compute.colour_bar_image(scale, options.size, "input pixels per step")
+        column.image(compute.data_uri(bar), width="content")
     probe = analysis.flows.get(probe_key(INPUT))
     if probe is not None and step < probe.shape[1]:
         difference, reference, cosine = agreement(probe[0, step], flow)
