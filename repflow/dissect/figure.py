@@ -65,7 +65,9 @@ def dissection_figure(dissection: Dissection, layer: str, channel: int, *, order
 def _row_box(figure, row: int, columns: int):
     from matplotlib.patches import Rectangle
 
-    return Rectangle((-0.5, row - 0.5), columns, 1, fill=False, edgecolor="red", linewidth=1.0)
+    inset = 0.08  # inside the cells, so the axes' frame does not hide the box's outer edges
+    return Rectangle((-0.5 + inset, row - 0.5 + inset), columns - 2 * inset, 1 - 2 * inset, fill=False,
+                     edgecolor="red", linewidth=1.5, zorder=3)
 
 
 def _class_colours(count: int) -> list:
