@@ -204,7 +204,7 @@ def pickers(layer: str, order: list[int], classes: list[str]) -> None:
     channel_column, class_column = st.columns(2)
     channel_column.selectbox("Channel", order, key=f"ds_channel_{layer}", format_func=lambda c: f"channel {c}")
     class_column.selectbox("Clips of", [None, *classes], key=CLIP_CLASS,
-                           format_func=lambda c: "all classes" if c is None else c)
+                           format_func=lambda c: "all classes" if c is None else c, placeholder="all classes")
 
 
 MISSING_CLIP = ("The clip is not on this server. The bundled dissections were made on the synthetic test set, which "
