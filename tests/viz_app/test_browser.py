@@ -110,6 +110,8 @@ def test_changing_the_channel_in_chromium_changes_the_flow_image_and_reruns_only
                 channel = page.get_by_label("Channel (0–7)")
                 shown = int(channel.input_value())
                 wanted = 3 if shown != 3 else 4
+                # the first run's own end (its script_finished) must arrive before counting: under load it came late
+                page.wait_for_function("!document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=60_000)
                 time.sleep(1.0)
                 received.clear()
                 channel.fill(str(wanted))
