@@ -192,20 +192,49 @@ def stop_server(server: subprocess.Popen) -> None:
         server.wait()
 
 
-def painted_ms(page, timeout_s: float = 120) -> float:
-    """The page's clock (ms since it opened) when the watched image was painted."""
-    page.wait_for_function("window.__repflowPaint.paintedAt !== null", timeout=timeout_s * 1000)
-    return page.evaluate("window.__repflowPaint.paintedAt")
+# In the page: when the selected layer's panel (caption with ▶) containing WANTED, painted after the watch was
+# armed, was painted, in ms of the page's clock, or null. The explorer draws its main row in a frame of its own
+# (viz_app/main_row.py), which notes its paints in ``repflowRow``; a page without one (the floor page, an older
+# checkout) draws server images, watched by PAINT_WATCH.
+ROW_PAINTED = """([wanted, since]) => {
+  const frame = document.querySelector("iframe[src*='main_row']");
+  const row = frame && frame.contentWindow.repflowRow;
+  if (row) {
+    if (!row.lastPaint || row.paints <= since) return null;
+    const selected = [...frame.contentDocument.querySelectorAll("figcaption")].find(
+      (caption) => caption.textContent.includes("\u25b6"));
+    if (!selected || !selected.textContent.includes(wanted)) return null;
+    return row.lastPaint.paintedAt - performance.timeOrigin;
+  }
+  return window.__repflowPaint.paintedAt;
+}"""
+ROW_PAINTS = "(() => { const f = document.querySelector(\"iframe[src*='main_row']\"); " \
+             "const r = f && f.contentWindow.repflowRow; return r ? r.paints : -1; })()"
+
+
+def painted_ms(page, timeout_s: float = 120, wanted: str = "", since: int = 0) -> float:
+    """The page's clock (ms since it opened) when the watched panel was painted."""
+    handle = page.wait_for_function(ROW_PAINTED, arg=[wanted, since], timeout=timeout_s * 1000, polling="raf")
+    return handle.json_value()
+
+
+def selected_caption(page) -> str:
+    """The caption of the selected layer's panel (starting with ▶)."""
+    frame = next((frame for frame in page.frames if "main_row" in frame.url), None)
+    place = frame if frame is not None else page
+    locator = place.locator("figcaption", has_text="\u25b6") if frame is not None else page.locator(SELECTED)
+    return locator.first.inner_text()
 
 
 def timed_change(page, act, wanted: str = "") -> float:
-    """Milliseconds from the user action ``act()`` performs to the painted new image of the selected layer
+    """Milliseconds from the user action ``act()`` performs to the painted new panel of the selected layer
     (its caption containing ``wanted``)."""
-    old = page.locator(SELECTED).first.locator("img").get_attribute("src")
+    since = page.evaluate(ROW_PAINTS)
+    old = page.locator(SELECTED).first.locator("img").get_attribute("src") if since < 0 else None
     page.evaluate("([wanted, old]) => window.__repflowWatch(wanted, old)", [wanted, old])
     act()
-    painted_ms(page, 30)
-    return page.evaluate("window.__repflowPaint.paintedAt - window.__repflowPaint.actionAt")
+    painted = painted_ms(page, 30, wanted, since)
+    return painted - page.evaluate("window.__repflowPaint.actionAt")
 
 
 def measure_browser(switches: int, root: Path = ROOT, script: str = APP) -> dict[str, list[float] | float]:
@@ -238,7 +267,7 @@ def measure_browser(switches: int, root: Path = ROOT, script: str = APP) -> dict
             result["step"].append(timed_change(page, partial(slider.press, key)))
         layers = page.get_by_role("combobox", name="Flow layer or probe point")
         for _ in range(switches if layers.count() else 0):
-            current = page.locator(SELECTED).first.inner_text().removeprefix("\u25b6").split("\u00b7")[0].strip()
+            current = selected_caption(page).removeprefix("\u25b6").split("\u00b7")[0].strip()
             layers.click()
             others = [text.strip() for text in page.get_by_role("option").all_inner_texts() if text.strip() != current]
             if not others:  # a single flow layer

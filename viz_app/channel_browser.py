@@ -19,10 +19,6 @@ import base64
 import functools
 import hashlib
 import io
-import json
-import re
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,18 +29,13 @@ import streamlit.components.v1 as components
 from PIL import Image
 
 from repflow import flowviz
-from repflow.io import atomic_write, is_regular_file, private_dir
+from viz_app import component_files
 from viz_app.compute import png_uri
-from viz_app.sources import prune_uploads
 
 FRONTEND = Path(__file__).resolve().parent / "channel_browser_frontend"
 INT16_MAX = 32767
 FIGURE_HEIGHT_PX = 400
 WHEEL_PX = 64
-DATA_FOLDER = "data"
-DATA_NAME = re.compile(r"[0-9a-f]{16}\.bin")  # the names publish gives the layers' files
-PUBLISHED: set[str] = set()  # the layers' files this process wrote
-KEPT_DATA_FILES = 32
 SCALE_TEXT = {
     "clip": "99th percentile of |u| over this channel's {steps} steps (per-channel clip scale)",
     "frame": "99th percentile of |u| in this panel (per-frame scale: amounts not comparable)",
@@ -195,77 +186,28 @@ def first_view(field: np.ndarray, scale: float, meta: dict) -> str:
 
 @functools.cache
 def served_folder() -> Path:
-    """The controller's files and plotly.min.js of the installed ``plotly``, copied into one folder (Streamlit
-    serves a component's files from one folder and refuses links out of it); made once per version, inside the
-    app's private temp folder (:func:`repflow.io.private_dir`), and its files checked against their sources
-    before it is served (a folder whose files differ is made again)."""
+    """The controller's files and plotly.min.js of the installed ``plotly`` in one private folder
+    (:func:`viz_app.component_files.served_folder`)."""
     import plotly
 
     plotly_js = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
-    sources = [*sorted(FRONTEND.iterdir()), plotly_js]
-    contents = {path.name: path.read_bytes() for path in sources}
-    digest = hashlib.sha256(b"".join(name.encode() + data for name, data in contents.items())).hexdigest()[:16]
-    parent = private_dir(Path(tempfile.gettempdir()) / "repflow_viz")
-    target = parent / f"channel-browser-{digest}"
-    if target.is_dir() and not target.is_symlink() and not holds_exactly(target, contents):
-        shutil.rmtree(target)
-    if not target.is_dir():
-        staging = Path(tempfile.mkdtemp(prefix=f"{target.name}-", dir=parent))
-        for name, data in contents.items():
-            (staging / name).write_bytes(data)
-        try:
-            staging.rename(target)
-        except OSError:  # another server process made it first
-            shutil.rmtree(staging, ignore_errors=True)
-    if not holds_exactly(target, contents):
-        raise PermissionError(f"{target} does not hold the channel browser's files: refusing to serve it")
-    return target
-
-
-def holds_exactly(folder: Path, contents: dict[str, bytes]) -> bool:
-    """Whether ``folder`` (not a link) holds regular files (not links) with exactly ``contents`` (name -> bytes),
-    besides the ``data`` folder :func:`publish` writes."""
-    if folder.is_symlink() or not folder.is_dir():
-        return False
-    names = {path.name for path in folder.iterdir()} - {DATA_FOLDER}
-    if names != set(contents):
-        return False
-    for name, data in contents.items():
-        path = folder / name
-        if not is_regular_file(path) or path.read_bytes() != data:
-            return False
-    return True
+    return component_files.served_folder("channel-browser", [*sorted(FRONTEND.iterdir()), plotly_js])
 
 
 def pack(data: BrowserData) -> bytes:
-    """One file for the page: a 4-byte little-endian length, that many bytes of JSON ({"meta", "figure"}, padded
-    with spaces so the flows start at a multiple of 8 bytes), then the int16 flows."""
-    header = json.dumps({"meta": data.meta, "figure": data.figure}).encode()
-    header += b" " * (-(4 + len(header)) % 8)
-    return len(header).to_bytes(4, "little") + header + data.flows
+    """One file for the page (:func:`viz_app.component_files.pack`): {"meta", "figure"}, then the int16 flows."""
+    return component_files.pack({"meta": data.meta, "figure": data.figure}, data.flows)
 
 
 def unpack(payload: bytes) -> BrowserData:
     """The inverse of :func:`pack` (what the page's controller reads)."""
-    length = int.from_bytes(payload[:4], "little")
-    header = json.loads(payload[4 : 4 + length])
-    return BrowserData(payload[4 + length :], header["meta"], header["figure"])
+    header, flows = component_files.unpack(payload)
+    return BrowserData(flows, header["meta"], header["figure"])
 
 
 def publish(data: BrowserData) -> str:
-    """Write ``data`` once into the served folder (atomically; only the newest files are kept) and return its
-    path relative to the component's page."""
-    folder = private_dir(served_folder() / DATA_FOLDER)
-    name = f"{data.meta['digest']}.bin"
-    path = folder / name
-    if name in PUBLISHED and is_regular_file(path):
-        path.touch()  # in use: among the newest
-    else:  # written by this process (a file left by an earlier one is not trusted)
-        atomic_write(path, pack(data))
-        PUBLISHED.add(name)
-        removed = prune_uploads(folder, keep=path, max_files=KEPT_DATA_FILES, max_bytes=2**62, pattern=DATA_NAME)
-        PUBLISHED.difference_update(old.name for old in removed)
-    return f"{DATA_FOLDER}/{name}"
+    """Write ``data`` once into the served folder and return its path relative to the component's page."""
+    return component_files.publish(served_folder(), data.meta["digest"], pack(data))
 
 
 @functools.cache

@@ -29,7 +29,7 @@ import io
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -250,29 +250,6 @@ def panel_image(
 def frame_image(key: tuple, step: int, size: int, _frame: np.ndarray) -> bytes:
     """PNG of the input frame of ``step`` of the analysis ``key``, ``size`` pixels square."""
     return png(flowviz.resize_image(_frame, (size, size)))
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def classical_image(
-    key: tuple, step: int, options: flowviz.PanelOptions, _flow: np.ndarray, _frame: np.ndarray
-) -> tuple[bytes, float]:
-    """(PNG, scale) of the TV-L1 flow ``_flow`` (H, W, 2) of ``step`` of the analysis ``key`` (whose frames it
-    follows from), drawn with ``options`` (normalised per frame: its units are not the layers')."""
-    image, scale = flowviz.render_panel(_flow[None, None], 0, 0, replace(options, normalisation="frame"),
-                                        frame=_frame)
-    return png(image), scale
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def wheel_image(size: int) -> bytes:
-    """PNG of the direction colour wheel, ``size`` pixels square."""
-    return png(flowviz.color_wheel(size))
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def colour_bar_image(scale: float, height: int, units: str = flowviz.FLOW_UNITS) -> bytes:
-    """PNG of the speed colour bar of ``scale`` (:func:`repflow.flowviz.magnitude_colour_bar`)."""
-    return png(flowviz.magnitude_colour_bar(scale, height=height, units=units))
 
 
 CLASSICAL_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="repflow-classical")

@@ -16,7 +16,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from repflow.probe import ProbeOptions, default_probe_point
-from viz_app import compare_page, compute, handoff, ranking, sidebar, views
+from viz_app import compare_page, compute, handoff, main_row, ranking, sidebar, views
 from viz_app.sources import (
     ClipWindow,
     ModelFile,
@@ -174,9 +174,9 @@ def fragment_run() -> bool:
 @st.fragment
 def explorer(analysis, layer: str, *, key: tuple, dataset, clip_name: str, frame_numbers: list[int]) -> None:
     """What the channel ranking, channel, step and display options change: their sidebar controls, the main row,
-    the channel grid, the channel browser and the export. Changing one of them reruns only this part of the page,
-    and the classical TV-L1 panel is drawn last, so it never delays the learned flows (its window's flows are
-    computed in the background: see :func:`viz_app.compute.clip_classical`).
+    the channel grid, the channel browser and the export. Changing one of them reruns only this part of the page;
+    the main row is drawn in the page, which repaints it before this rerun (:mod:`viz_app.main_row`), and the
+    classical TV-L1 reaches it when the background job is done (:func:`viz_app.compute.clip_classical`).
 
     ``key`` identifies the analysis (model, clip, window, probe) in the caches; ``dataset`` is the model's bundled
     dissection (its default channel and the "dataset selectivity" ranking) or None."""
@@ -184,8 +184,9 @@ def explorer(analysis, layer: str, *, key: tuple, dataset, clip_name: str, frame
     channel, step = sidebar.channel_controls(analysis, layer, ranked, view=(key[0], key[1], layer),
                                              preferred=partial(dataset.default_channel, layer) if dataset else None)
     options = sidebar.view_controls()
-    classical_place = views.main_view(analysis, layer, channel, step, options, frame_numbers=frame_numbers, key=key)
-    # Imported once the learned flows are on the page: the first run of a fresh server does not wait for them.
+    main_row.show_main_row(analysis, layer, channel, step, options, frame_numbers=frame_numbers, key=key)
+    views.probe_notes(analysis, step)
+    # Imported once the main row is placed: the first run of a fresh server does not wait for them.
     from viz_app import channel_browser, export
 
     views.channel_grid(analysis, layer, channel, step, options, key=key)
@@ -199,7 +200,6 @@ def explorer(analysis, layer: str, *, key: tuple, dataset, clip_name: str, frame
         st.rerun(scope="fragment" if fragment_run() else "app")
     export.export_section(analysis, layer, channel, options, clip_name=clip_name, key=key, ranked=ranked,
                           frame_numbers=frame_numbers)
-    views.classical_view(classical_place, analysis, step, options, frame_numbers=frame_numbers, key=key)
     if fragment_run():  # a full run plays on after the rest of the page is drawn
         advance_play(analysis.flows[layer].shape[1])
 

@@ -46,6 +46,16 @@ NORMALISATION_LABELS = {
     "clip": "per channel over the clip (robust max)", "frame": "per frame (amounts not comparable)", "fixed": "fixed",
 }
 RANKED_SHOWN = 8
+COLOURINGS = ("direction", "magnitude")
+PANEL_SIZES = (160, 224, 288, 384)
+# The labels of the controls the explorer's main row follows in the page (viz_app.main_row); the channel box's
+# label goes on with its range, "Channel (0–15)".
+CONTROL_LABELS = {
+    "channel": "Channel (", "step": "Time step", "layer": "Flow layer or probe point", "normalisation": "Colour scale",
+    "fixed_max": f"Fixed scale ({flowviz.FLOW_UNITS_SHORT})", "colouring": "Colouring", "arrows": "Arrows (quiver)",
+    "arrow_spacing": "Arrow spacing (px)", "smooth": "Smooth upsampling", "opacity": "Flow opacity over the frame",
+    "legend": "Colour-wheel legend", "panel_px": "Panel size (px)",
+}
 MODEL_SOURCES = {"checkpoint": "repflow checkpoint", "own": "your own model"}
 OWN_FORMATS = {"torchscript": "TorchScript file", "state_dict": "state dict + architecture"}
 REDUCTION_LABELS = {"energy": "most moving channels", "pca": "principal components", "none": "first channels"}
@@ -356,8 +366,9 @@ def layer_picker(
         default = probe_key(probe_default)
     fresh = changed("layer_model", model)
     chosen = initial("layer", default, reset=fresh, fit=lambda layer: layer if layer in labels else default)
+    st.session_state["_layer_labels"] = labels
     return st.sidebar.selectbox(
-        "Flow layer or probe point", list(labels), format_func=labels.get, key="layer",
+        CONTROL_LABELS["layer"], list(labels), format_func=labels.get, key="layer",
         help="A probe computes frozen TV-L1 flow (initial θ, λ, τ; no training) on that layer's output.",
         index=list(labels).index(chosen["value"]) if chosen else 0,
     )
@@ -411,7 +422,7 @@ def channel_controls(analysis: ClipAnalysis, layer: str, ranked: Ranking, *, vie
     best = ranked.order[:RANKED_SHOWN]
     first = preferred() if new_view and preferred is not None else None
     channel = st.sidebar.number_input(
-        f"Channel (0–{n_channels - 1})", 0, n_channels - 1, key="channel",
+        f"{CONTROL_LABELS['channel']}0–{n_channels - 1})", 0, n_channels - 1, key="channel",
         **initial("channel", best[0] if first is None else first, reset=new_view or new_ranking,
                   fit=clipped(0, n_channels - 1)),
     )
@@ -434,7 +445,7 @@ def channel_controls(analysis: ClipAnalysis, layer: str, ranked: Ranking, *, vie
     if n_steps > 1:
         best = step_of_most_local_motion(analysis.frames, n_steps) if new_view else 0
         step = st.sidebar.slider(
-            "Time step", 0, n_steps - 1, key="step", help=f"{n_steps} flow steps in this layer.",
+            CONTROL_LABELS["step"], 0, n_steps - 1, key="step", help=f"{n_steps} flow steps in this layer.",
             **initial("step", best, reset=new_view, fit=clipped(0, n_steps - 1)),
         )
         st.sidebar.toggle("▶ Play", key="play", on_change=rewind_if_at_end, args=(n_steps,), **initial("play", False))
@@ -477,26 +488,28 @@ def view_controls() -> flowviz.PanelOptions:
     """Normalisation, colouring, arrows, upsampling, overlay, legend and panel size."""
     st.sidebar.header("Display")
     normalisation = st.sidebar.radio(
-        "Colour scale", list(flowviz.NORMALISATIONS), format_func=NORMALISATION_LABELS.get, key="normalisation",
+        CONTROL_LABELS["normalisation"], list(flowviz.NORMALISATIONS), format_func=NORMALISATION_LABELS.get,
+        key="normalisation",
         help="The flow length drawn at full colour: by default the 99th percentile of |u| over the channel's steps. "
         f"Cells below {flowviz.STILL_FRACTION:.0%} of it are white.",
     )
     fixed_max = st.sidebar.number_input(
-        f"Fixed scale ({flowviz.FLOW_UNITS_SHORT})", min_value=1e-4, value=1.0, format="%.4f", key="fixed_max",
+        CONTROL_LABELS["fixed_max"], min_value=1e-4, value=1.0, format="%.4f", key="fixed_max",
         disabled=normalisation != "fixed", help="Flow length drawn at full colour; longer vectors are drawn darker.",
     )
     colouring = st.sidebar.radio(
-        "Colouring", ["direction", "magnitude"], key="colouring", horizontal=True,
+        CONTROL_LABELS["colouring"], list(COLOURINGS), key="colouring", horizontal=True,
         format_func={"direction": "direction (colour wheel)", "magnitude": "speed (colour bar)"}.get,
     )
-    arrows = st.sidebar.checkbox("Arrows (quiver)", key="arrows")
-    spacing = st.sidebar.slider("Arrow spacing (px)", 8, 64, 16, step=4, key="arrow_spacing", disabled=not arrows)
+    arrows = st.sidebar.checkbox(CONTROL_LABELS["arrows"], key="arrows")
+    spacing = st.sidebar.slider(CONTROL_LABELS["arrow_spacing"], 8, 64, 16, step=4, key="arrow_spacing",
+                                disabled=not arrows)
     smooth = st.sidebar.checkbox(
-        "Smooth upsampling", key="smooth", help="Bilinear instead of nearest (feature-map cells)."
+        CONTROL_LABELS["smooth"], key="smooth", help="Bilinear instead of nearest (feature-map cells)."
     )
-    opacity = st.sidebar.slider("Flow opacity over the frame", 0.0, 1.0, 1.0, step=0.05, key="opacity")
-    legend = st.sidebar.checkbox("Colour-wheel legend", value=True, key="legend")
-    panel_px = st.sidebar.select_slider("Panel size (px)", [160, 224, 288, 384], value=224, key="panel_px")
+    opacity = st.sidebar.slider(CONTROL_LABELS["opacity"], 0.0, 1.0, 1.0, step=0.05, key="opacity")
+    legend = st.sidebar.checkbox(CONTROL_LABELS["legend"], value=True, key="legend")
+    panel_px = st.sidebar.select_slider(CONTROL_LABELS["panel_px"], list(PANEL_SIZES), value=224, key="panel_px")
     style = flowviz.FlowStyle(
         colouring=colouring, smooth=smooth, arrow_spacing=spacing if arrows else 0, opacity=opacity, legend=legend
     )

@@ -1,6 +1,6 @@
-"""The main page: frame | flow layers (and the chosen flow probe) | classical TV-L1 side by side, the channel
-grid, top-5 predictions and the learned TV-L1 parameters. Only draws: everything it shows is computed (and
-cached) elsewhere."""
+"""The explorer's server-drawn parts (the main row is drawn in the page: :mod:`viz_app.main_row`): what a probe is,
+the channel grid, top-5 predictions and the learned TV-L1 parameters; ``panel_row`` lays panels out side by side
+(the Compare page). Only draws: everything it shows is computed (and cached) elsewhere."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import streamlit as st
 
 from repflow import flowviz
 from repflow.analysis import PROBE_PREFIX, ClipAnalysis, probe_key
-from repflow.figure import mosaic, step_labels
+from repflow.figure import mosaic
 from repflow.flowviz import PanelOptions
 from repflow.probe import INPUT, ProbeOptions
 from viz_app import compute
@@ -21,50 +21,6 @@ from viz_app.sidebar import queue
 GRID_COLUMNS = 8
 GRID_TILE_PX = 96
 GRID_ORDERS = ("channel number", "motion energy at this step", "agreement with TV-L1 over the clip")
-
-
-def main_view(
-    analysis: ClipAnalysis, layer: str, channel: int, step: int, options: PanelOptions, *, frame_numbers: list[int],
-    key: tuple,
-):
-    """Input frame, every flow layer (and the probe) at (channel, step), a place for classical TV-L1 and the colour
-    legend, aligned in one row (one slot per layer shown, the legend beside the panels, never on them); under it,
-    what a probe is when one is shown. Returns the TV-L1 place: the caller draws :func:`classical_view` there after
-    everything that is quicker.
-
-    ``frame_numbers`` are the clip's frame numbers of the window's frames; ``key`` identifies the analysis in the
-    image cache."""
-    size = options.size
-    frame = analysis.frames[step]
-    names = list(analysis.flows)
-    wheel = options.style.legend and options.style.colouring == "direction"
-    columns = panel_row([size] * (2 + len(names)) + [size // 2] * wheel)  # the legend's slot as wide as the wheel
-    columns[0].image(
-        compute.data_uri(compute.frame_image(key, step, size, frame)),
-        caption=f"frame {frame_numbers[step]} (input crop)", width="stretch",
-    )
-    for column, name in zip(columns[1:], names):
-        flows = analysis.flows[name]
-        label = analysis.layer_labels[name]
-        marker = "▶ " if name == layer else ""
-        shown_channel = min(channel, len(flows) - 1)
-        if step >= flows.shape[1]:
-            column.info(f"{label}: no step {step} (it compares {analysis.frames.shape[0] - flows.shape[1] + 1} frames)")
-            continue
-        image, scale = compute.panel_image(key, name, shown_channel, step, options, flows, frame)
-        channel_name = analysis.channel_label(name, shown_channel)
-        pair = step_labels(frame_numbers, [step], len(analysis.frames) - flows.shape[1])[0]
-        caption = f"{marker}{label} · {channel_name} · t {step}: frames {pair} · {flowviz.scale_note(scale)}"
-        column.image(compute.data_uri(image), caption=caption, width="stretch")
-        if options.style.colouring == "magnitude" and scale > 0:
-            column.image(compute.data_uri(compute.colour_bar_image(scale, options.size)), width="content")
-    if wheel:
-        columns[-1].image(compute.data_uri(compute.wheel_image(size // 2)),
-                          caption="direction = hue, speed = saturation, white = still", width=size // 2)
-    probes = [name for name in names if name.startswith(PROBE_PREFIX)]
-    if probes:
-        st.caption(probe_note(analysis.layer_labels[probes[0]], only_probes=len(probes) == len(names)))
-    return columns[1 + len(names)]
 
 
 def probe_note(label: str, *, only_probes: bool) -> str:
@@ -88,36 +44,27 @@ def panel_row(widths: list[int]) -> list:
     return [row.container(width=width) for width in widths]
 
 
-def classical_view(
-    column, analysis: ClipAnalysis, step: int, options: PanelOptions, *, frame_numbers: list[int], key: tuple
-) -> None:
-    """OpenCV TV-L1 flow of the input frames ``step`` -> ``step + 1``, in pixels of the input crop,
-    always normalised per frame (its units are not those of the feature-map flows); ``key`` identifies the analysis
-    in the image cache."""
-    if step + 1 >= len(analysis.frames):
-        column.info("Classical TV-L1 needs a next frame.")
+def probe_notes(analysis: ClipAnalysis, step: int) -> None:
+    """Under the main row: what a shown probe is and, for the input probe, how close it is to OpenCV's TV-L1 of the
+    same step (a check that the probe works)."""
+    probes = [name for name in analysis.flows if name.startswith(PROBE_PREFIX)]
+    if not probes:
+        return
+    st.caption(probe_note(analysis.layer_labels[probes[0]], only_probes=len(probes) == len(analysis.flows)))
+    probe = analysis.flows.get(probe_key(INPUT))
+    if probe is None or step >= probe.shape[1] or step + 1 >= len(analysis.frames):
         return
     try:
         flow = compute.classical_step(analysis.frames, step)
-    except Exception as error:  # a failing comparison must not take the learned flows down with it
-        column.error(f"Classical TV-L1 failed: {error}")
+    except Exception as error:  # a failing comparison must not take the page down with it
+        st.caption(f"Classical TV-L1 failed: {error}")
         return
-    image, scale = compute.classical_image(key, step, options, flow, analysis.frames[step])
-    pair = step_labels(frame_numbers, [step], 1)[0]
-    scale_words = flowviz.scale_note(scale, "input px/step")
-    caption = f"classical TV-L1 (OpenCV) · t {step}: frames {pair} · {scale_words} (this pair)"
-    column.image(compute.data_uri(image), caption=caption, width="stretch")
-    if options.style.colouring == "magnitude" and scale > 0:
-        bar = compute.colour_bar_image(scale, options.size, "input pixels per step")
-        column.image(compute.data_uri(bar), width="content")
-    probe = analysis.flows.get(probe_key(INPUT))
-    if probe is not None and step < probe.shape[1]:
-        difference, reference, cosine = agreement(probe[0, step], flow)
-        column.caption(
-            f"Input probe vs OpenCV: mean end-point difference {difference:.3g} px "
-            f"(zero flow would be {reference:.3g} px), "
-            f"direction agreement (cosine) {cosine:.2f}. A working probe is well under the zero-flow figure."
-        )
+    difference, reference, cosine = agreement(probe[0, step], flow)
+    st.caption(
+        f"Input probe vs OpenCV at step {step}: mean end-point difference {difference:.3g} px (zero flow would be "
+        f"{reference:.3g} px), direction agreement (cosine) {cosine:.2f}. A working probe is well under the "
+        "zero-flow figure."
+    )
 
 
 def agreement(flow: np.ndarray, reference: np.ndarray) -> tuple[float, float, float]:

@@ -1,9 +1,13 @@
 """Helpers the AppTest test files share (importable as ``tests.viz_app.apptest_helpers``: conftest puts the
 repository root on ``sys.path``)."""
 
+import json
+import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
+
+from viz_app import component_files, main_row
 
 TIMEOUT = 60
 APP = str(Path(__file__).resolve().parents[2] / "viz_app" / "main.py")
@@ -20,13 +24,67 @@ def assert_clean(at: AppTest) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
+def row_args(at: AppTest) -> dict:
+    """What the server sent the explorer's main row (:mod:`viz_app.main_row`): its data file, the classical TV-L1
+    file and the server's view of the controls (``state``)."""
+    rows = [element for element in at.get("component_instance") if element.proto.component_name.endswith("main_row")]
+    assert len(rows) == 1, f"{len(rows)} main rows on the page"
+    return json.loads(rows[0].proto.json_args)
+
+
+def row_file(name: str, timeout_s: float = TIMEOUT) -> dict:
+    """The header of one of the row's data files (waiting for a classical TV-L1 file the background job writes)."""
+    path = main_row.served_folder() / name
+    deadline = time.monotonic() + timeout_s
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return component_files.unpack(path.read_bytes())[0]
+
+
+def row_panels(at: AppTest) -> list[tuple[str, str]]:
+    """(identity, caption) of every panel the main row shows in the server's state, captioned as the page captions
+    them (the browser test checks the page's captions against these): the identity names what is drawn."""
+    args = row_args(at)
+    header, state = row_file(args["file"]), args["state"]
+    step, numbers = state["step"], header["frame_numbers"]
+    display = json.dumps({key: value for key, value in state.items() if key not in ("layer", "channel", "step")})
+    panels = [(f"{args['file']} frame {step} {state['panel_px']}", f"frame {numbers[step]} (input crop)")]
+    for layer in header["layers"]:
+        channels, steps = layer["shape"][:2]
+        channel = min(state["channel"], channels - 1)
+        if step >= steps:
+            panels.append(("note", f"{layer['label']}: no step {step} (it compares {layer['compares']} frames)"))
+            continue
+        scale = {"clip": layer["clip_scales"][channel], "frame": layer["frame_scales"][channel][step],
+                 "fixed": state["fixed_max"]}[state["normalisation"]]
+        marker = "▶ " if layer["name"] == state["layer"] else ""
+        panels.append((f"{args['file']} {layer['name']} {channel} {step} {display}",
+                       f"{marker}{layer['label']} · {layer['channel_labels'][channel]} · t {step}: frames "
+                       f"{layer['step_labels'][step]} · scale {scale:.3g} {header['units_short']}"))
+    if args["classical"] and step + 1 < len(numbers):
+        classical = row_file(args["classical"])
+        scale = classical["scales"][step - classical["first_step"]]
+        panels.append((f"{args['classical']} {step} {display}",
+                       f"classical TV-L1 (OpenCV) · t {step}: frames {numbers[step]}→{numbers[step + 1]} · "
+                       f"scale {scale:.3g} input px/step (this pair)"))
+    return panels
+
+
+def captions(at: AppTest) -> list[str]:
+    """The captions of the main row's panels, then of the page's images."""
+    return [caption for _, caption in row_panels(at)] + [image.captions[0] for image in at.image if image.captions]
+
+
 def image_panel(at: AppTest, label: str) -> tuple[str, str]:
-    """(url, caption) of the image whose caption contains ``label``."""
-    for image in at.image:
-        caption = image.captions[0] if image.captions else ""
+    """(identity, caption) of the main row's panel whose caption contains ``label``, else (url, caption) of such an
+    image on the page."""
+    shown = row_panels(at) if any(e.proto.component_name.endswith("main_row") for e in at.get("component_instance")) \
+        else []
+    shown += [(image.value[0], image.captions[0]) for image in at.image if image.captions]
+    for identity, caption in shown:
         if label in caption:
-            return image.value[0], caption
-    raise AssertionError(f"no image captioned {label!r}; captions: {[i.captions for i in at.image]}")
+            return identity, caption
+    raise AssertionError(f"no panel captioned {label!r}; captions: {[caption for _, caption in shown]}")
 
 
 def open_export(at: AppTest) -> AppTest:

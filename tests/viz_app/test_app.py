@@ -13,7 +13,15 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 
 from repflow.checkpoint import model_payload, save_checkpoint
 from repflow.video import write_video
-from tests.viz_app.apptest_helpers import assert_clean, export_columns, image_panel, open_export, run_app
+from tests.viz_app.apptest_helpers import (
+    assert_clean,
+    captions,
+    export_columns,
+    image_panel,
+    open_export,
+    row_args,
+    run_app,
+)
 
 
 def video_bytes(tmp_path, frames, name="clip.mp4") -> bytes:
@@ -23,12 +31,12 @@ def video_bytes(tmp_path, frames, name="clip.mp4") -> bytes:
 def test_default_page_renders_frames_flows_classical_grid_predictions(app_env):
     at = run_app()
     assert_clean(at)
-    captions = [image.captions[0] for image in at.image]
-    assert any(c.startswith("frame ") and c.endswith("(input crop)") for c in captions)
-    assert any("flow-of-flow 1/2" in c for c in captions), "the default model is the flow-of-flow one"
-    assert any(c.startswith("▶ flow-of-flow 1/2") for c in captions), "a bundled model opens on its first layer"
+    shown = captions(at)
+    assert any(c.startswith("frame ") and c.endswith("(input crop)") for c in shown)
+    assert any("flow-of-flow 1/2" in c for c in shown), "the default model is the flow-of-flow one"
+    assert any(c.startswith("▶ flow-of-flow 1/2") for c in shown), "a bundled model opens on its first layer"
     assert at.selectbox(key="layer").value == "flow_block.flow1"
-    assert any("classical TV-L1" in c for c in captions)
+    assert any("classical TV-L1" in c for c in shown)
     assert len(at.pills(key="grid_pick").options) == 8, "one grid choice per channel"
     assert at.session_state["frames"] == 8 and at.session_state["size"] == 64, (
         "defaults from the checkpoint's clip entry"
@@ -100,33 +108,26 @@ def test_channel_step_layer_and_options_redraw_without_rerunning_the_network(app
     assert len(calls) == 1, "the forward pass ran once for all these changes"
 
 
-def test_a_channel_change_draws_only_the_new_channels_panels_and_places_them_in_the_page(app_env, monkeypatch):
-    """Per change, only what shows something new is drawn: the flow layers' panels of the new channel (not the frame,
-    the TV-L1 panel, the grid or the legend); a channel seen before is drawn from the cache; the main row's images
-    travel inside the page's message (data URIs), so the page fetches nothing to show them."""
+def test_a_channel_change_draws_nothing_on_the_server_and_sends_the_row_no_new_data(app_env, monkeypatch):
+    """The page holds every channel of every layer (the main row's data file): a channel change draws no panel on
+    the server (the grid does not depend on the channel and comes from its cache) and sends the row the same file
+    with the new channel."""
     from repflow import flowviz
-    from viz_app import compute
 
     at = run_app()
     assert_clean(at)
-    compute.panel_image.clear()
+    before = row_args(at)
     drawn = []
     real = flowviz.render_panel
     monkeypatch.setattr(flowviz, "render_panel", lambda flows, channel, *a, **k: drawn.append(channel) or real(
         flows, channel, *a, **k))
-    shown = at.number_input(key="channel").value
-    other, third = (shown + 1) % 8, (shown + 2) % 8
+    other = (at.number_input(key="channel").value + 1) % 8
     at.number_input(key="channel").set_value(other).run()
     assert_clean(at)
-    layers = [i for i in at.image if i.captions and " · ch " in i.captions[0]]
-    assert len(layers) == 2 and drawn == [other, other], "one panel per flow layer, nothing else redrawn"
-    at.number_input(key="channel").set_value(third).run()
-    drawn.clear()
-    at.number_input(key="channel").set_value(other).run()
-    assert drawn == [], "a channel seen before comes from the cache"
-    main_row = [i for i in at.image if i.captions and ("(input crop)" in i.captions[0] or " · ch " in i.captions[0]
-                                                         or "classical TV-L1" in i.captions[0])]
-    assert len(main_row) == 4 and all(i.value[0].startswith("data:image/png;base64,") for i in main_row)
+    after = row_args(at)
+    assert drawn == [], "no panel drawn on the server"
+    assert after["file"] == before["file"] and after["classical"] == before["classical"]
+    assert after["state"] == {**before["state"], "channel": other}
 
 
 def test_ranking_and_grid_buttons_select_a_channel(app_env):
@@ -249,8 +250,8 @@ def test_uploaded_rep_flow_checkpoint_is_used(app_env, tmp_path, tiny_model):
     assert_clean(at)
     assert "**mine.pt**" in at.caption[0].value
     assert not at.info, "no slot for a flow-of-flow layer the model does not have"
-    assert [c for c in (i.captions[0] for i in at.image if i.captions) if "Rep-Flow" in c or "flow-of-flow" in c] == [
-        next(c for c in (i.captions[0] for i in at.image if i.captions) if c.startswith("▶ Rep-Flow"))]
+    flows = [c for c in captions(at) if "Rep-Flow" in c or "flow-of-flow" in c]
+    assert len(flows) == 1 and flows[0].startswith("▶ Rep-Flow")
 
 
 def test_an_uploaded_checkpoint_opens_on_its_last_flow_layer(app_env, tmp_path, tiny_model):

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from repflow import flowviz
-from viz_app import channel_browser
+from viz_app import channel_browser, component_files
 from viz_app.channel_browser import build_browser, step_labels
 
 CHANNELS, STEPS, HEIGHT, WIDTH = 3, 4, 6, 5
@@ -103,7 +103,7 @@ def test_the_layer_file_holds_everything_and_the_flows_start_aligned(tmp_path, m
     assert channel_browser.unpack(payload) == data
 
     monkeypatch.setattr(channel_browser, "served_folder", lambda: tmp_path)
-    monkeypatch.setattr(channel_browser, "KEPT_DATA_FILES", 2)
+    monkeypatch.setattr(component_files, "KEPT_DATA_FILES", 2)
     names = [channel_browser.publish(build_browser(layer_flows() * k, [0, 1, 2, 3, 4])) for k in (1, 2, 3)]
     assert names[0] == f"data/{build_browser(layer_flows(), [0, 1, 2, 3, 4]).meta['digest']}.bin"
     kept = sorted(p.name for p in (tmp_path / "data").iterdir())

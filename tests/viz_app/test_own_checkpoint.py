@@ -9,7 +9,7 @@ import torch
 from repflow.checkpoint import model_payload, save_checkpoint
 from repflow.models import ModelConfig, build_model
 from repflow.video import write_video
-from tests.viz_app.apptest_helpers import assert_clean, export_rows, image_panel, open_export, run_app
+from tests.viz_app.apptest_helpers import assert_clean, captions, export_rows, image_panel, open_export, run_app
 
 ARCHITECTURES = {
     "r2plus1d_rgb": ModelConfig(flow="none", width=8, num_classes=4),
@@ -113,7 +113,7 @@ def own_models(tmp_path):
 
 
 def main_row_captions(at) -> list[str]:
-    return [image.captions[0] for image in at.image if image.captions]
+    return captions(at)
 
 
 def test_upload_switch_upload_shows_each_model_with_its_own_window_and_words(own_models, long_clip, monkeypatch):

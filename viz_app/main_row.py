@@ -1,0 +1,149 @@
+"""The explorer's main row, drawn in the page: input frame | every flow layer (and the probe) at the chosen channel
+and step | classical TV-L1 | colour legend.
+
+The page gets one data file per analysis (:func:`row_data`): every layer's flows as int16 (one step size per
+channel), their colour scales per channel (clip) and per step (frame), labels, and the input frames. Its controller
+(``main_row_frontend/row.js``) draws the panels with ``frontend_common/flowpaint.js``, a port of
+:func:`repflow.flowviz.render_flow` tested pixel for pixel against it, so a change of channel, step, layer or display
+option repaints at once: the controller follows the sidebar's controls in the page as they change (it reads their
+values), and every Streamlit run also sends it the server's values (``state``), which it shows when it cannot read
+a control. The clip window's classical TV-L1 is computed in the background (:func:`viz_app.compute.clip_classical`)
+and reaches the page as a second file when it is done (:func:`classical_data`): it never delays the learned flows.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import asdict
+from pathlib import Path
+
+import flow_vis
+import numpy as np
+import streamlit as st
+import streamlit.components.v1 as components
+
+from repflow import flowviz
+from repflow.analysis import ClipAnalysis
+from repflow.figure import step_labels
+from repflow.flowviz import PanelOptions
+from viz_app import component_files, compute, sidebar
+
+HERE = Path(__file__).resolve().parent
+FRONTEND = [HERE / "main_row_frontend" / name for name in ("index.html", "row.js")]
+FRONTEND += [HERE / "frontend_common" / "flowpaint.js"]
+
+
+def quantise(flows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(int16 codes, step per channel (C,)) such that ``codes[c] * step[c]`` is within half a step of ``flows[c]``."""
+    peak = np.abs(flows.reshape(len(flows), -1)).max(axis=1).astype(np.float64)
+    step = np.where(peak > 0, peak / 32767, 1.0)
+    return np.round(flows / step.reshape(-1, 1, 1, 1, 1)).astype("<i2"), step
+
+
+def row_data(analysis: ClipAnalysis, frame_numbers: list[int]) -> tuple[dict, bytes]:
+    """(header, blob) of the row's data file: per layer its label, shape (C, T, H, W), channel labels, step labels
+    ("4→6"), quantisation steps, clip and frame colour scales (:func:`repflow.flowviz.panel_scales`) and the offset
+    of its int16 flows (C, T, H, W, 2) in the blob; the input frames (T0, S, S, 3) uint8 at ``frames_offset``."""
+    layers, parts, offset = [], [], 0
+    for name, flows in analysis.flows.items():
+        codes, quant = quantise(flowviz.check_flow(flows))
+        channels, steps = flows.shape[:2]
+        span = len(analysis.frames) - steps
+        layers.append({
+            "name": name, "label": analysis.layer_labels[name], "shape": list(flows.shape[:4]),
+            "channel_labels": [analysis.channel_label(name, c) for c in range(channels)],
+            "step_labels": step_labels(frame_numbers, range(steps), span), "compares": span + 1,
+            "quant": quant.tolist(), "clip_scales": flowviz.panel_scales(flows, "clip")[:, 0].tolist(),
+            "frame_scales": flowviz.panel_scales(flows, "frame").tolist(), "offset": offset,
+        })
+        parts.append(codes.tobytes())
+        offset += len(parts[-1])
+    frames = np.ascontiguousarray(analysis.frames, dtype=np.uint8)
+    header = {
+        "layers": layers, "frames_shape": list(frames.shape), "frames_offset": offset,
+        "frame_numbers": list(frame_numbers), "still_fraction": flowviz.STILL_FRACTION,
+        "units": flowviz.FLOW_UNITS, "units_short": flowviz.FLOW_UNITS_SHORT,
+        "palette": {"wheel": flow_vis.make_colorwheel().astype(int).tolist(),
+                    "speed_colours": flowviz.magnitude_lut().tolist()},
+    }
+    return header, b"".join(parts) + frames.tobytes()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def row_payload(key: tuple, _analysis: ClipAnalysis, frame_numbers: list[int]) -> tuple[str, bytes]:
+    """(digest, bytes) of the row's data file of the analysis ``key`` (model, clip, window, probe)."""
+    payload = component_files.pack(*row_data(_analysis, frame_numbers))
+    return hashlib.sha256(payload).hexdigest()[:16], payload
+
+
+def classical_data(flows: np.ndarray, first_step: int = 0) -> bytes:
+    """The classical TV-L1 file: header {"shape": (T, H, W), "first_step", "scales"} (one robust scale per step,
+    the "frame" normalisation the TV-L1 panel always uses) and the flows (T, H, W, 2) as float32."""
+    flows = flowviz.check_flow(flows)
+    scales = flowviz.panel_scales(flows[None], "frame")[0]
+    header = {"shape": list(flows.shape[:3]), "first_step": first_step, "scales": scales.tolist()}
+    return component_files.pack(header, np.ascontiguousarray(flows, dtype="<f4").tobytes())
+
+
+def classical_file(frames: np.ndarray, step: int) -> str:
+    """Where the page finds the classical TV-L1 of the window ``frames``: the window's file, written by the
+    background job when it is done (the page waits for it to appear), or, for a window too large to keep, a file
+    of step ``step`` alone, computed now."""
+    job = compute.clip_classical(frames)
+    digest = hashlib.blake2b(frames.tobytes(), digest_size=8).hexdigest()
+    if job is None:
+        pair = compute.classical_flow(frames[step : step + 2])
+        name = hashlib.blake2b(f"{digest}/{step}".encode(), digest_size=8).hexdigest()
+        return component_files.publish(served_folder(), name, classical_data(pair[None], step))
+    folder = served_folder()
+    job.add_done_callback(functools.partial(publish_classical, folder, digest))  # at once if it is done
+    return f"{component_files.DATA_FOLDER}/{digest}.bin"
+
+
+def publish_classical(folder: Path, digest: str, job) -> None:
+    """Done callback of a window's TV-L1 job: write its file (a failed job writes none; its step's panel is then
+    computed on request by :func:`classical_file`'s fallback on the next run)."""
+    if job.exception() is None:
+        component_files.publish(folder, digest, classical_data(job.result()))
+
+
+def state(layer: str, channel: int, step: int, options: PanelOptions) -> dict:
+    """The server's view of the row's controls, as the page's controller reads them."""
+    style = options.style
+    return {
+        "layer": layer, "channel": channel, "step": step, "normalisation": options.normalisation,
+        "fixed_max": options.fixed_max, "colouring": style.colouring, "smooth": style.smooth,
+        "arrows": style.arrow_spacing > 0, "arrow_spacing": style.arrow_spacing or 16, "opacity": style.opacity,
+        "legend": style.legend, "panel_px": options.size,
+    }
+
+
+def show_main_row(
+    analysis: ClipAnalysis, layer: str, channel: int, step: int, options: PanelOptions, *, frame_numbers: list[int],
+    key: tuple,
+) -> None:
+    """Place the row showing ``layer`` (marked ▶) at ``channel`` and ``step`` drawn with ``options``; ``key``
+    identifies the analysis (model, clip, window, probe) in the caches."""
+    frames = analysis.frames
+    classical = classical_file(frames, step) if len(frames) > 1 else None
+    labels = st.session_state.get("_layer_labels") or {name: name for name in analysis.flows}
+    component()(
+        file=component_files.publish(served_folder(), *row_payload(key, analysis, list(frame_numbers))),
+        classical=classical,
+        state=state(layer, channel, step, options), controls=sidebar.CONTROL_LABELS,
+        choices={"layer": {text: name for name, text in labels.items()}, "normalisation": list(flowviz.NORMALISATIONS),
+                 "colouring": list(sidebar.COLOURINGS), "panel_px": list(sidebar.PANEL_SIZES)},
+        style_defaults=asdict(flowviz.FlowStyle()), key="main_row", default=None,
+    )
+
+
+@functools.cache
+def served_folder() -> Path:
+    """The controller, its page and flowpaint.js in one private folder (:mod:`viz_app.component_files`)."""
+    return component_files.served_folder("main-row", FRONTEND)
+
+
+@functools.cache
+def component():
+    return components.declare_component("main_row", path=str(served_folder()))
