@@ -8,6 +8,7 @@
 //     scale: the magnitude drawn at full colour (0: every cell still, white);
 //     style: {colouring: "direction" | "magnitude", smooth, arrow_spacing (0 = none), opacity, still_fraction};
 //     frame: null or {rgb, height, width} (rgb: height*width*3 bytes), shown under the flow when opacity < 1;
+//       its resize is kept per rgb array, so pass a new array for new pixels rather than overwriting one;
 //     palette: {wheel: flow_vis.make_colorwheel() as [[r, g, b], ...], speed_colours: flowviz.magnitude_lut()}.
 //   resizeImage(rgb, height, width, size) -> Uint8ClampedArray RGB (size*size*3) = flowviz.resize_image(image,
 //       (size, size)): OpenCV's INTER_AREA when shrinking the height, INTER_LINEAR otherwise, unchanged when equal.
@@ -288,6 +289,15 @@
     rgba.set(context.getImageData(0, 0, size, size).data);
   }
 
+  // the frame resized to size, kept per frame.rgb array: the panels of a row share their frame
+  const resizedFrames = new WeakMap();
+  function resizedFrame(frame, size) {
+    if (!resizedFrames.has(frame.rgb)) resizedFrames.set(frame.rgb, new Map());
+    const sizes = resizedFrames.get(frame.rgb), key = `${frame.height}x${frame.width}->${size}`;
+    if (!sizes.has(key)) sizes.set(key, resizeImage(frame.rgb, frame.height, frame.width, size));
+    return sizes.get(key);
+  }
+
   function renderFlow(u, v, height, width, scale, style, size, frame, palette) {
     u = float32Field(u); v = float32Field(v);
     let rgba, fieldU = null, fieldV = null;
@@ -299,7 +309,7 @@
       const same = height === size && width === size;
       rgba = toRgba(same ? cells : resizeNearest(cells, height, width, 3, size), size * size);
     }
-    if (frame && style.opacity < 1) blendInto(rgba, resizeImage(frame.rgb, frame.height, frame.width, size), style.opacity);
+    if (frame && style.opacity < 1) blendInto(rgba, resizedFrame(frame, size), style.opacity);
     if (style.arrow_spacing) {
       if (!fieldU) {
         const rows = nearestIndex(height, size), cols = nearestIndex(width, size);
