@@ -215,6 +215,23 @@ def test_a_zero_scale_is_all_white(page, colouring):
     np.testing.assert_array_equal(got, flowviz.render_flow(flow, max_magnitude=0.0, size=(160, 160), style=style))
 
 
+@pytest.mark.parametrize("colouring", ["direction", "magnitude"])
+def test_the_still_threshold_is_compared_in_float32(page, colouring):
+    """numpy compares the float32 magnitudes with the threshold rounded to float32: a vector exactly at the rounded
+    threshold (below the exact one) is coloured, one float32 step shorter is white."""
+    scale = 1.3
+    threshold = np.float32(flowviz.STILL_FRACTION * scale)
+    assert float(threshold) < flowviz.STILL_FRACTION * scale
+    lengths = [np.nextafter(threshold, np.float32(0)), threshold, np.nextafter(threshold, np.float32(1))]
+    flow = np.zeros((1, 3, 2), np.float32)
+    flow[0, :, 0] = lengths
+    assert (flowviz.magnitude(flow)[0] == lengths).all()
+    style = flowviz.FlowStyle(colouring=colouring)
+    expected = flowviz.render_flow(flow, max_magnitude=scale, size=(3, 3), style=style)
+    assert (expected[:, 0] == 255).all() and (expected[:, 1:] < 255).any(axis=-1).all()
+    np.testing.assert_array_equal(paint(page, render_call(flow, scale, 3, style)), expected)
+
+
 @pytest.mark.parametrize(("height", "width", "size"), [
     (112, 112, 160), (112, 112, 224), (112, 112, 384),  # bilinear, OpenCV's 11-bit fixed point
     (224, 224, 160), (300, 300, 224),  # area averaging by a fraction

@@ -18,7 +18,9 @@
 // Every step repeats the arithmetic of the Python side: numpy's float32 steps (Math.fround), its rounding of
 // halves to even, and OpenCV 5's resize (nearest: source index floor(x * src / dst); bilinear on float32 flow and
 // on uint8 frames with its 11-bit fixed-point weights; area averaging) and addWeighted. The pictures are identical
-// except the arrows, which a canvas draws close to cv2.arrowedLine but not pixel for pixel.
+// except in two ways: the arrows, which a canvas draws close to cv2.arrowedLine but not pixel for pixel, and the
+// direction colours where numpy's vectorised float32 arctan2 (a few ulp from the exact angle, which Math.atan2
+// gives) tips a colour over a rounding step: rare single values off by 1.
 "use strict";
 
 (function () {
