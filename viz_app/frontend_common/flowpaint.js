@@ -55,7 +55,7 @@
     }
   }
 
-  // flowviz.colour_flow of cells count of float32 components: RGB (count*3), still cells white
+  // flowviz.colour_flow of count cells (float32 components): RGB (count*3), still cells white
   function colourCells(u, v, count, scale, style, palette) {
     const out = new Uint8ClampedArray(count * 3).fill(255);
     if (!(scale > 0)) return out;
