@@ -3,9 +3,10 @@
 Starts ``streamlit run viz_app/main.py`` on 127.0.0.1 (never reachable from outside), opens ``--sessions``
 pages (separate browser contexts, so separate Streamlit sessions; at most 10), waits until each shows flows,
 then runs ``--waves`` waves (at most 10): in a wave every page enters a new channel at once, and the wave ends
-when every page shows its channel's flow image. Prints, per wave, how long that took, the pages that showed an
-error or an exception, and the server's resident memory (RSS); a wave longer than ``--wave-timeout`` seconds
-stops the run with the pages still waiting. Exits 1 if any page showed an error or a wave timed out.
+when every page shows its channel's flow panel and the server's run for the change has ended. Prints, per wave,
+how long that took, the pages that showed an error or an exception, and the server's resident memory (RSS); a
+wave longer than ``--wave-timeout`` seconds stops the run with the pages still waiting. Exits 1 if any page
+showed an error or a wave timed out.
 
 Uses ``REPFLOW_MODELS_DIR`` / ``REPFLOW_SAMPLES_DIR`` like the app (an untrained model if there is none).
 
@@ -22,7 +23,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.app_benchmark import CHROMIUM, CHROMIUM_ARGS, ensure_model, free_port, start_app_server, stop_server
+from tools.app_benchmark import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    IDLE,
+    ensure_model,
+    free_port,
+    row_panels,
+    start_app_server,
+    stop_server,
+)
 
 MAX_SESSIONS = 10
 MAX_WAVES = 10
@@ -91,7 +101,7 @@ def run_load(sessions: int, waves: int, *, wave_timeout: float = 180, log=print)
                 for page in pages:
                     page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
                 for page in pages:
-                    page.locator("[data-testid='stImage']", has_text="▶").first.wait_for(timeout=wave_timeout * 1000)
+                    row_panels(page, "▶").first.wait_for(timeout=wave_timeout * 1000)
                 report.rss_opened_mb = rss_mb(server.pid)
                 opened_s = time.perf_counter() - started
                 log(f"{sessions} sessions open after {opened_s:.1f} s; server RSS {report.rss_opened_mb:.0f} MB")
@@ -107,9 +117,10 @@ def run_load(sessions: int, waves: int, *, wave_timeout: float = 180, log=print)
                     for index, page in enumerate(pages):
                         left_ms = max(1.0, (started + wave_timeout - time.perf_counter()) * 1000)
                         shown = re.compile(rf"^▶ .* · ch {channels[index]} · ")
-                        wanted = page.locator("[data-testid='stImage']", has_text=shown)
-                        try:
-                            wanted.first.wait_for(timeout=left_ms)
+                        try:  # shown by the page at once; then the server's run for it has to end
+                            row_panels(page, shown).first.wait_for(timeout=left_ms)
+                            page.wait_for_function(IDLE, timeout=max(1.0, (started + wave_timeout
+                                                                           - time.perf_counter()) * 1000))
                         except Exception:
                             report.timed_out.append(index)
                         if errors := page_errors(page):

@@ -12,11 +12,13 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tools.app_benchmark import stop_server
+from tools.app_benchmark import row_panels, stop_server
 
 CHROMIUM = "/usr/bin/chromium"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -109,11 +111,8 @@ def server_panel(frame):
     from viz_app import component_files
 
     shown = frame.evaluate("window.repflowRow.shown")
-    payload = frame.evaluate("""async () => { const response = await fetch(window.repflowRow.file);
-      return btoa(String.fromCharCode(...new Uint8Array(await response.arrayBuffer()))); }""")
-    import base64
-
-    header, blob = component_files.unpack(base64.b64decode(payload))
+    with urllib.request.urlopen(urllib.parse.urljoin(frame.url, frame.evaluate("window.repflowRow.file"))) as response:
+        header, blob = component_files.unpack(response.read())
     layer = next(entry for entry in header["layers"] if entry["name"] == shown["layer"])
     channels, steps, height, width = layer["shape"]
     codes = np.frombuffer(blob, "<i2", count=channels * steps * height * width * 2, offset=layer["offset"])
@@ -354,7 +353,7 @@ def test_channel_browser_switches_and_hovers_in_chromium_without_a_rerun(app_env
                                         "ArrowRight" if target < channels - 1 else "ArrowLeft")
                 frame.locator("#use").click()
                 shown = f"ch {browsed['channel']} · t {browsed['step']}:"  # the page's main panel caption
-                page.locator("[data-testid='stImage']", has_text=shown).first.wait_for(timeout=30_000)
+                row_panels(page, shown).first.wait_for(timeout=30_000)
                 box = page.get_by_label(re.compile(r"^Channel \("))
                 assert box.input_value() == str(browsed["channel"])
                 assert not page.locator("[data-testid='stException']").count()
@@ -402,7 +401,7 @@ def chromium_page(folder: Path):
 
 def open_viewer(page, port: int) -> None:
     page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
-    page.locator("[data-testid='stImage']", has_text="▶").first.wait_for(timeout=60_000)
+    row_panels(page, "▶").first.wait_for(timeout=60_000)
 
 
 def main_caption(page) -> str:
@@ -411,12 +410,11 @@ def main_caption(page) -> str:
 
 
 def shown_widths(page) -> list[int]:
-    """Displayed widths (CSS px) of the main row's panel images, left to right (legend and channel grid left out)."""
-    return page.evaluate(
-        """() => [...document.querySelectorAll("[data-testid='stMain'] [data-testid='stImage']")]
-                 .filter((figure) => !figure.innerText.includes("direction = hue")
-                                     && !figure.innerText.startsWith("channel \u00b7")).slice(0, 4)
-                 .map((figure) => Math.round(figure.querySelector("img").getBoundingClientRect().width))"""
+    """Displayed widths (CSS px) of the main row's panels, left to right (the legend left out)."""
+    return row_frame(page).evaluate(
+        """() => [...document.querySelectorAll("figure")]
+                 .filter((figure) => !figure.innerText.includes("direction = hue"))
+                 .map((figure) => Math.round(figure.querySelector("canvas").getBoundingClientRect().width))"""
     )
 
 
@@ -497,17 +495,17 @@ def test_panel_size_sets_the_displayed_panel_width(assets, tmp_path):
     with served_app(assets, tmp_path) as (port, _), chromium_page(tmp_path) as page:
         open_viewer(page, port)
         # the panels arrive one after another (TV-L1 last of all); a loaded machine shows some before it
-        page.locator("[data-testid='stImage']", has_text="classical TV-L1").first.wait_for(timeout=60_000)
+        row_panels(page, "classical TV-L1").first.wait_for(timeout=60_000)
         assert shown_widths(page) == [224] * 4
         slider = page.get_by_role("slider", name="Panel size (px)")
         for key, width in (("End", 384), ("Home", 160)):
             slider.focus()
             slider.press(key)
-            page.wait_for_function(
-                "(w) => { const img = document.querySelector(\"[data-testid='stMain'] [data-testid='stImage'] img\");"
-                " return img && Math.round(img.getBoundingClientRect().width) === w; }", arg=width, timeout=30_000,
+            row_frame(page).wait_for_function(
+                "(w) => { const canvas = document.querySelector('figure canvas');"
+                " return canvas && Math.round(canvas.getBoundingClientRect().width) === w; }", arg=width,
+                timeout=30_000,
             )
-            page.wait_for_timeout(500)
             assert shown_widths(page) == [width] * 4
             keep_screenshot(page, f"panels_{width}px.png", tmp_path)
 
@@ -566,8 +564,7 @@ def set_channel(page, channel: int) -> None:
     box = page.get_by_label("Channel (0–7)")
     box.fill(str(channel))
     box.press("Enter")
-    selected = page.locator("[data-testid='stImage']", has_text=f"▶ flow-of-flow 1/2 · ch {channel} ·")
-    selected.first.wait_for(timeout=60_000)
+    row_panels(page, f"▶ flow-of-flow 1/2 · ch {channel} ·").first.wait_for(timeout=60_000)
     page.wait_for_timeout(1_000)
 
 

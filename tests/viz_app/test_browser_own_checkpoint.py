@@ -8,7 +8,7 @@ import torch
 from repflow.checkpoint import model_payload, save_checkpoint
 from repflow.models import ModelConfig, build_model
 from repflow.video import write_video
-from tests.viz_app.test_browser import chromium_page, keep_screenshot, main_caption, open_viewer, served_app
+from tests.viz_app.test_browser import chromium_page, keep_screenshot, main_caption, open_viewer, row_panels, served_app
 
 ERROR_WORDS = ("Cannot ", "refused", "no flow layer and no probe point", "No model checkpoint", "Traceback")
 
@@ -43,13 +43,13 @@ def visible_errors(page) -> list[str]:
 
 
 def panel_captions(page) -> list[str]:
-    return page.locator("[data-testid='stMain'] [data-testid='stImage']").all_inner_texts()
+    return row_panels(page).all_inner_texts()
 
 
 def upload_model(page, path, shown: str) -> None:
     page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(path))
     page.get_by_text(shown).first.wait_for(timeout=120_000)
-    page.locator("[data-testid='stImage']", has_text="▶").first.wait_for(timeout=120_000)
+    row_panels(page, "▶").first.wait_for(timeout=120_000)
     page.wait_for_timeout(2000)
 
 

@@ -174,7 +174,7 @@ def click_cell(page, channel: int, class_name: str, dx: float = 0.0, dy: float =
 
 
 def test_a_click_on_a_heatmap_cell_and_on_a_top_clip_in_chromium(bundled_env, tmp_path):
-    from tests.viz_app.test_browser import chromium_page, served_app
+    from tests.viz_app.test_browser import chromium_page, row_panels, served_app
 
     with served_app(bundled_env, tmp_path) as (port, _server), chromium_page(tmp_path) as page:
         page.goto(f"http://127.0.0.1:{port}/dataset", wait_until="domcontentloaded")
@@ -208,11 +208,11 @@ def test_a_click_on_a_heatmap_cell_and_on_a_top_clip_in_chromium(bundled_env, tm
         clip_name = link.inner_text().split("Open ", 1)[1].split(" in the explorer")[0]
         assert clip_name.startswith("boxing_")
         link.click()
-        page.locator("[data-testid='stImage']", has_text="▶").first.wait_for(timeout=90_000)
+        row_panels(page, "▶").first.wait_for(timeout=90_000)
         caption = page.locator("[data-testid='stMain'] [data-testid='stCaptionContainer']").first.inner_text()
         assert caption.startswith("tiny_fcf.pt on ") and clip_name in caption
         assert page.get_by_label("Channel (0–7)").input_value() == "0"
-        assert page.locator("[data-testid='stImage']", has_text="· ch 0").count()
+        row_panels(page, "▶ flow-of-flow 1/2 · ch 0 ·").first.wait_for(timeout=30_000)
         assert not page.locator("[data-testid='stException']").count()
     if os.environ.get("REPFLOW_KEEP_SCREENSHOT"):
         shutil.copy(tmp_path / "dataset.png", Path(os.environ["REPFLOW_KEEP_SCREENSHOT"]))

@@ -6,7 +6,7 @@
 
 const row = {header: null, loaded: null, codes: null, frames: null, file: null, ready: null, server: null, controls: null,
              choices: null, classical: null, classicalFile: null, drawn: null, shown: null, paints: 0,
-             lastPaint: null, frameCache: new Map()};
+             lastPaint: null, frameCache: new Map(), frameViews: []};
 window.repflowRow = row;  // read by tools/app_benchmark.py and the browser tests
 
 const $ = (id) => document.getElementById(id);
@@ -131,9 +131,12 @@ function field(layer, channel, step) {
   return {u, v, height, width};
 }
 
-function frame(step) {  // the input crop of a step, RGB
-  const [, size, , ] = row.header.frames_shape, bytes = size * size * 3;
-  return {rgb: row.frames.subarray(step * bytes, (step + 1) * bytes), height: size, width: size};
+function frame(step) {  // the input crop of a step, RGB (one object per step: flowpaint caches its resized copies)
+  if (!row.frameViews[step]) {
+    const [, height, width] = row.header.frames_shape, bytes = height * width * 3;
+    row.frameViews[step] = {rgb: row.frames.subarray(step * bytes, (step + 1) * bytes), height, width};
+  }
+  return row.frameViews[step];
 }
 
 function canvasOf(rgba, size) {
@@ -308,6 +311,7 @@ function render(args) {
       row.codes = new Int16Array(blob, 0, offset / 2);
       row.frames = new Uint8Array(blob, offset);
       row.frameCache.clear();
+      row.frameViews = [];
       row.drawn = null;
       row.loaded = args.file;
     }).catch((error) => {
