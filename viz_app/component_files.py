@@ -79,6 +79,13 @@ def unpack(payload: bytes) -> tuple[dict, bytes]:
     return json.loads(payload[4 : 4 + length]), payload[4 + length :]
 
 
+def published(folder: Path, digest: str) -> bool:
+    """Whether this process has written ``<digest>.bin`` into ``folder``'s data folder and it is still there."""
+    path = folder / DATA_FOLDER / f"{digest}.bin"
+    with _lock:
+        return path in _published and is_regular_file(path)
+
+
 def publish(folder: Path, digest: str, payload: bytes) -> str:
     """Write ``payload`` once as ``<digest>.bin`` into ``folder``'s data folder (atomically; only the newest
     KEPT_DATA_FILES are kept) and return its path relative to the component's page."""

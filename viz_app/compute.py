@@ -39,7 +39,7 @@ from PIL import Image
 from repflow import flowviz
 from repflow.analysis import ClipAnalysis, analyse_clip
 from repflow.checkpoint import TrainingClip, shortest_clip
-from repflow.dissect import Dissection, bundled_dissection, load_dissection
+from repflow.dissect import Dissection, bundled_dissection, default_channels, load_dissection
 from repflow.probe import ProbeOptions, ProbePoint, list_probe_points
 from viz_app.sources import (
     MIN_FRAMES,
@@ -151,6 +151,22 @@ def dissection_of(source: ModelSource) -> Dissection | None:
         return dissection(folder, (Path(folder) / "summary.json").stat().st_mtime_ns)
     except (OSError, ValueError):
         return None
+
+
+def default_channels_of(source: ModelSource) -> dict[str, int]:
+    """Per layer, the default channel of a bundled model (:func:`repflow.dissect.default_channels`, read from its
+    dissection's summary); empty for other models."""
+    if source.kind != "checkpoint":
+        return {}
+    return _default_channels(source.file.path, source.file.mtime_ns, source.file.size)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _default_channels(path: str, mtime_ns: int, size: int) -> dict[str, int]:
+    try:
+        return default_channels(path)
+    except (OSError, ValueError):  # an unreadable dissection: the explorer works without it
+        return {}
 
 
 def flow_layers(source: ModelSource) -> dict[str, str]:

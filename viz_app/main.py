@@ -9,7 +9,6 @@ the folders of checkpoints (default ``models/``) and clips (default ``sample_vid
 from __future__ import annotations
 
 import time
-from functools import partial
 from pathlib import Path
 
 import streamlit as st
@@ -172,17 +171,21 @@ def fragment_run() -> bool:
 
 
 @st.fragment
-def explorer(analysis, layer: str, *, key: tuple, dataset, clip_name: str, frame_numbers: list[int]) -> None:
+def explorer(analysis, layer: str, *, key: tuple, source: ModelSource, clip_name: str, frame_numbers: list[int]
+             ) -> None:
     """What the channel ranking, channel, step and display options change: their sidebar controls, the main row,
     the channel grid, the channel browser and the export. Changing one of them reruns only this part of the page;
     the main row is drawn in the page, which repaints it before this rerun (:mod:`viz_app.main_row`), and the
     classical TV-L1 reaches it when the background job is done (:func:`viz_app.compute.clip_classical`).
 
-    ``key`` identifies the analysis (model, clip, window, probe) in the caches; ``dataset`` is the model's bundled
-    dissection (its default channel and the "dataset selectivity" ranking) or None."""
-    ranked = ranking.rank_channels(analysis, layer, sidebar.ranking_choice(), key=key, dataset=dataset)
+    ``key`` identifies the analysis (model, clip, window, probe) in the caches; a bundled ``source`` model's
+    dissection gives a layer its default channel (stored in its summary) and, only when chosen, the "dataset
+    selectivity" ranking (its tables are read then)."""
+    by = sidebar.ranking_choice()
+    dataset = compute.dissection_of(source) if by == "selectivity" else None
+    ranked = ranking.rank_channels(analysis, layer, by, key=key, dataset=dataset)
     channel, step = sidebar.channel_controls(analysis, layer, ranked, view=(key[0], key[1], layer),
-                                             preferred=partial(dataset.default_channel, layer) if dataset else None)
+                                             preferred=lambda: compute.default_channels_of(source).get(layer))
     options = sidebar.view_controls()
     main_row.show_main_row(analysis, layer, channel, step, options, frame_numbers=frame_numbers, key=key)
     views.probe_notes(analysis, step)
@@ -232,8 +235,7 @@ def main() -> None:
         f"{window.short_side}, centre crop {window.size}×{window.size}. Colours: hue = direction, "
         "saturation = magnitude (white = still); positive flow moves right / down."
     )
-    dataset = compute.dissection_of(source)  # a bundled model's dissection: its default channel, selectivity
-    explorer(analysis, layer, key=analysis_key, dataset=dataset, clip_name=clip.name, frame_numbers=window.indices())
+    explorer(analysis, layer, key=analysis_key, source=source, clip_name=clip.name, frame_numbers=window.indices())
     left, right = st.columns(2)
     with left:
         views.predictions(analysis, compute.summary_for(source).class_names)

@@ -97,7 +97,8 @@ def classical_file(frames: np.ndarray, step: int) -> str:
         name = hashlib.blake2b(f"{digest}/{step}".encode(), digest_size=8).hexdigest()
         return component_files.publish(served_folder(), name, classical_data(pair[None], step))
     folder = served_folder()
-    job.add_done_callback(functools.partial(publish_classical, folder, digest))  # at once if it is done
+    if not component_files.published(folder, digest):
+        job.add_done_callback(functools.partial(publish_classical, folder, digest))  # at once if it is done
     return f"{component_files.DATA_FOLDER}/{digest}.bin"
 
 

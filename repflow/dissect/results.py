@@ -105,6 +105,11 @@ class Dissection:
         candidates = [path, *parents]
         return next((candidate for candidate in candidates if candidate.is_file()), None)
 
+    def default_channels(self) -> dict[str, int]:
+        """:meth:`default_channel` of every layer that has one."""
+        chosen = {layer: self.default_channel(layer) for layer in self.layers}
+        return {layer: channel for layer, channel in chosen.items() if channel is not None}
+
     def default_channel(self, layer: str) -> int | None:
         """The channel of ``layer`` that best shows motion across the clip set: highest mean agreement with TV-L1;
         None when agreement was not scored (or never measurable)."""
@@ -148,10 +153,12 @@ def bundled_dissection(checkpoint: str | Path) -> Path | None:
 
 def default_channels(checkpoint: str | Path) -> dict[str, int]:
     """Per layer, the default channel of a checkpoint with a bundled dissection (:meth:`Dissection.default_channel`);
-    empty when it has none."""
+    empty when it has none. Read from its summary.json, where ``repflow dissect`` stores them (no table is read),
+    else from its tables."""
     folder = bundled_dissection(checkpoint)
     if folder is None:
         return {}
-    dissection = load_dissection(folder)
-    chosen = {layer: dissection.default_channel(layer) for layer in dissection.layers}
-    return {layer: channel for layer, channel in chosen.items() if channel is not None}
+    stored = json.loads((folder / "summary.json").read_text()).get("default_channels")
+    if isinstance(stored, dict):
+        return {str(layer): int(channel) for layer, channel in stored.items()}
+    return load_dissection(folder).default_channels()

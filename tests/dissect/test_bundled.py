@@ -31,6 +31,7 @@ def test_a_shipped_dissection_is_whole_and_belongs_to_its_model(folder):
     counts = dissection.channels.groupby(["layer", "channel"])["clips"].sum()
     assert (counts == summary["clips_done"]).all(), "channels.csv counts every clip once per channel"
     assert AGREEMENT in clips.columns and dissection.has_agreement
+    assert summary["default_channels"] == dissection.default_channels(), "the stored default channels are current"
     for layer, channel in default_channels(checkpoint).items():
         mean_agreement = clips[clips["layer"] == layer].groupby("channel")[AGREEMENT].mean()
         assert channel == mean_agreement.idxmax()

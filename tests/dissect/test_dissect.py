@@ -121,6 +121,7 @@ def test_statistics_match_a_direct_computation(setup, tmp_path):
     loaded = load_dissection(tmp_path / "out")
     assert loaded.default_channel("flow_block.flow1") == int(
         table[table["layer"] == "flow_block.flow1"].groupby("channel")["agreement"].mean().idxmax())
+    assert summary["default_channels"] == loaded.default_channels(), "stored for the explorer's first view"
 
 
 def test_csv_without_pyarrow_holds_the_same_numbers(setup, tmp_path, monkeypatch):

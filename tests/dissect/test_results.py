@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -47,6 +48,16 @@ def test_a_bundled_dissection_belongs_to_its_own_checkpoint(tmp_path):
     assert default_channels(checkpoint) == {LAYER: 2}
     checkpoint.write_bytes(b"retrained weights")  # another model: its old dissection does not apply
     assert bundled_dissection(checkpoint) is None and default_channels(checkpoint) == {}
+
+
+def test_default_channels_stored_in_the_summary_are_read_without_the_tables(tmp_path):
+    checkpoint = tmp_path / "model.pt"
+    checkpoint.write_bytes(b"weights")
+    folder = write_fake_dissection(tmp_path / "model.dissection", model_sha1=file_sha1(checkpoint))
+    summary = json.loads((folder / "summary.json").read_text())
+    (folder / "summary.json").write_text(json.dumps({**summary, "default_channels": {LAYER: 5}}))
+    (folder / "channels.csv").unlink()  # the tables are not read
+    assert default_channels(checkpoint) == {LAYER: 5}
 
 
 def test_not_a_dissection_is_one_clear_error(tmp_path):
