@@ -207,25 +207,24 @@ def stop_server(server: subprocess.Popen) -> None:
 # armed, was painted, in ms of the page's clock, or null. The explorer draws its main row in a frame of its own
 # (viz_app/main_row.py), which notes its paints in ``repflowRow``; a page without one (the floor page, an older
 # checkout) draws server images, watched by PAINT_WATCH.
-ROW_PAINTED = """([wanted, since]) => {
+ROW_PAINTED = """(wanted) => {
   const frame = document.querySelector("iframe[src*='main_row']");
   const row = frame && frame.contentWindow.repflowRow;
   if (row) {
-    if (!row.lastPaint || row.paints <= since) return null;
+    const action = window.__repflowPaint.actionAt;
+    const painted = row.lastPaint && row.lastPaint.paintedAt - performance.timeOrigin;
+    if (!row.lastPaint || (action !== null && painted <= action)) return null;
     const selected = [...frame.contentDocument.querySelectorAll("figcaption")].find(
       (caption) => caption.textContent.includes("\u25b6"));
-    if (!selected || !selected.textContent.includes(wanted)) return null;
-    return row.lastPaint.paintedAt - performance.timeOrigin;
+    return selected && selected.textContent.includes(wanted) ? painted : null;
   }
   return window.__repflowPaint.paintedAt;
 }"""
-ROW_PAINTS = "(() => { const f = document.querySelector(\"iframe[src*='main_row']\"); " \
-             "const r = f && f.contentWindow.repflowRow; return r ? r.paints : -1; })()"
 
 
-def painted_ms(page, timeout_s: float = 120, wanted: str = "", since: int = 0) -> float:
-    """The page's clock (ms since it opened) when the watched panel was painted."""
-    handle = page.wait_for_function(ROW_PAINTED, arg=[wanted, since], timeout=timeout_s * 1000, polling="raf")
+def painted_ms(page, timeout_s: float = 120, wanted: str = "") -> float:
+    """The page's clock (ms since it opened) when the watched panel was painted (after the watched action)."""
+    handle = page.wait_for_function(ROW_PAINTED, arg=wanted, timeout=timeout_s * 1000, polling="raf")
     return handle.json_value()
 
 
@@ -240,11 +239,11 @@ def selected_caption(page) -> str:
 def timed_change(page, act, wanted: str = "") -> float:
     """Milliseconds from the user action ``act()`` performs to the painted new panel of the selected layer
     (its caption containing ``wanted``)."""
-    since = page.evaluate(ROW_PAINTS)
-    old = page.locator(SELECTED).first.locator("img").get_attribute("src") if since < 0 else None
+    row = page.locator(ROW_FRAME).count() > 0
+    old = None if row else page.locator(SELECTED).first.locator("img").get_attribute("src")
     page.evaluate("([wanted, old]) => window.__repflowWatch(wanted, old)", [wanted, old])
     act()
-    painted = painted_ms(page, 30, wanted, since)
+    painted = painted_ms(page, 30, wanted)
     return painted - page.evaluate("window.__repflowPaint.actionAt")
 
 

@@ -16,7 +16,7 @@ function post(type, data) {
 }
 
 function load(file) {  // a data file, see viz_app/component_files.py pack()
-  return fetch(file, {cache: "no-store"}).then((response) => {
+  return fetch(file).then((response) => {
     if (!response.ok) throw new Error(`${response.status} for ${file}`);
     return response.arrayBuffer();
   }).then((buffer) => {
