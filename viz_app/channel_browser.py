@@ -33,7 +33,6 @@ from viz_app import component_files
 from viz_app.compute import png_uri
 
 FRONTEND = Path(__file__).resolve().parent / "channel_browser_frontend"
-INT16_MAX = 32767
 FIGURE_HEIGHT_PX = 400
 WHEEL_PX = 64
 SCALE_TEXT = {
@@ -52,14 +51,6 @@ class BrowserData:
     flows: bytes
     meta: dict
     figure: str
-
-
-def quantise(flows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(int16 flows, step per channel (C,)) such that ``codes[c] * step[c]`` is within half a step of ``flows[c]``."""
-    peak = np.abs(flows.reshape(len(flows), -1)).max(axis=1).astype(np.float64)
-    step = np.where(peak > 0, peak / INT16_MAX, 1.0)
-    codes = np.round(flows / step.reshape(-1, 1, 1, 1, 1)).astype("<i2")
-    return codes, step
 
 
 def step_labels(frame_numbers: list[int], steps: int) -> list[str]:
@@ -99,7 +90,7 @@ def build_browser(
     if flows.ndim != 5:
         raise ValueError(f"flows must have shape (C, T, H, W, 2), got {flows.shape}")
     channels, steps, height, width = flows.shape[:4]
-    codes, quant = quantise(flows)
+    codes, quant = component_files.quantise(flows)
     decoded = codes * quant.reshape(-1, 1, 1, 1, 1)  # what the page shows: float64, as in the browser
     scales = flowviz.panel_scales(flows, scale, fixed_max=fixed_max)
     labels = channel_labels or [f"ch {c}" for c in range(channels)]

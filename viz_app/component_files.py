@@ -5,7 +5,7 @@ and refuses links out of it.
 :func:`served_folder` copies the component's sources into the app's private temp folder
 (:func:`repflow.io.private_dir`) once per version and checks them against their sources before the folder is
 served; :func:`publish` writes a data file (a layer's flows, a clip's TV-L1) into it once, atomically, keeping only
-the newest ones; :func:`pack` / :func:`unpack` are the data files' layout.
+the newest ones; :func:`pack` / :func:`unpack` are the data files' layout, :func:`quantise` packs flows as int16.
 """
 
 from __future__ import annotations
@@ -18,12 +18,15 @@ import tempfile
 import threading
 from pathlib import Path
 
+import numpy as np
+
 from repflow.io import atomic_write, is_regular_file, private_dir
 from viz_app.sources import prune_uploads
 
 DATA_FOLDER = "data"
 DATA_NAME = re.compile(r"[0-9a-f]{16}\.bin")  # the names publish gives data files
 KEPT_DATA_FILES = 32
+INT16_MAX = 32767
 _published: set[Path] = set()  # the data files this process wrote (one left by an earlier process is not trusted)
 _lock = threading.Lock()
 
@@ -63,6 +66,15 @@ def holds_exactly(folder: Path, contents: dict[str, bytes]) -> bool:
         if not is_regular_file(path) or path.read_bytes() != data:
             return False
     return True
+
+
+def quantise(flows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flows (C, ...) as int16 codes for a data file, with one step per channel (C,) such that ``codes[c] * step[c]``
+    is within half a step of ``flows[c]``."""
+    peak = np.abs(flows.reshape(len(flows), -1)).max(axis=1).astype(np.float64)
+    step = np.where(peak > 0, peak / INT16_MAX, 1.0)
+    shape = (-1,) + (1,) * (flows.ndim - 1)
+    return np.round(flows / step.reshape(shape)).astype("<i2"), step
 
 
 def pack(header: dict, blob: bytes) -> bytes:

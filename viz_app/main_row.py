@@ -34,20 +34,13 @@ FRONTEND = [HERE / "main_row_frontend" / name for name in ("index.html", "row.js
 FRONTEND += [HERE / "frontend_common" / "flowpaint.js"]
 
 
-def quantise(flows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(int16 codes, step per channel (C,)) such that ``codes[c] * step[c]`` is within half a step of ``flows[c]``."""
-    peak = np.abs(flows.reshape(len(flows), -1)).max(axis=1).astype(np.float64)
-    step = np.where(peak > 0, peak / 32767, 1.0)
-    return np.round(flows / step.reshape(-1, 1, 1, 1, 1)).astype("<i2"), step
-
-
 def row_data(analysis: ClipAnalysis, frame_numbers: list[int]) -> tuple[dict, bytes]:
     """(header, blob) of the row's data file: per layer its label, shape (C, T, H, W), channel labels, step labels
     ("4→6"), quantisation steps, clip and frame colour scales (:func:`repflow.flowviz.panel_scales`) and the offset
     of its int16 flows (C, T, H, W, 2) in the blob; the input frames (T0, S, S, 3) uint8 at ``frames_offset``."""
     layers, parts, offset = [], [], 0
     for name, flows in analysis.flows.items():
-        codes, quant = quantise(flowviz.check_flow(flows))
+        codes, quant = component_files.quantise(flowviz.check_flow(flows))
         channels, steps = flows.shape[:2]
         span = len(analysis.frames) - steps
         layers.append({
