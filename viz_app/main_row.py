@@ -2,7 +2,9 @@
 and step | classical TV-L1 | colour legend.
 
 The page gets one data file per analysis (:func:`row_data`): every layer's flows as int16 (one step size per
-channel), their colour scales per channel (clip) and per step (frame), labels, and the input frames. Its controller
+channel), their colour scales per channel (clip) and per step (frame), labels, and the input frames; the first run
+that shows an analysis sends it inside the message (no fetch to wait for), later runs only its name (a page whose
+row was recreated fetches it). Its controller
 (``main_row_frontend/row.js``) draws the panels with ``frontend_common/flowpaint.js``, a port of
 :func:`repflow.flowviz.render_flow` tested pixel for pixel against it, so a change of channel, step, layer or display
 option repaints at once: the controller follows the sidebar's controls in the page as they change (it reads their
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import asdict
 from pathlib import Path
 
 import flow_vis
@@ -122,13 +123,16 @@ def show_main_row(
     frames = analysis.frames
     classical = classical_file(frames, step) if len(frames) > 1 else None
     labels = st.session_state.get("_layer_labels") or {name: name for name in analysis.flows}
+    digest, payload = row_payload(key, analysis, list(frame_numbers))
+    file = component_files.publish(served_folder(), digest, payload)
+    first = st.session_state.get("_row_sent") != file  # the page's first run of this analysis: no fetch to wait for
+    st.session_state["_row_sent"] = file
     component()(
-        file=component_files.publish(served_folder(), *row_payload(key, analysis, list(frame_numbers))),
-        classical=classical,
+        file=file, data=payload if first else None, classical=classical,
         state=state(layer, channel, step, options), controls=sidebar.CONTROL_LABELS,
         choices={"layer": {text: name for name, text in labels.items()}, "normalisation": list(flowviz.NORMALISATIONS),
                  "colouring": list(sidebar.COLOURINGS), "panel_px": list(sidebar.PANEL_SIZES)},
-        style_defaults=asdict(flowviz.FlowStyle()), key="main_row", default=None,
+        key="main_row", default=None,
     )
 
 

@@ -182,7 +182,8 @@ def done_clips(out_dir: Path) -> set[int]:
 def merge_parts(out_dir: Path, fmt: str, columns: tuple[str, ...]) -> Path:
     """Join every part (and the table of an earlier merge, which a resumed run extends) into the one per-clip
     table, rows in the list's order (a clip's rows keep their order), write it atomically, then remove the
-    parts. A part's clips already in the earlier table (a run killed between the two steps) are not repeated."""
+    parts (and what a killed run left of a part it was writing). A part's clips already in the earlier table (a run
+    killed between the two steps) are not repeated."""
     out_dir = Path(out_dir)
     merged = merged_table(out_dir)
     pieces = [read_columns(merged)] if merged else []
@@ -200,6 +201,8 @@ def merge_parts(out_dir: Path, fmt: str, columns: tuple[str, ...]) -> Path:
     for path in parts:
         path.unlink()
     if (out_dir / PARTS).is_dir():
+        for leftover in (out_dir / PARTS).glob(".part-*.tmp.*"):  # a part being written when a run was killed
+            leftover.unlink()
         (out_dir / PARTS).rmdir()
     return target
 

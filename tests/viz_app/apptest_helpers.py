@@ -24,12 +24,22 @@ def assert_clean(at: AppTest) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
-def row_args(at: AppTest) -> dict:
-    """What the server sent the explorer's main row (:mod:`viz_app.main_row`): its data file, the classical TV-L1
-    file and the server's view of the controls (``state``)."""
+def row_element(at: AppTest):
+    """The explorer's main row (:mod:`viz_app.main_row`) as the server sent it."""
     rows = [element for element in at.get("component_instance") if element.proto.component_name.endswith("main_row")]
     assert len(rows) == 1, f"{len(rows)} main rows on the page"
-    return json.loads(rows[0].proto.json_args)
+    return rows[0]
+
+
+def row_args(at: AppTest) -> dict:
+    """What the server sent the main row: its data file, the classical TV-L1 file and the server's view of the
+    controls (``state``)."""
+    return json.loads(row_element(at).proto.json_args)
+
+
+def row_bytes_sent(at: AppTest) -> int:
+    """How many bytes of its data file the main row got inside the message (0: only the file's name)."""
+    return sum(len(arg.bytes) for arg in row_element(at).proto.special_args if arg.key == "data")
 
 
 def row_file(name: str, timeout_s: float = TIMEOUT) -> dict:

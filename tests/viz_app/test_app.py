@@ -20,6 +20,7 @@ from tests.viz_app.apptest_helpers import (
     image_panel,
     open_export,
     row_args,
+    row_bytes_sent,
     run_app,
 )
 
@@ -113,10 +114,13 @@ def test_a_channel_change_draws_nothing_on_the_server_and_sends_the_row_no_new_d
     the server (the grid does not depend on the channel and comes from its cache) and sends the row the same file
     with the new channel."""
     from repflow import flowviz
+    from viz_app import main_row
 
     at = run_app()
     assert_clean(at)
     before = row_args(at)
+    file = main_row.served_folder() / before["file"]
+    assert row_bytes_sent(at) == file.stat().st_size, "the first run sends the data inside its message"
     drawn = []
     real = flowviz.render_panel
     monkeypatch.setattr(flowviz, "render_panel", lambda flows, channel, *a, **k: drawn.append(channel) or real(
@@ -127,6 +131,7 @@ def test_a_channel_change_draws_nothing_on_the_server_and_sends_the_row_no_new_d
     after = row_args(at)
     assert drawn == [], "no panel drawn on the server"
     assert after["file"] == before["file"] and after["classical"] == before["classical"]
+    assert row_bytes_sent(at) == 0, "the page holds the data already: only the file's name is sent again"
     assert after["state"] == {**before["state"], "channel": other}
 
 

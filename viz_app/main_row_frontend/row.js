@@ -15,15 +15,18 @@ function post(type, data) {
   window.parent.postMessage({isStreamlitMessage: true, type, ...data}, "*");
 }
 
-function load(file) {  // a data file, see viz_app/component_files.py pack()
+function unpack(buffer) {  // a data file, see viz_app/component_files.py pack()
+  const length = new DataView(buffer).getUint32(0, true);
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, length)));
+  return {header, blob: buffer.slice(4 + length)};
+}
+
+function load(file, sent) {  // the file's bytes the server sent inside the message, else fetched
+  if (sent) return Promise.resolve(unpack(sent.buffer.slice(sent.byteOffset, sent.byteOffset + sent.byteLength)));
   return fetch(file).then((response) => {
     if (!response.ok) throw new Error(`${response.status} for ${file}`);
     return response.arrayBuffer();
-  }).then((buffer) => {
-    const length = new DataView(buffer).getUint32(0, true);
-    const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, length)));
-    return {header, blob: buffer.slice(4 + length)};
-  });
+  }).then(unpack);
 }
 
 // --- what the sidebar shows ----------------------------------------------------------------------------------
@@ -304,7 +307,7 @@ function render(args) {
   }
   if (args.file !== row.file) {
     row.file = args.file;
-    row.ready = load(args.file).then(({header, blob}) => {
+    row.ready = load(args.file, args.data).then(({header, blob}) => {
       if (row.file !== args.file) return;
       const offset = header.frames_offset;
       row.header = header;
