@@ -17,6 +17,7 @@ from repflow.probe import INPUT, ProbeOptions
 from viz_app import compute
 from viz_app.ranking import RANKING_HELP, Ranking, rank_channels
 from viz_app.sidebar import queue
+from viz_app.sources import escape_markdown
 
 GRID_COLUMNS = 8
 GRID_TILE_PX = 96
@@ -148,16 +149,17 @@ def predictions(analysis: ClipAnalysis, names: list[str]) -> None:
         st.info("Not a classifier output: the model does not return (1, classes) logits, so there are no predictions.")
         return
     top = np.argsort(-analysis.probabilities)[:5]
-    st.dataframe(
-        [
-            {"class": names[i] if i < len(names) else f"class {i}", "probability": float(analysis.probabilities[i])}
-            for i in top
-        ],
-        hide_index=True,
-        column_config={
-            "probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0, format="%.3f")
-        },
-    )
+    lines = ["| class | probability | |", "|---|---:|---|"]
+    for index in top:
+        name = escape_markdown(names[index]) if index < len(names) else f"class {index}"
+        probability = float(analysis.probabilities[index])
+        lines.append(f"| {name} | {probability:.3f} | {bar(probability)} |")
+    st.markdown("\n".join(lines))
+
+
+def bar(fraction: float, width: int = 20) -> str:
+    """``fraction`` (0–1) as a bar of block characters, ``width`` at 1."""
+    return "█" * int(round(fraction * width)) or "▏"
 
 
 def learned_parameters(model, labels: dict[str, str]) -> None:
@@ -166,15 +168,11 @@ def learned_parameters(model, labels: dict[str, str]) -> None:
 
     st.subheader("Learned TV-L1 parameters")
     rows = [
-        {
-            "layer": labels.get(name, name),
-            "θ (theta)": values["theta"],
-            "λ (lambda)": values["lam"],
-            "τ (tau)": values["tau"],
-        }
+        f"| {escape_markdown(labels.get(name, name))} | {values['theta']:.4g} | {values['lam']:.4g} | "
+        f"{values['tau']:.4g} |"
         for name, values in read(model).items()
     ]
     if rows:
-        st.dataframe(rows, hide_index=True)
+        st.markdown("\n".join(["| layer | θ (theta) | λ (lambda) | τ (tau) |", "|---|---:|---:|---:|", *rows]))
     else:
         st.caption("This model has no repflow flow layer, so no learned θ, λ, τ (a probe uses the initial values).")

@@ -97,6 +97,18 @@ def image_panel(at: AppTest, label: str) -> tuple[str, str]:
     raise AssertionError(f"no panel captioned {label!r}; captions: {[caption for _, caption in shown]}")
 
 
+def markdown_table(at: AppTest, first_column: str) -> list[dict[str, str]]:
+    """The rows (header -> cell, markdown escapes removed) of the page's markdown table whose first column is
+    ``first_column`` (the top-5 predictions: "class"; the learned parameters: "layer")."""
+    for element in at.markdown:
+        lines = element.value.splitlines()
+        if lines and lines[0].startswith(f"| {first_column} |"):
+            header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+            return [dict(zip(header, (cell.strip().replace("\\", "") for cell in line.strip("|").split("|"))))
+                    for line in lines[2:]]
+    raise AssertionError(f"no table starting with a {first_column!r} column on the page")
+
+
 def open_export(at: AppTest) -> AppTest:
     """Open the "Export for papers" section (drawn only while open) and run."""
     at.session_state["export_open"] = True

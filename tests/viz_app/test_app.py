@@ -18,6 +18,7 @@ from tests.viz_app.apptest_helpers import (
     captions,
     export_columns,
     image_panel,
+    markdown_table,
     open_export,
     row_args,
     row_bytes_sent,
@@ -43,10 +44,12 @@ def test_default_page_renders_frames_flows_classical_grid_predictions(app_env):
         "defaults from the checkpoint's clip entry"
     )
     assert at.session_state["channel"] == int(at.button(key="rank_0").label), "opens on the most moving channel"
-    predictions, parameters = at.dataframe[0].value, at.dataframe[1].value
-    assert len(predictions) == 5 and predictions["class"].str.startswith("action").all()
-    assert predictions["probability"].is_monotonic_decreasing
-    assert len(parameters) == 2 and (parameters["θ (theta)"] > 0).all()
+    predictions, parameters = markdown_table(at, "class"), markdown_table(at, "layer")
+    assert len(predictions) == 5 and all(row["class"].startswith("action") for row in predictions)
+    probabilities = [float(row["probability"]) for row in predictions]
+    assert probabilities == sorted(probabilities, reverse=True) and 0 < sum(probabilities) <= 1.0001
+    assert [len(row[""]) for row in predictions] == [max(1, round(20 * p)) for p in probabilities], "bars as long"
+    assert len(parameters) == 2 and all(float(row["θ (theta)"]) > 0 for row in parameters)
 
 
 def test_the_model_sees_the_view_its_checkpoint_was_trained_on(app_env, monkeypatch):

@@ -9,7 +9,15 @@ import torch
 from repflow.checkpoint import model_payload, save_checkpoint
 from repflow.models import ModelConfig, build_model
 from repflow.video import write_video
-from tests.viz_app.apptest_helpers import assert_clean, captions, export_rows, image_panel, open_export, run_app
+from tests.viz_app.apptest_helpers import (
+    assert_clean,
+    captions,
+    export_rows,
+    image_panel,
+    markdown_table,
+    open_export,
+    run_app,
+)
 
 ARCHITECTURES = {
     "r2plus1d_rgb": ModelConfig(flow="none", width=8, num_classes=4),
@@ -151,8 +159,8 @@ def test_upload_switch_upload_shows_each_model_with_its_own_window_and_words(own
     assert any(c.value.startswith("Shown: your upload tvnet.pt · TVNet flow layer") for c in at.sidebar.caption)
     assert image_panel(at, "▶ TVNet")
     assert not any("probe" in c.value for c in at.caption), "TVNet's layer is learned, not a frozen probe"
-    parameters = at.dataframe[1].value
-    assert list(parameters["layer"]) == ["TVNet (frames)"] and (parameters["θ (theta)"] > 0).all()
+    parameters = markdown_table(at, "layer")
+    assert [row["layer"] for row in parameters] == ["TVNet (frames)"] and float(parameters[0]["θ (theta)"]) > 0
 
 
 def test_an_uploaded_clip_is_named_in_the_sidebar_and_the_export_rows_follow_its_ranking(

@@ -17,7 +17,7 @@ from repflow.checkpoint import CheckpointError, infer_num_classes, mismatch_repo
 from repflow.flowviz import PanelOptions
 from repflow.probe import ProbeOptions
 from repflow.video import write_video
-from tests.viz_app.apptest_helpers import assert_clean, image_panel, run_app
+from tests.viz_app.apptest_helpers import assert_clean, image_panel, markdown_table, run_app
 from viz_app import compute
 from viz_app.own_model import load_torchscript
 from viz_app.sources import SourceError
@@ -102,8 +102,8 @@ def test_state_dict_with_its_architecture_renders_flow_layer_and_probe(app_env, 
     assert_clean(at)
     assert "**weights.pth**" in at.caption[0].value
     image_panel(at, "▶ Rep-Flow")
-    predictions = at.dataframe[0].value
-    assert len(predictions) == 5 and predictions["class"].str.startswith("class ").all(), (
+    predictions = markdown_table(at, "class")
+    assert len(predictions) == 5 and all(row["class"].startswith("class ") for row in predictions), (
         "10 classes read from fc.weight"
     )
 
