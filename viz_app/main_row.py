@@ -4,13 +4,13 @@ and step | classical TV-L1 | colour legend.
 The page gets one data file per analysis (:func:`row_data`): every layer's flows as int16 (one step size per
 channel), their colour scales per channel (clip) and per step (frame), labels, and the input frames; the first run
 that shows an analysis sends it inside the message (no fetch to wait for), later runs only its name (a page whose
-row was recreated fetches it). Its controller
-(``main_row_frontend/row.js``) draws the panels with ``frontend_common/flowpaint.js``, a port of
-:func:`repflow.flowviz.render_flow` tested pixel for pixel against it, so a change of channel, step, layer or display
-option repaints at once: the controller follows the sidebar's controls in the page as they change (it reads their
-values), and every Streamlit run also sends it the server's values (``state``), which it shows when it cannot read
-a control. The clip window's classical TV-L1 is computed in the background (:func:`viz_app.compute.clip_classical`)
-and reaches the page as a second file when it is done (:func:`classical_data`): it never delays the learned flows.
+row was recreated fetches it). Its controller (``main_row_frontend/row.js``) draws the panels with
+``frontend_common/flowpaint.js``, a port of :func:`repflow.flowviz.render_flow` tested pixel for pixel against it, so
+a change of channel, step, layer or display option repaints at once: the controller follows the sidebar's controls
+in the page as they change (it reads their values), and every Streamlit run also sends it the server's values
+(``state``), which it shows when it cannot read a control. The clip window's classical TV-L1 is computed in the
+background (:func:`viz_app.compute.clip_classical`) and reaches the page as a second file when it is done
+(:func:`classical_data`): it never delays the learned flows.
 """
 
 from __future__ import annotations

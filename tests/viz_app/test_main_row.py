@@ -1,0 +1,46 @@
+"""The main row's data files (viz_app.main_row): what the page decodes is the analysis, with the scales the server
+would draw it at."""
+
+import numpy as np
+
+from repflow import flowviz
+from repflow.analysis import ClipAnalysis
+from viz_app import component_files, main_row
+
+
+def analysis() -> ClipAnalysis:
+    rng = np.random.default_rng(3)
+    flows = {"flow_block.flow1": rng.normal(size=(4, 3, 7, 7, 2)).astype(np.float32),
+             "flow_block.flow2": rng.normal(size=(4, 2, 7, 7, 2)).astype(np.float32) * 5}
+    flows["flow_block.flow2"][1] = 0.0  # a still channel
+    frames = rng.integers(0, 256, size=(4, 28, 28, 3), dtype=np.uint8)
+    labels = {"flow_block.flow1": "flow-of-flow 1/2", "flow_block.flow2": "flow-of-flow 2/2"}
+    kinds = {"flow_block.flow1": "fcf-1", "flow_block.flow2": "fcf-2"}
+    return ClipAnalysis(frames=frames, flows=flows, layer_labels=labels, layer_kinds=kinds, probabilities=None)
+
+
+def test_the_row_file_holds_every_layer_with_its_scales_and_the_frames():
+    shown = analysis()
+    header, blob = component_files.unpack(component_files.pack(*main_row.row_data(shown, [10, 12, 14, 16])))
+    assert [layer["name"] for layer in header["layers"]] == list(shown.flows)
+    for layer in header["layers"]:
+        flows = shown.flows[layer["name"]]
+        channels, steps, height, width = layer["shape"]
+        codes = np.frombuffer(blob, "<i2", count=flows.size, offset=layer["offset"]).reshape(flows.shape)
+        decoded = codes * np.array(layer["quant"]).reshape(-1, 1, 1, 1, 1)
+        step = np.array(layer["quant"]).reshape(-1, 1, 1, 1, 1)
+        assert (np.abs(decoded - flows) <= step / 2 + 1e-9).all(), "within half a quantisation step"
+        assert layer["clip_scales"] == flowviz.panel_scales(flows, "clip")[:, 0].tolist()
+        assert layer["frame_scales"] == flowviz.panel_scales(flows, "frame").tolist()
+        assert layer["compares"] == 4 - steps + 1 and layer["channel_labels"][3] == "ch 3"
+    assert header["layers"][1]["step_labels"] == ["10→14", "12→16"], "flow-of-flow 2/2 compares frames two apart"
+    frames = np.frombuffer(blob, np.uint8, offset=header["frames_offset"]).reshape(header["frames_shape"])
+    assert np.array_equal(frames, shown.frames)
+
+
+def test_the_classical_file_holds_the_flows_and_their_per_pair_scales():
+    flows = np.random.default_rng(4).normal(size=(3, 9, 9, 2)).astype(np.float32)
+    header, blob = component_files.unpack(main_row.classical_data(flows, first_step=2))
+    assert header["shape"] == [3, 9, 9] and header["first_step"] == 2
+    assert np.array_equal(np.frombuffer(blob, "<f4").reshape(flows.shape), flows)
+    assert header["scales"] == [flowviz.robust_max(flows[t]) for t in range(3)]
