@@ -275,10 +275,10 @@ def measure_browser(switches: int, root: Path = ROOT, script: str = APP) -> dict
             result["channel"].append(timed_change(page, enter, f"\u00b7 ch {channel} \u00b7"))
         slider = page.get_by_role("slider", name="Time step")
         for _ in range(switches if slider.count() else 0):
-            at_end = slider.input_value() == slider.get_attribute("max")
-            key = "Home" if at_end else "ArrowRight"
+            step, last = int(slider.input_value()), int(slider.get_attribute("max"))
             slider.focus()
-            result["step"].append(timed_change(page, partial(slider.press, key)))
+            key, step = ("Home", 0) if step == last else ("ArrowRight", step + 1)
+            result["step"].append(timed_change(page, partial(slider.press, key), f" \u00b7 t {step}:"))
         layers = page.get_by_role("combobox", name="Flow layer or probe point")
         for _ in range(switches if layers.count() else 0):
             current = selected_caption(page).removeprefix("\u25b6").split("\u00b7")[0].strip()
