@@ -31,7 +31,7 @@ def panel(channel: int, step: int) -> str:
 def controls_and_panel() -> None:
     channel = int(st.sidebar.number_input(f"Channel (0–{CHANNELS - 1})", 0, CHANNELS - 1, key="channel"))
     step = int(st.sidebar.slider("Time step", 0, 6, key="step"))
-    st.image(panel(channel, step), caption=f"\u25b6 layer · ch {channel} · t {step}", width=224)
+    st.image(panel(channel, step), caption=f"\u25b6 layer · ch {channel} · t {step}: the floor page", width=224)
 
 
 st.set_page_config(page_title="Streamlit floor", layout="wide")
