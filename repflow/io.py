@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tempfile
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Iterator
+
+TEMP_NAME = re.compile(r"\..+\.\d+\.[0-9a-f]{12}\.tmp(\.[^.]*)?")  # the temporary files atomic_path names
 
 
 class WriteError(OSError):
@@ -38,6 +41,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         if isinstance(error, OSError) and not isinstance(error, WriteError):
             raise WriteError(error.errno, error.strerror or str(error), str(path)) from error
         raise
+
+
+def interrupted_writes(folder: str | Path) -> list[Path]:
+    """The temporary files :func:`atomic_path` left in ``folder`` when its process was killed while writing."""
+    return [path for path in Path(folder).iterdir() if TEMP_NAME.fullmatch(path.name) and path.is_file()]
 
 
 def atomic_write(path: str | Path, data: bytes | str | Callable[[BinaryIO], None]) -> Path:

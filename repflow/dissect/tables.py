@@ -17,7 +17,7 @@ from typing import Iterable
 
 import numpy as np
 
-from repflow.io import atomic_path, atomic_write
+from repflow.io import atomic_path, atomic_write, interrupted_writes
 from repflow.motion_stats import SECTORS, preferred_class, selectivity_index
 
 PARTS = "clips.parts"
@@ -201,7 +201,7 @@ def merge_parts(out_dir: Path, fmt: str, columns: tuple[str, ...]) -> Path:
     for path in parts:
         path.unlink()
     if (out_dir / PARTS).is_dir():
-        for leftover in (out_dir / PARTS).glob(".part-*.tmp.*"):  # a part being written when a run was killed
+        for leftover in interrupted_writes(out_dir / PARTS):  # a part being written when a run was killed
             leftover.unlink()
         (out_dir / PARTS).rmdir()
     return target
