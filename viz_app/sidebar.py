@@ -125,11 +125,11 @@ def model_candidates() -> list[Candidate]:
             candidates += refused_upload("Checkpoint", upload.name, error, "model")
     if files:
         paths = [str(path) for path in files]
-        configs = [summary_config(path) for path in files]
+
         chosen = st.sidebar.selectbox(
             "Bundled model",
             paths,
-            index=default_model_index(configs, [path.name for path in files]),
+            index=default_model_index([path.name for path in files], lambda: [summary_config(path) for path in files]),
             format_func=lambda p: Path(p).name,
             key="model_choice",
             help="The checkpoints in the app's models folder (REPFLOW_MODELS_DIR overrides it).",

@@ -13,6 +13,7 @@ import stat
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 from repflow.checkpoint import TrainingClip, architecture_name, short_side_for
 from repflow.inspect import FLOW_KIND_LABELS
@@ -135,11 +136,12 @@ def describe_config(config: dict) -> str:
     return f"{flow} · {architecture_name(config)} · width {width} · {classes} classes"
 
 
-def default_model_index(configs: list[dict | None], names: list[str] = ()) -> int:
-    """The model to open first: ``DEFAULT_MODEL`` when it is among the files' ``names``, else the first
-    flow-of-flow one, else the first with any flow layer, else 0."""
+def default_model_index(names: list[str], read_configs: Callable[[], list[dict | None]]) -> int:
+    """The model to open first: ``DEFAULT_MODEL`` when it is among the files' ``names``, else (the files' configs
+    read only then, by ``read_configs``) the first flow-of-flow one, else the first with any flow layer, else 0."""
     if DEFAULT_MODEL in names:
         return list(names).index(DEFAULT_MODEL)
+    configs = read_configs()
     for wanted in ("fcf", "rep"):
         for index, config in enumerate(configs):
             if config and config.get("flow") == wanted:

@@ -25,11 +25,16 @@ def test_find_models_and_clips_filter_by_suffix(tmp_path):
 
 
 def test_default_model_prefers_flow_of_flow_then_rep():
-    assert sources.default_model_index([{"flow": "none"}, {"flow": "rep"}, {"flow": "fcf"}]) == 2
-    assert sources.default_model_index([None, {"flow": "none"}, {"flow": "rep"}]) == 2
-    assert sources.default_model_index([{"flow": "none"}]) == 0
+    def index(configs, names=None):
+        return sources.default_model_index(names or [f"{i}.pt" for i in range(len(configs))], lambda: configs)
+
+    assert index([{"flow": "none"}, {"flow": "rep"}, {"flow": "fcf"}]) == 2
+    assert index([None, {"flow": "none"}, {"flow": "rep"}]) == 2
+    assert index([{"flow": "none"}]) == 0
     names = ["motion_only_flow_of_flow.pt", sources.DEFAULT_MODEL]
-    assert sources.default_model_index([{"flow": "fcf"}, {"flow": "fcf"}], names) == 1, "the named default first"
+    read = []
+    assert sources.default_model_index(names, lambda: read.append(1) or [{"flow": "fcf"}] * 2) == 1, "named first"
+    assert read == [], "no checkpoint is read to find the named default"
     clips = [Path("a.mp4"), Path(sources.DEFAULT_CLIP), Path("z.mp4")]
     assert sources.default_clip_index(clips) == 1 and sources.default_clip_index(clips[::2]) == 0
 
@@ -41,7 +46,8 @@ def test_the_bundled_folders_open_on_the_main_sets_model_and_clip(monkeypatch):
     models, clips = sources.find_models(sources.models_dir()), sources.find_clips(sources.samples_dir())
     assert any(path.name.startswith("motion_only_") for path in models + clips)
     configs = [{"flow": "fcf"}] * len(models)  # every one a candidate: only the name can decide
-    assert models[sources.default_model_index(configs, [p.name for p in models])].name == "synthetic112_flow_of_flow.pt"
+    chosen = sources.default_model_index([p.name for p in models], lambda: configs)
+    assert models[chosen].name == "synthetic112_flow_of_flow.pt"
     assert clips[sources.default_clip_index(clips)].name == "synthetic_jumping_jacks.mp4"
 
 
