@@ -177,6 +177,10 @@ def test_a_channel_change_repaints_the_main_row_in_the_page_and_reruns_only_its_
                 after = selected_pixels(frame)
                 assert not np.array_equal(after, before), "the flow panel changes with the channel"
                 assert np.array_equal(after, server_panel(frame))
+                # the channel's run ends before the next change, so each change is one whole run
+                page.get_by_text(f"Select a channel (now {wanted})").wait_for(timeout=30_000)
+                page.wait_for_function("!document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=30_000)
+                time.sleep(1.0)
                 page.get_by_text("speed (colour bar)", exact=True).click()
                 frame.locator(".bar-title").first.wait_for(timeout=10_000)
                 assert np.array_equal(selected_pixels(frame), server_panel(frame)), "speed colours too"
