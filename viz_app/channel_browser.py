@@ -3,13 +3,14 @@
 :func:`build_browser` is pure (numpy in, JSON-able data and bytes out): the layer's flows packed as int16 (one
 step size per channel), the colour scale of every panel, labels, and the plotly figure of the first view (input
 frame | direction colours | speed). In the page, a small controller (``channel_browser_frontend/browser.js``)
-decodes the flows and, on a channel or step change, recolours the two flow pictures itself and swaps the
+decodes the flows and, on a channel or step change, recolours the two flow pictures itself (with
+``frontend_common/flowpaint.js``, the main row's port of :mod:`repflow.flowviz`'s colours) and swaps the
 figure's images (``Plotly.relayout`` of three image sources, about one animation frame): no Streamlit rerun, no
 server work. Hover reads out (u, v, |u|) of a cell; plotly's zoom and pan act on the three panels together; the
 speed colour bar, in feature-map pixels per step, is drawn by the controller beside the figure.
 
 :func:`show_channel_browser` places it in the Streamlit page as a custom component whose folder holds the
-controller, the plotly.js that ships with the ``plotly`` package, and one file per layer's data: the page
+controller, flowpaint.js, the plotly.js that ships with the ``plotly`` package, and one file per layer's data: the page
 fetches a layer's file once, and a Streamlit rerun sends only its name and the page's channel and step.
 """
 
@@ -177,12 +178,13 @@ def first_view(field: np.ndarray, scale: float, meta: dict) -> str:
 
 @functools.cache
 def served_folder() -> Path:
-    """The controller's files and plotly.min.js of the installed ``plotly`` in one private folder
+    """The controller's files, flowpaint.js and plotly.min.js of the installed ``plotly`` in one private folder
     (:func:`viz_app.component_files.served_folder`)."""
     import plotly
 
     plotly_js = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
-    return component_files.served_folder("channel-browser", [*sorted(FRONTEND.iterdir()), plotly_js])
+    sources = [*sorted(FRONTEND.iterdir()), component_files.FLOWPAINT, plotly_js]
+    return component_files.served_folder("channel-browser", sources)
 
 
 def pack(data: BrowserData) -> bytes:

@@ -23,6 +23,7 @@ import numpy as np
 from repflow.io import atomic_write, is_regular_file, private_dir
 from viz_app.sources import prune_uploads
 
+FLOWPAINT = Path(__file__).resolve().parent / "frontend_common" / "flowpaint.js"  # both components draw with it
 DATA_FOLDER = "data"
 DATA_NAME = re.compile(r"[0-9a-f]{16}\.bin")  # the names publish gives data files
 KEPT_DATA_FILES = 32

@@ -31,8 +31,7 @@ from repflow.flowviz import PanelOptions
 from viz_app import component_files, compute, sidebar
 
 HERE = Path(__file__).resolve().parent
-FRONTEND = [HERE / "main_row_frontend" / name for name in ("index.html", "row.js")]
-FRONTEND += [HERE / "frontend_common" / "flowpaint.js"]
+FRONTEND = [HERE / "main_row_frontend" / name for name in ("index.html", "row.js")] + [component_files.FLOWPAINT]
 
 
 def row_data(analysis: ClipAnalysis, frame_numbers: list[int]) -> tuple[dict, bytes]:

@@ -1,8 +1,7 @@
 // Channel x time browser of one flow layer (see viz_app/channel_browser.py). The page gets every channel and
 // step once (int16 flows, one step size per channel); a slider change recolours the panels here and swaps the
 // figure's three layout images, so browsing never calls the server and plotly redraws only those images.
-// Colours follow the Middlebury colour wheel (Baker et al., ICCV 2007) as repflow.flowviz draws them, with
-// cells under a fraction of the scale drawn white; speed uses repflow.flowviz.magnitude_lut.
+// The cells are coloured by flowpaint.js (viz_app/frontend_common), as repflow.flowviz colours them.
 "use strict";
 
 const view = {meta: null, codes: null, channel: 0, step: 0, digest: null, loading: null, ready: null, start: null,
@@ -30,41 +29,19 @@ function field(channel, step) {
   return {u, v, mag};
 }
 
-function wheelColour(u, v, mag, scale, out, k) {
-  const wheel = view.meta.wheel, n = wheel.length;
-  const x = u / scale, y = v / scale, rad = Math.sqrt(x * x + y * y);
-  const fk = (Math.atan2(-y, -x) / Math.PI + 1) / 2 * (n - 1);
-  const k0 = Math.floor(fk), k1 = k0 + 1 === n ? 0 : k0 + 1, f = fk - k0;
-  for (let i = 0; i < 3; i++) {
-    let col = (1 - f) * wheel[k0][i] / 255 + f * wheel[k1][i] / 255;
-    col = rad <= 1 ? 1 - rad * (1 - col) : col * 0.75;
-    out[k + i] = Math.floor(255 * col);
-  }
-}
-
 const canvas = document.createElement("canvas");
 const context = canvas.getContext("2d");
 
-function pictures(flow, scale) {
-  const [, , height, width] = view.meta.shape;
+function pictures(flow, scale) {  // the direction and speed colours of one field, one pixel per cell (flowpaint.js)
+  const [, , height, width] = view.meta.shape, cells = height * width;
+  const palette = {wheel: view.meta.wheel, speed_colours: view.meta.speed_colours};
   canvas.width = width; canvas.height = height;
-  const direction = context.createImageData(width, height), speed = context.createImageData(width, height);
-  const lut = view.meta.speed_colours, still = view.meta.still_fraction * scale;
-  for (let i = 0; i < width * height; i++) {
-    const k = 4 * i;
-    direction.data[k + 3] = speed.data[k + 3] = 255;
-    if (!(scale > 0) || flow.mag[i] < still) {
-      direction.data.fill(255, k, k + 3); speed.data.fill(255, k, k + 3);
-      continue;
-    }
-    wheelColour(flow.u[i], flow.v[i], flow.mag[i], scale, direction.data, k);
-    const colour = lut[Math.round(Math.min(flow.mag[i] / scale, 1) * 255)];
-    speed.data[k] = colour[0]; speed.data[k + 1] = colour[1]; speed.data[k + 2] = colour[2];
-  }
-  context.putImageData(direction, 0, 0);
-  const directionUri = canvas.toDataURL();
-  context.putImageData(speed, 0, 0);
-  return [directionUri, canvas.toDataURL()];
+  return ["direction", "magnitude"].map((colouring) => {
+    const rgb = repflowPaint.colourCells(flow.u, flow.v, cells, scale,
+                                        {colouring, still_fraction: view.meta.still_fraction}, palette);
+    context.putImageData(new ImageData(repflowPaint.toRgba(rgb, cells), width, height), 0, 0);
+    return canvas.toDataURL();
+  });
 }
 
 function number(value) {

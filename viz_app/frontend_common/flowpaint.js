@@ -13,6 +13,9 @@
 //   resizeImage(rgb, height, width, size) -> Uint8ClampedArray RGB (size*size*3) = flowviz.resize_image(image,
 //       (size, size)): OpenCV's INTER_AREA when shrinking the height, INTER_LINEAR otherwise, unchanged when equal.
 //   colourWheel(size, palette) -> Uint8ClampedArray RGBA (size*size*4) = flowviz.color_wheel(size).
+//   colourCells(u, v, count, scale, style, palette) -> Uint8ClampedArray RGB (count*3) = flowviz.colour_flow of
+//       count cells, one colour each (still cells white); style: {colouring, still_fraction}.
+//   toRgba(rgb, pixels) -> Uint8ClampedArray RGBA, opaque.
 //   toImageData(rgba, size) -> ImageData, for a canvas's putImageData.
 //
 // Every step repeats the arithmetic of the Python side: numpy's float32 steps (Math.fround), its rounding of
@@ -340,7 +343,9 @@
   }
 
   window.repflowPaint = {
-    renderFlow, resizeImage, colourWheel,
+    renderFlow, resizeImage, colourWheel, toRgba,
+    colourCells: (u, v, count, scale, style, palette) => colourCells(
+      float32Field(u), float32Field(v), count, scale, style, palette),
     toImageData: (rgba, size) => new ImageData(rgba, size, size),
   };
 })();

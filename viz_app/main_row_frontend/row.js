@@ -150,19 +150,11 @@ function canvasOf(rgba, size) {
   return canvas;
 }
 
-function rgbToRgba(rgb) {
-  const rgba = new Uint8ClampedArray((rgb.length / 3) * 4);
-  for (let i = 0, k = 0; i < rgb.length; i += 3, k += 4) {
-    rgba[k] = rgb[i]; rgba[k + 1] = rgb[i + 1]; rgba[k + 2] = rgb[i + 2]; rgba[k + 3] = 255;
-  }
-  return rgba;
-}
-
 function frameCanvas(step, size) {
   const key = `${step}/${size}`;
   if (!row.frameCache.has(key)) {
     const {rgb, height, width} = frame(step);
-    row.frameCache.set(key, rgbToRgba(repflowPaint.resizeImage(rgb, height, width, size)));
+    row.frameCache.set(key, repflowPaint.toRgba(repflowPaint.resizeImage(rgb, height, width, size), size * size));
   }
   return canvasOf(row.frameCache.get(key), size);
 }
