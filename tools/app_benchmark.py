@@ -207,8 +207,8 @@ def stop_server(server: subprocess.Popen) -> None:
 # armed, was painted, in ms of the page's clock, or null. The explorer draws its main row in a frame of its own
 # (viz_app/main_row.py), which notes its paints in ``repflowRow``; a page without one (the floor page, an older
 # checkout) draws server images, watched by PAINT_WATCH.
-ROW_PAINTED = """(wanted) => {
-  const frame = document.querySelector("iframe[src*='main_row']");
+ROW_PAINTED = """([rowFrame, wanted]) => {
+  const frame = document.querySelector(rowFrame);
   const row = frame && frame.contentWindow.repflowRow;
   if (row) {
     const action = window.__repflowPaint.actionAt;
@@ -224,15 +224,13 @@ ROW_PAINTED = """(wanted) => {
 
 def painted_ms(page, timeout_s: float = 120, wanted: str = "") -> float:
     """The page's clock (ms since it opened) when the watched panel was painted (after the watched action)."""
-    handle = page.wait_for_function(ROW_PAINTED, arg=wanted, timeout=timeout_s * 1000, polling="raf")
+    handle = page.wait_for_function(ROW_PAINTED, arg=[ROW_FRAME, wanted], timeout=timeout_s * 1000, polling="raf")
     return handle.json_value()
 
 
 def selected_caption(page) -> str:
     """The caption of the selected layer's panel (starting with ▶)."""
-    frame = next((frame for frame in page.frames if "main_row" in frame.url), None)
-    place = frame if frame is not None else page
-    locator = place.locator("figcaption", has_text="\u25b6") if frame is not None else page.locator(SELECTED)
+    locator = row_panels(page, "\u25b6") if page.locator(ROW_FRAME).count() else page.locator(SELECTED)
     return locator.first.inner_text()
 
 
@@ -315,7 +313,7 @@ def measure_channel_browser(switches: int) -> dict:
     sent = []
     with app_page() as (page, launched):
         page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
-        page.locator("[data-testid='stImage']", has_text="▶").first.wait_for(timeout=180_000)
+        row_panels(page, "\u25b6").first.wait_for(timeout=180_000)
         first_flows = time.perf_counter() - launched
         page.locator("iframe[title*='channel_browser']").first.wait_for(timeout=180_000)
         frame = next(f for f in page.frames if "channel_browser" in f.url)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.app_benchmark import row_panels, stop_server
+from tools.app_benchmark import ROW_FRAME, row_panels, stop_server
 
 CHROMIUM = "/usr/bin/chromium"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -78,10 +78,10 @@ def wait_for_port(port: int, server: subprocess.Popen, log_path: Path, timeout: 
 
 def row_frame(page):
     """The explorer's main row (a frame of its own: viz_app/main_row.py), once it has painted."""
-    page.wait_for_function("() => { const f = document.querySelector(\"iframe[src*='main_row']\");"
+    page.wait_for_function("(selector) => { const f = document.querySelector(selector);"
                            " return f && f.contentWindow.repflowRow && f.contentWindow.repflowRow.lastPaint; }",
-                           timeout=60_000)
-    return next(frame for frame in page.frames if "main_row" in frame.url)
+                           arg=ROW_FRAME, timeout=60_000)
+    return page.locator(ROW_FRAME).element_handle().content_frame()
 
 
 def selected_caption(frame) -> str:
