@@ -174,7 +174,8 @@ def fragment_run() -> bool:
 def explorer(analysis, layer: str, *, key: tuple, source: ModelSource, clip_name: str, frame_numbers: list[int]
              ) -> None:
     """What the channel ranking, channel, step and display options change: their sidebar controls, the main row,
-    the channel grid, the channel browser and the export. Changing one of them reruns only this part of the page;
+    the channel grid, the channel browser, the export, and the predictions and learned parameters below them (they
+follow the row on a session's first view). Changing one of them reruns only this part of the page;
     the main row is drawn in the page, which repaints it before this rerun (:mod:`viz_app.main_row`), and the
     classical TV-L1 reaches it when the background job is done (:func:`viz_app.compute.clip_classical`).
 
@@ -187,8 +188,10 @@ def explorer(analysis, layer: str, *, key: tuple, source: ModelSource, clip_name
     channel, step = sidebar.channel_controls(analysis, layer, ranked, view=(key[0], key[1], layer),
                                              preferred=lambda: compute.default_channels_of(source).get(layer))
     options = sidebar.view_controls()
-    main_row.show_main_row(analysis, layer, channel, step, options, frame_numbers=frame_numbers, key=key)
+    shown = main_row.show_main_row(analysis, layer, channel, step, options, frame_numbers=frame_numbers, key=key)
     views.probe_notes(analysis, step)
+    if not shown:  # a session's first view: the rest follows once the row is on screen (it reruns this fragment)
+        return
     # Imported once the main row is placed: the first run of a fresh server does not wait for them.
     from viz_app import channel_browser, export
 
@@ -203,6 +206,11 @@ def explorer(analysis, layer: str, *, key: tuple, source: ModelSource, clip_name
         st.rerun(scope="fragment" if fragment_run() else "app")
     export.export_section(analysis, layer, channel, options, clip_name=clip_name, key=key, ranked=ranked,
                           frame_numbers=frame_numbers)
+    left, right = st.columns(2)
+    with left:
+        views.predictions(analysis, compute.summary_for(source).class_names)
+    with right:
+        views.learned_parameters(compute.load_model(source), analysis.layer_labels)
     if fragment_run():  # a full run plays on after the rest of the page is drawn
         advance_play(analysis.flows[layer].shape[1])
 
@@ -236,11 +244,6 @@ def main() -> None:
         "saturation = magnitude (white = still); positive flow moves right / down."
     )
     explorer(analysis, layer, key=analysis_key, source=source, clip_name=clip.name, frame_numbers=window.indices())
-    left, right = st.columns(2)
-    with left:
-        views.predictions(analysis, compute.summary_for(source).class_names)
-    with right:
-        views.learned_parameters(compute.load_model(source), analysis.layer_labels)
     advance_play(analysis.flows[layer].shape[1])
 
 

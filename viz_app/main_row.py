@@ -31,6 +31,8 @@ from repflow.flowviz import PanelOptions
 from viz_app import component_files, compute, sidebar
 
 HERE = Path(__file__).resolve().parent
+# The row's value, true once the page has shown a row in this session (the key of the component's state).
+SHOWN = "main_row"
 FRONTEND = [HERE / "main_row_frontend" / name for name in ("index.html", "row.js")] + [component_files.FLOWPAINT]
 
 
@@ -116,9 +118,11 @@ def state(layer: str, channel: int, step: int, options: PanelOptions) -> dict:
 def show_main_row(
     analysis: ClipAnalysis, layer: str, channel: int, step: int, options: PanelOptions, *, frame_numbers: list[int],
     key: tuple,
-) -> None:
+) -> bool:
     """Place the row showing ``layer`` (marked ▶) at ``channel`` and ``step`` drawn with ``options``; ``key``
-    identifies the analysis (model, clip, window, probe) in the caches."""
+    identifies the analysis (model, clip, window, probe) in the caches. Returns whether the page has shown a row
+    in this session: until it has, the page reports its first paint (a rerun of the calling fragment follows), so
+    the caller can send the rest of the page after the flows are on screen (:data:`SHOWN`)."""
     frames = analysis.frames
     classical = classical_file(frames, step) if len(frames) > 1 else None
     labels = st.session_state.get("_layer_labels") or {name: name for name in analysis.flows}
@@ -126,13 +130,15 @@ def show_main_row(
     file = component_files.publish(served_folder(), digest, payload)
     first = st.session_state.get("_row_sent") != file  # the page's first run of this analysis: no fetch to wait for
     st.session_state["_row_sent"] = file
+    shown = bool(st.session_state.get(SHOWN))
     component()(
-        file=file, data=payload if first else None, classical=classical,
+        report_shown=not shown, file=file, data=payload if first else None, classical=classical,
         state=state(layer, channel, step, options), controls=sidebar.CONTROL_LABELS,
         choices={"layer": {text: name for name, text in labels.items()}, "normalisation": list(flowviz.NORMALISATIONS),
                  "colouring": list(sidebar.COLOURINGS), "panel_px": list(sidebar.PANEL_SIZES)},
-        key="main_row", default=None,
+        key=SHOWN, default=None,
     )
+    return shown
 
 
 @functools.cache

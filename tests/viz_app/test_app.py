@@ -19,11 +19,13 @@ from tests.viz_app.apptest_helpers import (
     export_columns,
     image_panel,
     markdown_table,
+    new_app,
     open_export,
     row_args,
     row_bytes_sent,
     run_app,
 )
+from viz_app import main_row
 
 
 def video_bytes(tmp_path, frames, name="clip.mp4") -> bytes:
@@ -50,6 +52,22 @@ def test_default_page_renders_frames_flows_classical_grid_predictions(app_env):
     assert probabilities == sorted(probabilities, reverse=True) and 0 < sum(probabilities) <= 1.0001
     assert [len(row[""]) for row in predictions] == [max(1, round(20 * p)) for p in probabilities], "bars as long"
     assert len(parameters) == 2 and all(float(row["θ (theta)"]) > 0 for row in parameters)
+
+
+def test_a_sessions_first_view_is_the_row_alone_until_the_page_reports_it_shown(app_env):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.viz_app.apptest_helpers import APP, TIMEOUT
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()  # a new session whose page has not reported yet
+    assert_clean(at)
+    assert row_args(at)["report_shown"] is True and row_bytes_sent(at) > 0, "the row asks for the report"
+    assert not at.get("button_group") and not at.markdown, "no grid, no predictions yet"
+    at.session_state[main_row.SHOWN] = True  # what the page's report sets (it reruns the explorer's fragment)
+    at.run()
+    assert_clean(at)
+    assert row_args(at)["report_shown"] is False and row_bytes_sent(at) == 0, "the page has the data already"
+    assert len(at.pills(key="grid_pick").options) == 8 and len(markdown_table(at, "class")) == 5
 
 
 def test_the_model_sees_the_view_its_checkpoint_was_trained_on(app_env, monkeypatch):
@@ -429,9 +447,6 @@ def test_a_new_clip_model_or_layer_opens_on_its_most_moving_channel_and_step(app
 
 
 def test_a_reopened_page_gets_the_users_upload_back_from_its_address(app_env, tmp_path, moving_square, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
-    from tests.viz_app.apptest_helpers import APP, TIMEOUT
     from viz_app import sources
 
     monkeypatch.setattr(sources.tempfile, "gettempdir", lambda: str(tmp_path / "cache"))
@@ -447,7 +462,7 @@ def test_a_reopened_page_gets_the_users_upload_back_from_its_address(app_env, tm
     assert address["clip_name"] == "mine.mp4"
     assert (tmp_path / "cache" / "repflow_viz" / "clips" / address["clip"]).is_file()
 
-    reopened = AppTest.from_file(APP, default_timeout=TIMEOUT)  # a new session: the server no longer has the upload
+    reopened = new_app()  # a new session: the server no longer has the upload
     reopened.query_params.update(address)
     reopened.run()
     assert_clean(reopened)
@@ -462,14 +477,11 @@ def test_a_reopened_page_gets_the_users_upload_back_from_its_address(app_env, tm
 
 
 def test_an_address_naming_no_cached_upload_is_ignored_with_a_word(app_env, tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
-    from tests.viz_app.apptest_helpers import APP, TIMEOUT
     from viz_app import sources
 
     monkeypatch.setattr(sources.tempfile, "gettempdir", lambda: str(tmp_path))
     for wanted in ("0123456789abcdef.mp4", "../../etc/passwd"):
-        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at = new_app()
         at.query_params.update({"clip": wanted, "clip_name": "old.mp4"})
         at.run()
         assert not at.exception and not at.error

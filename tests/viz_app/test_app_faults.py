@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from repflow.checkpoint import model_payload, save_checkpoint
 from repflow.video import write_video
-from tests.viz_app.apptest_helpers import APP, TIMEOUT, assert_clean, run_app
+from tests.viz_app.apptest_helpers import assert_clean, new_app, run_app
 
 
 @pytest.fixture
@@ -96,13 +96,13 @@ def test_markdown_in_the_addresss_clip_name_is_shown_as_text(app_env, cache, tmp
     at.file_uploader(key="clip_upload").upload("mine.mp4", clip_bytes(tmp_path, moving_square(10, 48, 56)),
                                                "video/mp4").run()
     address = {**dict(at.query_params), "clip_name": MARKDOWN_NAME}
-    reopened = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    reopened = new_app()
     reopened.query_params.update(address)
     reopened.run()
     assert_clean(reopened)
     shown = [reopened.caption[0].value, *(c.value for c in reopened.sidebar.caption)]
     assert not [text for text in shown if "](https://" in text or "**bold**" in text], shown
-    gone = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    gone = new_app()
     gone.query_params.update({"clip": "0123456789abcdef.mp4", "clip_name": MARKDOWN_NAME})
     gone.run()
     assert [w.value for w in gone.warning if "](https://" in w.value] == []

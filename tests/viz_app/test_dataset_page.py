@@ -18,7 +18,7 @@ from repflow.dissect.tables import file_sha1
 from repflow.models import ModelConfig, build_model
 from repflow.video import write_video
 from tests.dissect.fake import CLASSES, write_fake_dissection
-from tests.viz_app.apptest_helpers import APP, TIMEOUT, assert_clean
+from tests.viz_app.apptest_helpers import TIMEOUT, assert_clean, new_app
 
 LAYERS = ("flow_block.flow1", "flow_block.flow2")
 PAGE = """
@@ -146,7 +146,7 @@ def test_a_folder_that_is_no_dissection_is_one_message(bundled_env, tmp_path):
 
 
 def test_a_bundled_model_opens_on_its_best_channel_across_the_test_set(bundled_env):
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at = new_app().run()
     assert_clean(at)
     layer = at.selectbox(key="layer").value
     expected = load_dissection(bundled_env / "models" / "tiny_fcf.dissection").default_channel(layer)

@@ -6,7 +6,7 @@
 
 const row = {header: null, loaded: null, codes: null, frames: null, file: null, ready: null, server: null, controls: null,
              choices: null, classical: null, classicalFile: null, drawn: null, shown: null, paints: 0,
-             lastPaint: null, frameCache: new Map(), frameViews: []};
+             lastPaint: null, reportShown: false, reported: false, frameCache: new Map(), frameViews: []};
 window.repflowRow = row;  // read by tools/app_benchmark.py and the browser tests
 
 const $ = (id) => document.getElementById(id);
@@ -262,7 +262,14 @@ function draw(state, key) {
   requestAnimationFrame(() => setTimeout(() => {
     row.lastPaint = {state, key, drawMs, paintedAt: performance.timeOrigin + performance.now()};
     fitHeight();
+    reportShown();
   }, 0));
+}
+
+function reportShown() {  // the server waits for the session's first row to be on screen before sending the rest
+  if (!row.reportShown || row.reported) return;
+  row.reported = true;
+  post("streamlit:setComponentValue", {value: true, dataType: "json"});
 }
 
 // --- data and messages ------------------------------------------------------------------------------------------
@@ -293,6 +300,7 @@ function render(args) {
   row.server = args.state;
   row.controls = args.controls;
   row.choices = args.choices;
+  row.reportShown = args.report_shown;
   if (args.classical !== row.classicalFile) {
     row.classical = null;
     loadClassical(args.classical);
@@ -313,6 +321,7 @@ function render(args) {
       $("row").replaceChildren(note(400, `The flows could not be loaded (${error.message}): reload the page.`,
                                     "info error"));
       fitHeight();
+      reportShown();
     });
   }
   row.ready.then(sync);
