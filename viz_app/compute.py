@@ -7,10 +7,9 @@
   input size, probe point, probe options) (``st.cache_data``); changing channel, step or a display option
   only re-draws;
 * a bundled model's dataset dissection (``repflow.dissect``) is read once per version of its folder;
-* each panel image of the main row (input frame, flow layers, TV-L1, legend and colour bars) is drawn and encoded
-  as PNG once per (analysis, layer, channel, step, display options); the explorer places it as a ``data:`` URI
-  (:func:`data_uri`), so the page gets the panel in the message that places it (no HTTP fetch per panel, which
-  waited for the server to finish the run), and an unchanged panel is sent by reference (Streamlit's message cache);
+* the compare page's panels (input frame, flow) are drawn and encoded as PNG once per (analysis, layer, channel,
+  step, display options) (:func:`panel_image`, :func:`frame_image`); the explorer's main row is drawn in the
+  page (:mod:`viz_app.main_row`);
 * classical TV-L1 runs once per pair of input frames (keyed by their content), and once per window for the
   channels' agreement with TV-L1 (on demand; the agreement itself once per analysis and layer); for the TV-L1
   panel, every pair of a shown window is also computed once in a background thread (``clip_classical``), so
