@@ -14,8 +14,9 @@ frame's paint):
   number, then Enter; step slider: an arrow key) or the click (layer list, colouring choice) until the selected
   layer's panel shows the change, over ``--switches`` changes of each; p50 / p95 / max (target p95 <= 100 ms).
 
-The explorer draws its main row in a frame of its own (``viz_app/main_row.py``), which notes when it painted;
-pages without one (the floor page, older checkouts given to ``--against``) are watched for their panel images.
+The explorer draws its main row in the page (``viz_app/main_row.py``; checkouts before 2026-12-04 evening in a frame
+of its own), which notes when it painted; pages without one (the floor page, older checkouts given to
+``--against``) are watched for their panel images.
 
 ``--floor`` also measures, alternately with the explorer, the smallest Streamlit page timed the same way
 (``tools/app_floor_page.py``: a channel box and a step slider in one fragment, one PNG panel): its first panel on a
@@ -115,13 +116,20 @@ function check() {
 new MutationObserver(check).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
 """
 SELECTED = "[data-testid='stImage']:has-text('\u25b6')"
-ROW_FRAME = "iframe[src*='main_row']"
+ROW = ".st-key-main_row"  # the explorer's main row, in the page (viz_app/main_row.py)
+ROW_FRAME = "iframe[src*='main_row']"  # the main row of checkouts before 2026-12-04 evening, in a frame of its own
 
 
 def row_panels(page, text: str | re.Pattern = ""):
-    """The captions of the explorer's main-row panels (in the row's own frame: viz_app/main_row.py) containing
-    ``text``."""
-    return page.frame_locator(ROW_FRAME).locator("figcaption", has_text=text)
+    """The captions of the explorer's main-row panels containing ``text``."""
+    if page.locator(ROW_FRAME).count():
+        return page.frame_locator(ROW_FRAME).locator("figcaption", has_text=text)
+    return page.locator(ROW).locator("figcaption", has_text=text)
+
+
+def has_row(page) -> bool:
+    """Whether the page draws the main row itself (else it shows server images: the floor page, older checkouts)."""
+    return page.locator(ROW).count() + page.locator(ROW_FRAME).count() > 0
 
 IDLE = "!document.querySelector(\"[data-testid='stStatusWidget']\")"  # Streamlit shows it while a run is on
 
@@ -204,17 +212,18 @@ def stop_server(server: subprocess.Popen) -> None:
 
 
 # In the page: when the selected layer's panel (caption with ▶) containing WANTED, painted after the watch was
-# armed, was painted, in ms of the page's clock, or null. The explorer draws its main row in a frame of its own
-# (viz_app/main_row.py), which notes its paints in ``repflowRow``; a page without one (the floor page, an older
-# checkout) draws server images, watched by PAINT_WATCH.
+# armed, was painted, in ms of the page's clock, or null. The explorer draws its main row in the page
+# (viz_app/main_row.py; older checkouts in a frame of its own), which notes its paints in ``repflowRow``; a page
+# without one (the floor page, older checkouts) draws server images, watched by PAINT_WATCH.
 ROW_PAINTED = """([rowFrame, wanted]) => {
-  const frame = document.querySelector(rowFrame);
-  const row = frame && frame.contentWindow.repflowRow;
+  const frame = window.repflowRow ? null : document.querySelector(rowFrame);
+  const row = window.repflowRow || (frame && frame.contentWindow.repflowRow);
   if (row) {
     const action = window.__repflowPaint.actionAt;
     const painted = row.lastPaint && row.lastPaint.paintedAt - performance.timeOrigin;
     if (!row.lastPaint || (action !== null && painted <= action)) return null;
-    const selected = [...frame.contentDocument.querySelectorAll("figcaption")].find(
+    const scope = frame ? frame.contentDocument : row.root;
+    const selected = [...scope.querySelectorAll("figcaption")].find(
       (caption) => caption.textContent.includes("\u25b6"));
     return selected && selected.textContent.includes(wanted) ? painted : null;
   }
@@ -230,15 +239,14 @@ def painted_ms(page, timeout_s: float = 120, wanted: str = "") -> float:
 
 def selected_caption(page) -> str:
     """The caption of the selected layer's panel (starting with ▶)."""
-    locator = row_panels(page, "\u25b6") if page.locator(ROW_FRAME).count() else page.locator(SELECTED)
+    locator = row_panels(page, "\u25b6") if has_row(page) else page.locator(SELECTED)
     return locator.first.inner_text()
 
 
 def timed_change(page, act, wanted: str = "") -> float:
     """Milliseconds from the user action ``act()`` performs to the painted new panel of the selected layer
     (its caption containing ``wanted``)."""
-    row = page.locator(ROW_FRAME).count() > 0
-    old = None if row else page.locator(SELECTED).first.locator("img").get_attribute("src")
+    old = None if has_row(page) else page.locator(SELECTED).first.locator("img").get_attribute("src")
     page.evaluate("([wanted, old]) => window.__repflowWatch(wanted, old)", [wanted, old])
     act()
     painted = painted_ms(page, 30, wanted)

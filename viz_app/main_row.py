@@ -1,16 +1,18 @@
 """The explorer's main row, drawn in the page: input frame | every flow layer (and the probe) at the chosen channel
 and step | classical TV-L1 | colour legend.
 
-The page gets one data file per analysis (:func:`row_data`): every layer's flows as int16 (one step size per
-channel), their colour scales per channel (clip) and per step (frame), labels, and the input frames; the first run
-that shows an analysis sends it inside the message (no fetch to wait for), later runs only its name (a page whose
-row was recreated fetches it). Its controller (``main_row_frontend/row.js``) draws the panels with
-``frontend_common/flowpaint.js``, a port of :func:`repflow.flowviz.render_flow` tested pixel for pixel against it, so
-a change of channel, step, layer or display option repaints at once: the controller follows the sidebar's controls
-in the page as they change (it reads their values), and every Streamlit run also sends it the server's values
-(``state``), which it shows when it cannot read a control. The clip window's classical TV-L1 is computed in the
-background (:func:`viz_app.compute.clip_classical`) and reaches the page as a second file when it is done
-(:func:`classical_data`): it never delays the learned flows.
+The row is a Streamlit components-v2 element: it mounts in the page itself (no frame to load), and its controller
+(``main_row_frontend/row.js``, with ``frontend_common/flowpaint.js``, a port of :func:`repflow.flowviz.render_flow`
+tested pixel for pixel against it) draws the panels. Every run sends it one message, packed like a data file
+(:func:`viz_app.component_files.pack`): the server's view of the controls (``state``) as its header and, on the
+first run that shows an analysis, that analysis's data file (:func:`row_data`): every layer's flows as int16 (one
+step size per channel), their colour scales per channel (clip) and per step (frame), labels, and the input frames;
+later runs send only the file's name (the page keeps the data; a page that lost it fetches the file). A change of
+channel, step, layer or display option repaints at once: the controller follows the sidebar's controls in the page
+as they change (it reads their values) and falls back on ``state`` for any control it cannot read. The clip
+window's classical TV-L1 is computed in the background (:func:`viz_app.compute.clip_classical`) and reaches the page
+as a second file when it is done (:func:`classical_data`): it never delays the learned flows. The data files are
+served from the row's private folder (:func:`served_folder`, :func:`files_url`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 import flow_vis
 import numpy as np
 import streamlit as st
-import streamlit.components.v1 as components
+import streamlit.components.v1 as components_v1
 
 from repflow import flowviz
 from repflow.analysis import ClipAnalysis
@@ -31,9 +33,10 @@ from repflow.flowviz import PanelOptions
 from viz_app import component_files, compute, sidebar
 
 HERE = Path(__file__).resolve().parent
-# The row's value, true once the page has shown a row in this session (the key of the component's state).
+FRONTEND = HERE / "main_row_frontend"
+NAME = "repflow_main_row"  # the row's name among the app's components
+# The row's key; its state holds {"shown": True} once the page has shown a row in this session.
 SHOWN = "main_row"
-FRONTEND = [HERE / "main_row_frontend" / name for name in ("index.html", "row.js")] + [component_files.FLOWPAINT]
 
 
 def row_data(analysis: ClipAnalysis, frame_numbers: list[int]) -> tuple[dict, bytes]:
@@ -130,23 +133,41 @@ def show_main_row(
     file = component_files.publish(served_folder(), digest, payload)
     first = st.session_state.get("_row_sent") != file  # the page's first run of this analysis: no fetch to wait for
     st.session_state["_row_sent"] = file
-    shown = bool(st.session_state.get(SHOWN))
-    component()(
-        report_shown=not shown, file=file, data=payload if first else None, classical=classical,
-        state=state(layer, channel, step, options), controls=sidebar.CONTROL_LABELS,
-        choices={"layer": {text: name for name, text in labels.items()}, "normalisation": list(flowviz.NORMALISATIONS),
-                 "colouring": list(sidebar.COLOURINGS), "panel_px": list(sidebar.PANEL_SIZES)},
-        key=SHOWN, default=None,
-    )
+    shown = bool((st.session_state.get(SHOWN) or {}).get("shown"))
+    args = {
+        "report_shown": not shown, "files": files_url(), "file": file, "classical": classical,
+        "state": state(layer, channel, step, options), "controls": sidebar.CONTROL_LABELS,
+        "choices": {"layer": {text: name for name, text in labels.items()},
+                    "normalisation": list(flowviz.NORMALISATIONS), "colouring": list(sidebar.COLOURINGS),
+                    "panel_px": list(sidebar.PANEL_SIZES)},
+    }
+    component()(key=SHOWN, data=component_files.pack(args, payload if first else b""), on_shown_change=_shown)
     return shown
+
+
+def _shown() -> None:
+    """The page reported the session's first row on screen: the rerun that follows sends the rest of the view."""
 
 
 @functools.cache
 def served_folder() -> Path:
-    """The controller, its page and flowpaint.js in one private folder (:mod:`viz_app.component_files`)."""
-    return component_files.served_folder("main-row", FRONTEND)
+    """The row's private folder of data files (:mod:`viz_app.component_files`); Streamlit serves it at
+    :func:`files_url` (a declared v1 component's folder, used for nothing else)."""
+    folder = component_files.served_folder("main-row", [])
+    components_v1.declare_component("main_row_files", path=str(folder))
+    return folder
+
+
+def files_url() -> str:
+    """The URL path under which the page finds the files of :func:`served_folder` (ending in "/")."""
+    served_folder()
+    base = st.get_option("server.baseUrlPath").strip("/")
+    return f"/{base + '/' if base else ''}component/{__name__}.main_row_files/"
 
 
 @functools.cache
 def component():
-    return components.declare_component("main_row", path=str(served_folder()))
+    """The row's components-v2 element: its markup, style and controller, inline (no file to fetch)."""
+    script = component_files.FLOWPAINT.read_text() + (FRONTEND / "row.js").read_text()
+    return st.components.v2.component(NAME, html=(FRONTEND / "row.html").read_text(),
+                                      css=(FRONTEND / "row.css").read_text(), js=script)

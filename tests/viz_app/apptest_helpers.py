@@ -11,6 +11,7 @@ from viz_app import component_files, main_row
 
 TIMEOUT = 60
 APP = str(Path(__file__).resolve().parents[2] / "viz_app" / "main.py")
+ROW_NAME = main_row.NAME
 
 
 def new_app() -> AppTest:
@@ -18,7 +19,7 @@ def new_app() -> AppTest:
     the row's report of its first paint (:data:`viz_app.main_row.SHOWN`; until it comes, a session's first view is
     the row alone) is given here; ``test_main_row`` and the browser tests check the report itself."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state[main_row.SHOWN] = True
+    at.session_state[main_row.SHOWN] = {"shown": True}
     return at
 
 
@@ -33,22 +34,23 @@ def assert_clean(at: AppTest) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
-def row_element(at: AppTest):
-    """The explorer's main row (:mod:`viz_app.main_row`) as the server sent it."""
-    rows = [element for element in at.get("component_instance") if element.proto.component_name.endswith("main_row")]
+def row_message(at: AppTest) -> tuple[dict, bytes]:
+    """What the server sent the explorer's main row (:mod:`viz_app.main_row`): its arguments and the bytes of its
+    data file it got inside the message."""
+    rows = [element for element in at.get("bidi_component") if element.proto.component_name == ROW_NAME]
     assert len(rows) == 1, f"{len(rows)} main rows on the page"
-    return rows[0]
+    return component_files.unpack(rows[0].proto.bytes)
 
 
 def row_args(at: AppTest) -> dict:
     """What the server sent the main row: its data file, the classical TV-L1 file and the server's view of the
     controls (``state``)."""
-    return json.loads(row_element(at).proto.json_args)
+    return row_message(at)[0]
 
 
 def row_bytes_sent(at: AppTest) -> int:
     """How many bytes of its data file the main row got inside the message (0: only the file's name)."""
-    return sum(len(arg.bytes) for arg in row_element(at).proto.special_args if arg.key == "data")
+    return len(row_message(at)[1])
 
 
 def row_file(name: str, timeout_s: float = TIMEOUT) -> dict:
@@ -97,8 +99,7 @@ def captions(at: AppTest) -> list[str]:
 def image_panel(at: AppTest, label: str) -> tuple[str, str]:
     """(identity, caption) of the main row's panel whose caption contains ``label``, else (url, caption) of such an
     image on the page."""
-    shown = row_panels(at) if any(e.proto.component_name.endswith("main_row") for e in at.get("component_instance")) \
-        else []
+    shown = row_panels(at) if any(e.proto.component_name == ROW_NAME for e in at.get("bidi_component")) else []
     shown += [(image.value[0], image.captions[0]) for image in at.image if image.captions]
     for identity, caption in shown:
         if label in caption:

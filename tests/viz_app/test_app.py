@@ -63,7 +63,7 @@ def test_a_sessions_first_view_is_the_row_alone_until_the_page_reports_it_shown(
     assert_clean(at)
     assert row_args(at)["report_shown"] is True and row_bytes_sent(at) > 0, "the row asks for the report"
     assert not at.get("button_group") and not at.markdown, "no grid, no predictions yet"
-    at.session_state[main_row.SHOWN] = True  # what the page's report sets (it reruns the explorer's fragment)
+    at.session_state[main_row.SHOWN] = {"shown": True}  # the page's report (it reruns the explorer's fragment)
     at.run()
     assert_clean(at)
     assert row_args(at)["report_shown"] is False and row_bytes_sent(at) == 0, "the page has the data already"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.app_benchmark import ROW_FRAME, row_panels, stop_server
+from tools.app_benchmark import ROW, row_panels, stop_server
 
 CHROMIUM = "/usr/bin/chromium"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -76,25 +76,23 @@ def wait_for_port(port: int, server: subprocess.Popen, log_path: Path, timeout: 
     raise TimeoutError(f"streamlit did not listen on port {port} within {timeout} s")
 
 
-def row_frame(page):
-    """The explorer's main row (a frame of its own: viz_app/main_row.py), once it has painted."""
-    page.wait_for_function("(selector) => { const f = document.querySelector(selector);"
-                           " return f && f.contentWindow.repflowRow && f.contentWindow.repflowRow.lastPaint; }",
-                           arg=ROW_FRAME, timeout=60_000)
-    return page.locator(ROW_FRAME).element_handle().content_frame()
+def painted_row(page):
+    """The explorer's main row (in the page: viz_app/main_row.py), once it has painted."""
+    page.wait_for_function("window.repflowRow && window.repflowRow.lastPaint", timeout=60_000)
+    return page.locator(ROW)
 
 
-def selected_caption(frame) -> str:
+def selected_caption(row) -> str:
     """The caption of the main row's selected layer (it starts with ▶)."""
-    return frame.locator("figcaption", has_text="▶").first.inner_text()
+    return row.locator("figcaption", has_text="▶").first.inner_text()
 
 
-def selected_pixels(frame):
+def selected_pixels(page):
     """The selected layer's panel as the page shows it: (H, W, 3) uint8 read from its canvas."""
     import numpy as np
 
-    rgba = frame.evaluate("""() => {
-      const canvas = [...document.querySelectorAll("figure")].find(
+    rgba = page.evaluate("""() => {
+      const canvas = [...window.repflowRow.root.querySelectorAll("figure")].find(
         (figure) => figure.querySelector("figcaption").textContent.includes("\u25b6")).querySelector("canvas");
       return Array.from(canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data);
     }""")
@@ -102,7 +100,7 @@ def selected_pixels(frame):
     return np.array(rgba, np.uint8).reshape(side, side, 4)[..., :3]
 
 
-def server_panel(frame):
+def server_panel(page):
     """The selected layer's panel as repflow.flowviz draws it (for a paper figure), from the row's data file and
     the state the row shows: what the page must show, pixel for pixel."""
     import numpy as np
@@ -110,8 +108,9 @@ def server_panel(frame):
     from repflow import flowviz
     from viz_app import component_files
 
-    shown = frame.evaluate("window.repflowRow.shown")
-    with urllib.request.urlopen(urllib.parse.urljoin(frame.url, frame.evaluate("window.repflowRow.file"))) as response:
+    shown = page.evaluate("window.repflowRow.shown")
+    file = page.evaluate("window.repflowRow.files + window.repflowRow.file")
+    with urllib.request.urlopen(urllib.parse.urljoin(page.url, file)) as response:
         header, blob = component_files.unpack(response.read())
     layer = next(entry for entry in header["layers"] if entry["name"] == shown["layer"])
     channels, steps, height, width = layer["shape"]
@@ -156,11 +155,11 @@ def test_a_channel_change_repaints_the_main_row_in_the_page_and_reruns_only_its_
                 page = browser.new_page()
                 page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(payload)))
                 page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
-                frame = row_frame(page)
-                assert selected_caption(frame).startswith("▶ flow-of-flow 1/2")
+                row = painted_row(page)
+                assert selected_caption(row).startswith("▶ flow-of-flow 1/2")
                 page.get_by_text("Learned TV-L1 parameters").wait_for(timeout=60_000)  # the first run is over
-                before = selected_pixels(frame)
-                assert np.array_equal(before, server_panel(frame)), "the page draws what repflow.flowviz draws"
+                before = selected_pixels(page)
+                assert np.array_equal(before, server_panel(page)), "the page draws what repflow.flowviz draws"
                 channel = page.get_by_label("Channel (0–7)")
                 wanted = 3 if int(channel.input_value()) != 3 else 4
                 # the first run's own end (its script_finished) must arrive before counting: under load it came late
@@ -171,19 +170,19 @@ def test_a_channel_change_repaints_the_main_row_in_the_page_and_reruns_only_its_
                 try:
                     channel.fill(str(wanted))
                     channel.press("Enter")
-                    frame.locator("figcaption", has_text=f"▶ flow-of-flow 1/2 · ch {wanted} ·").wait_for(timeout=10_000)
+                    row.locator("figcaption", has_text=f"▶ flow-of-flow 1/2 · ch {wanted} ·").wait_for(timeout=10_000)
                 finally:
                     os.kill(server.pid, signal.SIGCONT)
-                after = selected_pixels(frame)
+                after = selected_pixels(page)
                 assert not np.array_equal(after, before), "the flow panel changes with the channel"
-                assert np.array_equal(after, server_panel(frame))
+                assert np.array_equal(after, server_panel(page))
                 # the channel's run ends before the next change, so each change is one whole run
                 page.get_by_text(f"Select a channel (now {wanted})").wait_for(timeout=30_000)
                 page.wait_for_function("!document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=30_000)
                 time.sleep(1.0)
                 page.get_by_text("speed (colour bar)", exact=True).click()
-                frame.locator(".bar-title").first.wait_for(timeout=10_000)
-                assert np.array_equal(selected_pixels(frame), server_panel(frame)), "speed colours too"
+                row.locator(".bar-title").first.wait_for(timeout=10_000)
+                assert np.array_equal(selected_pixels(page), server_panel(page)), "speed colours too"
                 page.wait_for_function("!document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=30_000)
                 time.sleep(1.0)
                 page.screenshot(path=str(tmp_path / "viewer.png"), full_page=True)
@@ -415,8 +414,9 @@ def main_caption(page) -> str:
 
 def shown_widths(page) -> list[int]:
     """Displayed widths (CSS px) of the main row's panels, left to right (the legend left out)."""
-    return row_frame(page).evaluate(
-        """() => [...document.querySelectorAll("figure")]
+    painted_row(page)
+    return page.evaluate(
+        """() => [...window.repflowRow.root.querySelectorAll("figure")]
                  .filter((figure) => !figure.innerText.includes("direction = hue"))
                  .map((figure) => Math.round(figure.querySelector("canvas").getBoundingClientRect().width))"""
     )
@@ -505,8 +505,8 @@ def test_panel_size_sets_the_displayed_panel_width(assets, tmp_path):
         for key, width in (("End", 384), ("Home", 160)):
             slider.focus()
             slider.press(key)
-            row_frame(page).wait_for_function(
-                "(w) => { const canvas = document.querySelector('figure canvas');"
+            page.wait_for_function(
+                "(w) => { const canvas = window.repflowRow.root.querySelector('figure canvas');"
                 " return canvas && Math.round(canvas.getBoundingClientRect().width) === w; }", arg=width,
                 timeout=30_000,
             )

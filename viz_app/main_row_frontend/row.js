@@ -1,19 +1,16 @@
 // The explorer's main row (see viz_app/main_row.py): input frame | every flow layer at the chosen channel and
-// step | classical TV-L1 | colour legend, drawn here with flowpaint.js from the flows the page got once. It follows
-// the sidebar's controls in the page as they change (reading their values), so a change repaints before the server
-// hears of it; each Streamlit run also sends the server's values (args.state), used for any control it cannot read.
-"use strict";
+// step | classical TV-L1 | colour legend, drawn here with flowpaint.js (loaded before this file in the same module)
+// from the flows the page got once. A Streamlit components-v2 element: it runs in the page itself. It follows the
+// sidebar's controls as they change (reading their values), so a change repaints before the server hears of it;
+// each Streamlit run also sends the server's values (args.state), used for any control it cannot read.
 
-const row = {header: null, loaded: null, codes: null, frames: null, file: null, ready: null, server: null, controls: null,
-             choices: null, classical: null, classicalFile: null, drawn: null, shown: null, paints: 0,
-             lastPaint: null, reportShown: false, reported: false, frameCache: new Map(), frameViews: []};
+const row = {root: null, setState: null, files: "", header: null, loaded: null, codes: null, frames: null, file: null,
+             ready: null, server: null, controls: null, choices: null, classical: null, classicalFile: null,
+             drawn: null, shown: null, paints: 0, lastPaint: null, reportShown: false, reported: false,
+             frameCache: new Map(), frameViews: []};
 window.repflowRow = row;  // read by tools/app_benchmark.py and the browser tests
 
-const $ = (id) => document.getElementById(id);
-
-function post(type, data) {
-  window.parent.postMessage({isStreamlitMessage: true, type, ...data}, "*");
-}
+const $ = (id) => row.root.querySelector(`#${id}`);
 
 function unpack(buffer) {  // a data file, see viz_app/component_files.py pack()
   const length = new DataView(buffer).getUint32(0, true);
@@ -23,7 +20,7 @@ function unpack(buffer) {  // a data file, see viz_app/component_files.py pack()
 
 function load(file, sent) {  // the file's bytes the server sent inside the message, else fetched
   if (sent) return Promise.resolve(unpack(sent.buffer.slice(sent.byteOffset, sent.byteOffset + sent.byteLength)));
-  return fetch(file).then((response) => {
+  return fetch(row.files + file).then((response) => {
     if (!response.ok) throw new Error(`${response.status} for ${file}`);
     return response.arrayBuffer();
   }).then(unpack);
@@ -32,11 +29,7 @@ function load(file, sent) {  // the file's bytes the server sent inside the mess
 // --- what the sidebar shows ----------------------------------------------------------------------------------
 
 function sidebar() {
-  try {
-    return window.parent.document.querySelector('[data-testid="stSidebar"]');
-  } catch (error) {  // another origin: follow the server only
-    return null;
-  }
+  return document.querySelector('[data-testid="stSidebar"]');
 }
 
 function readControls() {
@@ -261,7 +254,6 @@ function draw(state, key) {
   // Painted: a task queued from the next animation frame runs after that frame's paint.
   requestAnimationFrame(() => setTimeout(() => {
     row.lastPaint = {state, key, drawMs, paintedAt: performance.timeOrigin + performance.now()};
-    fitHeight();
     reportShown();
   }, 0));
 }
@@ -269,7 +261,7 @@ function draw(state, key) {
 function reportShown() {  // the server waits for the session's first row to be on screen before sending the rest
   if (!row.reportShown || row.reported) return;
   row.reported = true;
-  post("streamlit:setComponentValue", {value: true, dataType: "json"});
+  row.setState("shown", true);
 }
 
 // --- data and messages ------------------------------------------------------------------------------------------
@@ -287,16 +279,8 @@ function loadClassical(file) {  // the window's TV-L1 file appears when the back
   attempt(200);
 }
 
-let frameHeight = null;
-function fitHeight() {  // the row's own height (the document's never shrinks below the frame's)
-  const height = Math.ceil($("row").getBoundingClientRect().bottom) + 4;
-  if (height !== frameHeight) {
-    frameHeight = height;
-    post("streamlit:setFrameHeight", {height});
-  }
-}
-
 function render(args) {
+  row.files = args.files;
   row.server = args.state;
   row.controls = args.controls;
   row.choices = args.choices;
@@ -320,15 +304,18 @@ function render(args) {
     }).catch((error) => {
       $("row").replaceChildren(note(400, `The flows could not be loaded (${error.message}): reload the page.`,
                                     "info error"));
-      fitHeight();
       reportShown();
     });
   }
   row.ready.then(sync);
 }
 
-window.addEventListener("message", (event) => {
-  if (event.data && event.data.type === "streamlit:render") render(event.data.args);
-});
-new ResizeObserver(fitHeight).observe(document.body);
-post("streamlit:componentReady", {apiVersion: 1});
+export default function mount({data, parentElement, setStateValue}) {  // Streamlit calls it on every run
+  if (parentElement !== row.root) {  // (re)mounted: draw into this element, keeping the data the page has
+    row.root = parentElement;
+    row.drawn = null;
+  }
+  row.setState = setStateValue;
+  const {header: args, blob} = unpack(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  render({...args, data: blob.byteLength ? new Uint8Array(blob) : null});
+}
