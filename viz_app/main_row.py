@@ -145,6 +145,12 @@ def show_main_row(
     return shown
 
 
+def load_code() -> None:
+    """Mount an empty row (no data: it draws nothing) so that the page loads the row's code while it renders the
+    sidebar: called before the sidebar's controls, it lets the real row, which follows them, paint at once."""
+    component()(key="main_row_code")
+
+
 def _shown() -> None:
     """The page reported the session's first row on screen: the rerun that follows sends the rest of the view."""
 

@@ -34,10 +34,17 @@ def assert_clean(at: AppTest) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
+def main_rows(at: AppTest) -> list:
+    """The explorer's main rows on the page (one, or none when it shows an error instead); the empty element
+    :func:`viz_app.main_row.load_code` places is not one."""
+    return [element for element in at.get("bidi_component")
+            if element.proto.component_name == ROW_NAME and element.proto.bytes]
+
+
 def row_message(at: AppTest) -> tuple[dict, bytes]:
     """What the server sent the explorer's main row (:mod:`viz_app.main_row`): its arguments and the bytes of its
     data file it got inside the message."""
-    rows = [element for element in at.get("bidi_component") if element.proto.component_name == ROW_NAME]
+    rows = main_rows(at)
     assert len(rows) == 1, f"{len(rows)} main rows on the page"
     return component_files.unpack(rows[0].proto.bytes)
 
@@ -99,7 +106,7 @@ def captions(at: AppTest) -> list[str]:
 def image_panel(at: AppTest, label: str) -> tuple[str, str]:
     """(identity, caption) of the main row's panel whose caption contains ``label``, else (url, caption) of such an
     image on the page."""
-    shown = row_panels(at) if any(e.proto.component_name == ROW_NAME for e in at.get("bidi_component")) else []
+    shown = row_panels(at) if main_rows(at) else []
     shown += [(image.value[0], image.captions[0]) for image in at.image if image.captions]
     for identity, caption in shown:
         if label in caption:

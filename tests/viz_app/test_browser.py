@@ -157,6 +157,7 @@ def test_a_channel_change_repaints_the_main_row_in_the_page_and_reruns_only_its_
                 page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
                 row = painted_row(page)
                 assert selected_caption(row).startswith("▶ flow-of-flow 1/2")
+                assert page.locator(".st-key-main_row_code").bounding_box() is None, "main_row.load_code takes no room"
                 page.get_by_text("Learned TV-L1 parameters").wait_for(timeout=60_000)  # the first run is over
                 before = selected_pixels(page)
                 assert np.array_equal(before, server_panel(page)), "the page draws what repflow.flowviz draws"

@@ -311,6 +311,11 @@ function render(args) {
 }
 
 export default function mount({data, parentElement, setStateValue}) {  // Streamlit calls it on every run
+  if (!data) {  // main_row.load_code: the code is loaded; nothing to draw, and its element takes no room
+    const box = (parentElement.host || parentElement).closest('[data-testid="stElementContainer"]');
+    if (box) box.style.display = "none";
+    return;
+  }
   if (parentElement !== row.root) {  // (re)mounted: draw into this element, keeping the data the page has
     row.root = parentElement;
     row.drawn = null;
