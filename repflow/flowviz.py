@@ -25,6 +25,8 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from repflow.colour_tables import colour_table
+
 Normalisation = Literal["clip", "frame", "fixed"]
 NORMALISATIONS: tuple[Normalisation, ...] = ("clip", "frame", "fixed")  # the first is the default everywhere
 Colouring = Literal["direction", "magnitude"]
@@ -160,11 +162,14 @@ def flow_to_rgb_still_white(flow: np.ndarray, scale: float, *, fraction: float =
 
 def magnitude_lut(*, fraction: float = STILL_FRACTION, colormap: str = MAGNITUDE_COLORMAP) -> np.ndarray:
     """256 RGB colours (uint8) for |u| / scale from 0 to 1: white below ``fraction``, then ``colormap``
-    (light = slow, dark = fast)."""
-    from matplotlib import colormaps
-
+    (light = slow, dark = fast); the default colormap's table is kept in :mod:`repflow.colour_tables`, so it needs
+    no matplotlib."""
     levels = np.linspace(0.0, 1.0, 256)
-    lut = np.round(colormaps[colormap](levels)[:, :3] * 255).astype(np.uint8)
+    lut = colour_table(colormap)
+    if lut is None:
+        from matplotlib import colormaps
+
+        lut = np.round(colormaps[colormap](levels)[:, :3] * 255).astype(np.uint8)
     lut[levels < fraction] = 255
     return lut
 

@@ -4,7 +4,7 @@ import flow_vis
 import numpy as np
 import pytest
 
-from repflow import flowviz
+from repflow import colour_tables, flowviz
 
 
 def uniform_flow(u: float, v: float, size: int = 8) -> np.ndarray:
@@ -171,3 +171,22 @@ def test_render_flow_colours_cells_then_enlarges_to_the_same_pixels(colouring, c
         if style.arrow_spacing:
             slow = flowviz.draw_arrows(slow, field, spacing=style.arrow_spacing, max_magnitude=1.5)
         np.testing.assert_array_equal(fast, slow)
+
+
+@pytest.mark.parametrize("name", sorted(colour_tables.TABLES))
+def test_the_kept_colour_tables_equal_matplotlibs(name):
+    from matplotlib import colormaps
+
+    expected = np.round(colormaps[name](np.linspace(0.0, 1.0, 256))[:, :3] * 255).astype(np.uint8)
+    assert np.array_equal(colour_tables.colour_table(name), expected)
+    assert colour_tables.colour_table("viridis") is None
+
+
+def test_the_speed_colours_need_no_matplotlib():
+    import subprocess
+    import sys
+
+    code = ("import sys; from repflow import flowviz; flowviz.magnitude_lut(); "
+            "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-1000:]
