@@ -216,7 +216,7 @@ follow the row on a session's first view). Changing one of them reruns only this
 
 
 def main() -> None:
-    st.set_page_config(page_title="repflow · learned motion", page_icon="🌀", layout="wide")
+    st.set_page_config(page_title="repflow · learned motion", page_icon=":material/animation:", layout="wide")
     st.title("Representation flow explorer")
     main_row.load_code()
     handoff.take_request()  # a link from the Dataset page: its model, layer and channel
