@@ -592,9 +592,9 @@ def test_the_latency_benchmark_runs_and_every_change_shows_within_a_generous_bou
     require_browser()
     from tools.app_benchmark import measure_browser
 
-    result = measure_browser(2)
+    result = measure_browser(2, first_views=2)
     assert 0 < result["running"] < 60 and result["running"] < result["cold"] < 120
-    assert 0 < result["idle_server"] < 60
+    assert len(result["idle_server"]) == 2 and all(0 < seconds < 60 for seconds in result["idle_server"])
     for control in ("channel", "step", "layer", "colouring"):
         assert len(result[control]) == 2, control
         assert all(0 < ms < 10_000 for ms in result[control]), (control, result[control])
@@ -606,7 +606,7 @@ def test_the_benchmarks_floor_page_is_timed_the_same_way(app_env):
     require_browser()
     from tools.app_benchmark import FLOOR_PAGE, measure_browser
 
-    result = measure_browser(2, script=FLOOR_PAGE)
-    assert 0 < result["running"] < 60 and 0 < result["idle_server"] < 60
+    result = measure_browser(2, script=FLOOR_PAGE, first_views=1)
+    assert 0 < result["running"] < 60 and all(0 < seconds < 60 for seconds in result["idle_server"])
     assert len(result["channel"]) == len(result["step"]) == 2 and not result["layer"] and not result["colouring"]
     assert all(0 < ms < 10_000 for ms in result["channel"] + result["step"])
