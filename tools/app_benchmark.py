@@ -233,6 +233,16 @@ ROW_PAINTED = """([rowFrame, wanted]) => {
 }"""
 
 
+# In the page: what the main row shows and knows, for a change that was not painted.
+ROW_STATE = """() => {
+  const row = window.repflowRow;
+  if (!row) return "no main row in the page";
+  return JSON.stringify({paints: row.paints, lastPaint: row.lastPaint, error: row.error, server: row.server,
+    loaded: row.loaded === row.file, captions: row.root && [...row.root.querySelectorAll("figcaption")].map(
+      (caption) => caption.textContent), running: !!document.querySelector("[data-testid='stStatusWidget']")});
+}"""
+
+
 def painted_ms(page, timeout_s: float = 120, wanted: str = "") -> float:
     """The page's clock (ms since it opened) when the watched panel was painted (after the watched action)."""
     handle = page.wait_for_function(ROW_PAINTED, arg=[ROW_FRAME, wanted], timeout=timeout_s * 1000, polling="raf")
@@ -251,7 +261,10 @@ def timed_change(page, act, wanted: str = "") -> float:
     old = None if has_row(page) else page.locator(SELECTED).first.locator("img").get_attribute("src")
     page.evaluate("([wanted, old]) => window.__repflowWatch(wanted, old)", [wanted, old])
     act()
-    painted = painted_ms(page, 30, wanted)
+    try:
+        painted = painted_ms(page, 30, wanted)
+    except Exception as error:  # say what the page showed instead
+        raise RuntimeError(f"no panel with {wanted!r} painted within 30 s: {page.evaluate(ROW_STATE)}") from error
     return painted - page.evaluate("window.__repflowPaint.actionAt")
 
 

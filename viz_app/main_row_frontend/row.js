@@ -6,7 +6,7 @@
 
 const row = {root: null, setState: null, files: "", header: null, loaded: null, codes: null, frames: null, file: null,
              ready: null, server: null, controls: null, choices: null, classical: null, classicalFile: null,
-             drawn: null, shown: null, paints: 0, lastPaint: null, reportShown: false, reported: false,
+             drawn: null, shown: null, paints: 0, lastPaint: null, error: null, reportShown: false, reported: false,
              frameCache: new Map(), frameViews: []};
 window.repflowRow = row;  // read by tools/app_benchmark.py and the browser tests
 
@@ -100,7 +100,14 @@ function sync() {
   follow();
   const state = wanted();
   const key = JSON.stringify(state);
-  if (key !== row.drawn) draw(state, key);
+  if (key === row.drawn) return;
+  try {
+    draw(state, key);
+  } catch (error) {  // say so in the row rather than keep showing the previous view
+    row.error = `${error.name}: ${error.message}`;
+    row.drawn = key;
+    $("row").replaceChildren(note(400, `The row could not be drawn (${row.error}): reload the page.`, "info error"));
+  }
 }
 
 // --- drawing --------------------------------------------------------------------------------------------------
