@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from repflow.commands.eval import clip_spec, test_videos
     from repflow.data.datasets import ClipDataset
     from repflow.data.flow_cache import FlowCache
-    from repflow.dissect import dissect, finish, layer_names, load_dissection
+    from repflow.dissect import dissect, finish, layer_names, with_summary
     from repflow.dissect.tables import done_clips, file_sha1, have_pyarrow
     from repflow.io import check_output_folder
     from repflow.runtime import pick_device
@@ -114,9 +114,8 @@ def run(args: argparse.Namespace) -> int:
             "processes": info.world_size,
             "wall_time_s": round(previous.get("wall_time_s", 0.0) + time.perf_counter() - began, 2),
         }
-        _write_summary(out_dir, summary)
         # stored, so the explorer opens a layer on its default channel without reading the tables
-        summary["default_channels"] = load_dissection(out_dir).default_channels()
+        summary["default_channels"] = with_summary(out_dir, summary).default_channels()
         _write_summary(out_dir, summary)
     print(json.dumps({"out_dir": str(out_dir), "clips_done": summary["clips_done"], "rows": table["rows"],
                       "unreadable": len(unreadable), "wall_time_s": summary["wall_time_s"]}))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repflow.dissect.results import Dissection, bundled_dissection, default_channels, load_dissection
+from repflow.dissect.results import Dissection, bundled_dissection, default_channels, load_dissection, with_summary
 from repflow.dissect.runner import ShardResult, dissect, layer_names
 from repflow.dissect.tables import (
     AGREEMENT,
@@ -21,7 +21,7 @@ from repflow.dissect.tables import (
 )
 
 __all__ = ["Dissection", "ShardResult", "bundled_dissection", "default_channels", "dissect", "finish",
-           "layer_names", "load_dissection"]
+           "layer_names", "load_dissection", "with_summary"]
 
 
 def finish(out_dir: Path, *, fmt: str, columns_tvl1: bool, classes: list[str], layers: list[str]) -> dict[str, int]:

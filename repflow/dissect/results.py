@@ -121,21 +121,34 @@ class Dissection:
 
 def load_dissection(folder: str | Path) -> Dissection:
     """Read the dissection in ``folder`` (``repflow dissect --out-dir``); ValueError naming what is missing."""
-    import pandas as pd
-
     folder = Path(folder)
-    table = merged_table(folder)
-    if not (folder / "summary.json").is_file() or not (folder / "channels.csv").is_file() or table is None:
+    if not (folder / "summary.json").is_file():
         raise ValueError(f"{folder} is not a finished dissection (it needs summary.json, channels.csv and "
                          "clips.parquet or clips.csv from repflow dissect)")
     try:
         summary = json.loads((folder / "summary.json").read_text())
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{folder}: cannot read the dissection ({error})") from None
+    if not isinstance(summary, dict):
+        raise ValueError(f"{folder}/summary.json is not a dissection summary")
+    return with_summary(folder, summary)
+
+
+def with_summary(folder: str | Path, summary: dict) -> Dissection:
+    """The dissection whose tables are in ``folder``, with ``summary`` (``repflow dissect`` asks it for the default
+    channels before it writes summary.json); ValueError naming what is missing."""
+    import pandas as pd
+
+    folder = Path(folder)
+    table = merged_table(folder)
+    if not (folder / "channels.csv").is_file() or table is None:
+        raise ValueError(f"{folder} is not a finished dissection (it needs summary.json, channels.csv and "
+                         "clips.parquet or clips.csv from repflow dissect)")
+    try:
         channels = pd.read_csv(folder / "channels.csv")
         clips = pd.DataFrame(read_columns(table))
     except (OSError, ValueError, KeyError) as error:
         raise ValueError(f"{folder}: cannot read the dissection ({error})") from None
-    if not isinstance(summary, dict):
-        raise ValueError(f"{folder}/summary.json is not a dissection summary")
     return Dissection(folder, summary, clips, channels)
 
 
