@@ -103,8 +103,9 @@ def resolve_clip() -> compute.ClipSource | None:
 
 def choose_layer(
     source: ModelSource, model_name: str, window: ClipWindow, *, bundled: bool
-) -> tuple[str, str | None, ProbeOptions | None] | None:
-    """The flow layer or probe point to show, and the probe's point and options (None for a flow layer). A bundled
+) -> tuple[str, str | None, ProbeOptions | None, dict[str, str]] | None:
+    """The flow layer or probe point to show, the probe's point and options (None for a flow layer), and the layer
+    list's labels. A bundled
     model opens on its first flow layer, whose finer map shows the motion's shape; an uploaded one on its last. A
     model without flow layers always lists its probe points and opens on a probe (``default_probe_point``)."""
     layers = compute.flow_layers(source)
@@ -116,12 +117,13 @@ def choose_layer(
             st.error(f"Cannot list the probe points of {escape_markdown(model_name)}: {error}")
     config = compute.summary_for(source).config
     probe_default = default_probe_point(points, config, window.size)
-    layer = sidebar.layer_picker(layers, points, first=bundled, model=source, probe_default=probe_default)
-    if layer is None:
+    picked = sidebar.layer_picker(layers, points, first=bundled, model=source, probe_default=probe_default)
+    if picked is None:
         st.error(f"{escape_markdown(model_name)} has no flow layer and no probe point to show.")
         return None
+    layer, labels = picked
     point = sidebar.probe_point(layer)
-    return layer, point, sidebar.probe_controls(point) if point else None
+    return layer, point, sidebar.probe_controls(point) if point else None, labels
 
 
 def resolve_analysis(
@@ -171,8 +173,8 @@ def fragment_run() -> bool:
 
 
 @st.fragment
-def explorer(analysis, layer: str, *, key: tuple, source: ModelSource, clip_name: str, frame_numbers: list[int]
-             ) -> None:
+def explorer(analysis, layer: str, *, key: tuple, source: ModelSource, clip_name: str, frame_numbers: list[int],
+             layer_labels: dict[str, str]) -> None:
     """What the channel ranking, channel, step and display options change: their sidebar controls, the main row,
     the channel grid, the channel browser, the export, and the predictions and learned parameters below them (they
 follow the row on a session's first view). Changing one of them reruns only this part of the page;
@@ -181,14 +183,16 @@ follow the row on a session's first view). Changing one of them reruns only this
 
     ``key`` identifies the analysis (model, clip, window, probe) in the caches; a bundled ``source`` model's
     dissection gives a layer its default channel (stored in its summary) and, only when chosen, the "dataset
-    selectivity" ranking (its tables are read then)."""
+    selectivity" ranking (its tables are read then); ``layer_labels`` are the layer list's labels, by which the
+    main row reads the list."""
     by = sidebar.ranking_choice()
     dataset = compute.dissection_of(source) if by == "selectivity" else None
     ranked = ranking.rank_channels(analysis, layer, by, key=key, dataset=dataset)
     channel, step = sidebar.channel_controls(analysis, layer, ranked, view=(key[0], key[1], layer),
                                              preferred=lambda: compute.default_channels_of(source).get(layer))
     options = sidebar.view_controls()
-    shown = main_row.show_main_row(analysis, layer, channel, step, options, frame_numbers=frame_numbers, key=key)
+    shown = main_row.show_main_row(analysis, layer, channel, step, options, frame_numbers=frame_numbers, key=key,
+                                   layer_labels=layer_labels)
     views.probe_notes(analysis, step)
     if not shown:  # a session's first view: the rest follows once the row is on screen (it reruns this fragment)
         return
@@ -229,7 +233,7 @@ def main() -> None:
     chosen = choose_layer(source, model_name, window, bundled=bundled)
     if chosen is None:
         return
-    layer, probe, probe_options = chosen
+    layer, probe, probe_options, layer_labels = chosen
     resolved = resolve_analysis(source, model_name, clip, window, probe, probe_options)
     if resolved is None:
         return
@@ -244,7 +248,8 @@ def main() -> None:
         f"{window.short_side}, centre crop {window.size}×{window.size}. Colours: hue = direction, "
         "saturation = magnitude (white = still); positive flow moves right / down."
     )
-    explorer(analysis, layer, key=analysis_key, source=source, clip_name=clip.name, frame_numbers=window.indices())
+    explorer(analysis, layer, key=analysis_key, source=source, clip_name=clip.name, frame_numbers=window.indices(),
+             layer_labels=layer_labels)
     advance_play(analysis.flows[layer].shape[1])
 
 

@@ -120,15 +120,15 @@ def state(layer: str, channel: int, step: int, options: PanelOptions) -> dict:
 
 def show_main_row(
     analysis: ClipAnalysis, layer: str, channel: int, step: int, options: PanelOptions, *, frame_numbers: list[int],
-    key: tuple,
+    key: tuple, layer_labels: dict[str, str],
 ) -> bool:
     """Place the row showing ``layer`` (marked ▶) at ``channel`` and ``step`` drawn with ``options``; ``key``
-    identifies the analysis (model, clip, window, probe) in the caches. Returns whether the page has shown a row
+    identifies the analysis (model, clip, window, probe) in the caches; ``layer_labels`` are the layer list's
+    labels (the page reads the list's choice by them). Returns whether the page has shown a row
     in this session: until it has, the page reports its first paint (a rerun of the calling fragment follows), so
     the caller can send the rest of the page after the flows are on screen (:data:`SHOWN`)."""
     frames = analysis.frames
     classical = classical_file(frames, step) if len(frames) > 1 else None
-    labels = st.session_state.get("_layer_labels") or {name: name for name in analysis.flows}
     digest, payload = row_payload(key, analysis, list(frame_numbers))
     file = component_files.publish(served_folder(), digest, payload)
     first = st.session_state.get("_row_sent") != file  # the page's first run of this analysis: no fetch to wait for
@@ -137,7 +137,7 @@ def show_main_row(
     args = {
         "report_shown": not shown, "files": files_url(), "file": file, "classical": classical,
         "state": state(layer, channel, step, options), "controls": sidebar.CONTROL_LABELS,
-        "choices": {"layer": {text: name for name, text in labels.items()},
+        "choices": {"layer": {text: name for name, text in layer_labels.items()},
                     "normalisation": list(flowviz.NORMALISATIONS), "colouring": list(sidebar.COLOURINGS),
                     "panel_px": list(sidebar.PANEL_SIZES)},
     }

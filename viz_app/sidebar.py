@@ -346,9 +346,10 @@ def probes_wanted(*, always: bool) -> bool:
 def layer_picker(
     flow_layers: dict[str, str], points: list[ProbePoint], *, first: bool = False, model=None,
     probe_default: str | None = None,
-) -> str | None:
+) -> tuple[str, dict[str, str]] | None:
     """The model's flow layers and the probe points (``probe_key(name)``) in one list; deep probe points
-    (more than one dot in the name) only behind "Show all probe points". None if there is nothing to show.
+    (more than one dot in the name) only behind "Show all probe points". Returns the chosen entry and every
+    entry's label as the list shows it (the main row reads the list by them), or None if there is nothing to show.
 
     A new ``model`` opens on its default: its first flow layer if ``first`` (a bundled model: the finest flow),
     else its last, else the probe at ``probe_default`` (when listed), else the first entry."""
@@ -366,12 +367,12 @@ def layer_picker(
         default = probe_key(probe_default)
     fresh = changed("layer_model", model)
     chosen = initial("layer", default, reset=fresh, fit=lambda layer: layer if layer in labels else default)
-    st.session_state["_layer_labels"] = labels
-    return st.sidebar.selectbox(
+    layer = st.sidebar.selectbox(
         CONTROL_LABELS["layer"], list(labels), format_func=labels.get, key="layer",
         help="A probe computes frozen TV-L1 flow (initial θ, λ, τ; no training) on that layer's output.",
         index=list(labels).index(chosen["value"]) if chosen else 0,
     )
+    return layer, labels
 
 
 def probe_point(layer: str) -> str | None:
