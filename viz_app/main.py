@@ -105,9 +105,9 @@ def choose_layer(
     source: ModelSource, model_name: str, window: ClipWindow, *, bundled: bool
 ) -> tuple[str, str | None, ProbeOptions | None, dict[str, str]] | None:
     """The flow layer or probe point to show, the probe's point and options (None for a flow layer), and the layer
-    list's labels. A bundled
-    model opens on its first flow layer, whose finer map shows the motion's shape; an uploaded one on its last. A
-    model without flow layers always lists its probe points and opens on a probe (``default_probe_point``)."""
+    list's labels. A bundled model opens on its first flow layer, whose finer map shows the motion's shape; an
+    uploaded one on its last. A model without flow layers always lists its probe points and opens on a probe
+    (``default_probe_point``)."""
     layers = compute.flow_layers(source)
     points = []
     if sidebar.probes_wanted(always=source.kind != "checkpoint" or not layers):
@@ -177,9 +177,9 @@ def explorer(analysis, layer: str, *, key: tuple, source: ModelSource, clip_name
              layer_labels: dict[str, str]) -> None:
     """What the channel ranking, channel, step and display options change: their sidebar controls, the main row,
     the channel grid, the channel browser, the export, and the predictions and learned parameters below them (they
-follow the row on a session's first view). Changing one of them reruns only this part of the page;
-    the main row is drawn in the page, which repaints it before this rerun (:mod:`viz_app.main_row`), and the
-    classical TV-L1 reaches it when the background job is done (:func:`viz_app.compute.clip_classical`).
+    follow the row on a session's first view). Changing one of them reruns only this part of the page; the main row
+    is drawn in the page, which repaints it before this rerun (:mod:`viz_app.main_row`), and the classical TV-L1
+    reaches it when the background job is done (:func:`viz_app.compute.clip_classical`).
 
     ``key`` identifies the analysis (model, clip, window, probe) in the caches; a bundled ``source`` model's
     dissection gives a layer its default channel (stored in its summary) and, only when chosen, the "dataset

@@ -125,7 +125,6 @@ def model_candidates() -> list[Candidate]:
             candidates += refused_upload("Checkpoint", upload.name, error, "model")
     if files:
         paths = [str(path) for path in files]
-
         chosen = st.sidebar.selectbox(
             "Bundled model",
             paths,

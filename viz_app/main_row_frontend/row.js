@@ -18,8 +18,8 @@ function unpack(buffer) {  // a data file, see viz_app/component_files.py pack()
   return {header, blob: buffer.slice(4 + length)};
 }
 
-function load(file, sent) {  // the file's bytes the server sent inside the message, else fetched
-  if (sent) return Promise.resolve(unpack(sent.buffer.slice(sent.byteOffset, sent.byteOffset + sent.byteLength)));
+function load(file, sent) {  // the file the server sent inside the message (an ArrayBuffer), else fetched
+  if (sent) return Promise.resolve(unpack(sent));
   return fetch(row.files + file).then((response) => {
     if (!response.ok) throw new Error(`${response.status} for ${file}`);
     return response.arrayBuffer();
@@ -329,5 +329,5 @@ export default function mount({data, parentElement, setStateValue}) {  // Stream
   }
   row.setState = setStateValue;
   const {header: args, blob} = unpack(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-  render({...args, data: blob.byteLength ? new Uint8Array(blob) : null});
+  render({...args, data: blob.byteLength ? blob : null});
 }
