@@ -450,7 +450,8 @@ def test_sidebar_labels_are_shown_whole_in_chromium(assets, tmp_path):
         open_viewer(page, port)
         sidebar = page.locator("[data-testid='stSidebar']")
         for label in ("▶ Play", "Steps per second", "Bundled model", "Sample clip", "Panel size (px)"):
-            assert sidebar.get_by_text(label, exact=True).first.is_visible(), label
+            # waited for: the row can paint before the page has fetched the code of a sidebar widget (lazy-loaded)
+            sidebar.get_by_text(label, exact=True).first.wait_for(state="visible", timeout=30_000)
         assert not cut_texts(page, "[data-testid='stSidebar']")
         assert str(assets) not in sidebar.inner_text(), "no install path in the sidebar"
         keep_screenshot(page, "sidebar_labels.png", tmp_path)
