@@ -19,9 +19,10 @@ LOCAL_MOTION = 0.5  # a step counts when TV-L1 magnitude's spatial std / mean is
 STILL_PX = 0.05  # ... and its mean is at least this many input pixels per step (not a still step)
 
 
-def tvl1_magnitude(frames: np.ndarray) -> np.ndarray:
-    """Classical TV-L1 flow magnitude between consecutive uint8 frames (T, H, W, 3): (T - 1, H, W), pixels."""
-    return np.linalg.norm(tvl1(frames), axis=-1)
+def tvl1_magnitude(frames: np.ndarray, *, workers: int = 1) -> np.ndarray:
+    """Classical TV-L1 flow magnitude between consecutive uint8 frames (T, H, W, 3): (T - 1, H, W), pixels
+    (``workers``: pairs computed at once, :func:`repflow.classical.tvl1`)."""
+    return np.linalg.norm(tvl1(frames, workers=workers), axis=-1)
 
 
 def reference_motion(magnitude: np.ndarray, size: tuple[int, int], steps: int) -> np.ndarray:

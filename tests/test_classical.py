@@ -33,3 +33,12 @@ def test_tvl1_accepts_gray_and_rejects_bad_input():
         tvl1(gray.astype(np.float32))
     with pytest.raises(ValueError, match="shape"):
         tvl1(np.zeros((3, 8, 8, 4), dtype=np.uint8))
+
+
+def test_tvl1_in_several_threads_gives_the_same_flows_in_order():
+    rng = np.random.default_rng(1)
+    clip = _textured_clip(1, 1, frames=5)
+    clip[2] = rng.integers(0, 255, clip[2].shape, dtype=np.uint8)  # pairs that differ, so the order shows
+    one = tvl1(clip, nscales=2, warps=2)
+    assert np.array_equal(tvl1(clip, nscales=2, warps=2, workers=3), one)
+    assert np.array_equal(tvl1(clip, nscales=2, warps=2, workers=16), one)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import os
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -267,11 +268,18 @@ def frame_image(key: tuple, step: int, size: int, _frame: np.ndarray) -> bytes:
     return png(flowviz.resize_image(_frame, (size, size)))
 
 
+TVL1_WORKERS = os.cpu_count() or 1  # a window's TV-L1 pairs computed at once (repflow.classical.tvl1's workers)
 CLASSICAL_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="repflow-classical")
 CLASSICAL_KEPT = 8  # windows whose TV-L1 stays in memory
 CLASSICAL_MAX_BYTES = 64 * 2**20  # larger windows get their TV-L1 pair by pair, when shown
 _clip_classical: OrderedDict[bytes, Future] = OrderedDict()
 _clip_classical_lock = threading.Lock()
+
+
+def classical_kept(frames: np.ndarray) -> bool:
+    """Whether the TV-L1 of the window ``frames`` takes at most CLASSICAL_MAX_BYTES, so is computed whole in the
+    background (:func:`clip_classical`) rather than pair by pair."""
+    return (len(frames) - 1) * frames.shape[1] * frames.shape[2] * 2 * 4 <= CLASSICAL_MAX_BYTES
 
 
 def clip_classical(frames: np.ndarray) -> Future | None:
@@ -281,12 +289,12 @@ def clip_classical(frames: np.ndarray) -> Future | None:
     None for a window whose flows would take more than CLASSICAL_MAX_BYTES."""
     from repflow.classical import tvl1
 
-    if (len(frames) - 1) * frames.shape[1] * frames.shape[2] * 2 * 4 > CLASSICAL_MAX_BYTES:
+    if not classical_kept(frames):
         return None
     key = hashlib.blake2b(frames.tobytes(), digest_size=16).digest()
     with _clip_classical_lock:
         if key not in _clip_classical:
-            _clip_classical[key] = CLASSICAL_WORKER.submit(tvl1, frames.copy())
+            _clip_classical[key] = CLASSICAL_WORKER.submit(tvl1, frames.copy(), workers=TVL1_WORKERS)
             while len(_clip_classical) > CLASSICAL_KEPT:
                 _clip_classical.popitem(last=False)
         _clip_classical.move_to_end(key)
@@ -310,7 +318,7 @@ def classical_motion(frames: np.ndarray) -> np.ndarray:
     """OpenCV TV-L1 flow magnitude (T - 1, h, w) between consecutive frames (T, H, W, 3), in input-crop pixels.
 
     It ranks steps, so it is measured on frames shrunk to at most MOTION_SIDE pixels with a two-level pyramid
-    (about 30 ms a pair on one core instead of 0.1-1 s at full size)."""
+    (about 20 ms a pair on one core instead of 0.1-1 s at full size), its pairs on every core at once."""
     import cv2
 
     from repflow.classical import tvl1
@@ -318,7 +326,7 @@ def classical_motion(frames: np.ndarray) -> np.ndarray:
     scale = min(1.0, MOTION_SIDE / max(frames.shape[1:3]))
     if scale < 1:
         frames = np.stack([cv2.resize(f, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) for f in frames])
-    return np.linalg.norm(tvl1(frames, nscales=2, warps=2), axis=-1) / scale
+    return np.linalg.norm(tvl1(frames, nscales=2, warps=2, workers=TVL1_WORKERS), axis=-1) / scale
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -327,7 +335,7 @@ def clip_motion(frames: np.ndarray) -> np.ndarray:
     (:func:`repflow.agreement.tvl1_magnitude`); cached by the frames' content, so every layer shares it."""
     from repflow.agreement import tvl1_magnitude
 
-    return tvl1_magnitude(frames)
+    return tvl1_magnitude(frames, workers=TVL1_WORKERS)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

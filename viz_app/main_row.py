@@ -84,18 +84,18 @@ def classical_data(flows: np.ndarray, first_step: int = 0) -> bytes:
     return component_files.pack(header, np.ascontiguousarray(flows, dtype="<f4").tobytes())
 
 
-def classical_file(frames: np.ndarray, step: int) -> str:
+def classical_file(frames: np.ndarray, step: int, *, start: bool) -> str:
     """Where the page finds the classical TV-L1 of the window ``frames``: the window's file, written by the
-    background job when it is done (the page waits for it to appear), or, for a window too large to keep, a file
-    of step ``step`` alone, computed now."""
-    job = compute.clip_classical(frames)
+    background job when it is done (the page waits for it to appear; ``start=False`` leaves starting the job to a
+    later call), or, for a window too large to keep, a file of step ``step`` alone, computed now."""
     digest = hashlib.blake2b(frames.tobytes(), digest_size=8).hexdigest()
-    if job is None:
+    if not compute.classical_kept(frames):
         pair = compute.classical_flow(frames[step : step + 2])
         name = hashlib.blake2b(f"{digest}/{step}".encode(), digest_size=8).hexdigest()
         return component_files.publish(served_folder(), name, classical_data(pair[None], step))
     folder = served_folder()
-    if not component_files.published(folder, digest):
+    if start and not component_files.published(folder, digest):
+        job = compute.clip_classical(frames)
         job.add_done_callback(functools.partial(publish_classical, folder, digest))  # at once if it is done
     return f"{component_files.DATA_FOLDER}/{digest}.bin"
 
@@ -128,12 +128,13 @@ def show_main_row(
     in this session: until it has, the page reports its first paint (a rerun of the calling fragment follows), so
     the caller can send the rest of the page after the flows are on screen (:data:`SHOWN`)."""
     frames = analysis.frames
-    classical = classical_file(frames, step) if len(frames) > 1 else None
+    shown = bool((st.session_state.get(SHOWN) or {}).get("shown"))
+    # On a session's first view the window's TV-L1 starts once the row is on screen: it must not slow its paint.
+    classical = classical_file(frames, step, start=shown) if len(frames) > 1 else None
     digest, payload = row_payload(key, analysis, list(frame_numbers))
     file = component_files.publish(served_folder(), digest, payload)
     first = st.session_state.get("_row_sent") != file  # the page's first run of this analysis: no fetch to wait for
     st.session_state["_row_sent"] = file
-    shown = bool((st.session_state.get(SHOWN) or {}).get("shown"))
     args = {
         "report_shown": not shown, "files": files_url(), "file": file, "classical": classical,
         "state": state(layer, channel, step, options), "controls": sidebar.CONTROL_LABELS,

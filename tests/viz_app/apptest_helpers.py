@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from viz_app import component_files, main_row
 
 TIMEOUT = 60
-APP = str(Path(__file__).resolve().parents[2] / "viz_app" / "main.py")
+APP = str(Path(__file__).resolve().parents[2] / "viz_app" / "explorer.py")
 ROW_NAME = main_row.NAME
 
 

@@ -54,19 +54,24 @@ def test_default_page_renders_frames_flows_classical_grid_predictions(app_env):
     assert len(parameters) == 2 and all(float(row["θ (theta)"]) > 0 for row in parameters)
 
 
-def test_a_sessions_first_view_is_the_row_alone_until_the_page_reports_it_shown(app_env):
+def test_a_sessions_first_view_is_the_row_alone_until_the_page_reports_it_shown(app_env, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     from tests.viz_app.apptest_helpers import APP, TIMEOUT
 
+    starts = []  # whether each run starts the window's TV-L1 job
+    real = main_row.classical_file
+    monkeypatch.setattr(main_row, "classical_file", lambda *a, start: starts.append(start) or real(*a, start=start))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()  # a new session whose page has not reported yet
     assert_clean(at)
     assert row_args(at)["report_shown"] is True and row_bytes_sent(at) > 0, "the row asks for the report"
     assert not at.get("button_group") and not at.markdown, "no grid, no predictions yet"
+    assert starts == [False], "the TV-L1 job waits until the row is on screen"
     at.session_state[main_row.SHOWN] = {"shown": True}  # the page's report (it reruns the explorer's fragment)
     at.run()
     assert_clean(at)
     assert row_args(at)["report_shown"] is False and row_bytes_sent(at) == 0, "the page has the data already"
+    assert starts == [False, True]
     assert len(at.pills(key="grid_pick").options) == 8 and len(markdown_table(at, "class")) == 5
 
 

@@ -1,6 +1,8 @@
 """The main row's data files (viz_app.main_row): what the page decodes is the analysis, with the scales the server
 would draw it at."""
 
+import time
+
 import numpy as np
 
 from repflow import flowviz
@@ -44,3 +46,22 @@ def test_the_classical_file_holds_the_flows_and_their_per_pair_scales():
     assert header["shape"] == [3, 9, 9] and header["first_step"] == 2
     assert np.array_equal(np.frombuffer(blob, "<f4").reshape(flows.shape), flows)
     assert header["scales"] == [flowviz.robust_max(flows[t]) for t in range(3)]
+
+
+def test_the_windows_tvl1_job_starts_when_asked_and_its_file_appears_when_done(monkeypatch):
+    from viz_app import compute
+
+    frames = np.random.default_rng(5).integers(0, 256, size=(3, 24, 24, 3), dtype=np.uint8)  # a window no test has
+    started = []
+    real = compute.clip_classical
+    monkeypatch.setattr(compute, "clip_classical", lambda window: started.append(1) or real(window))
+    name = main_row.classical_file(frames, 0, start=False)
+    assert not started and not (main_row.served_folder() / name).exists()
+    assert main_row.classical_file(frames, 0, start=True) == name and started
+    real(frames).result(timeout=120)
+    file = main_row.served_folder() / name
+    deadline = time.monotonic() + 30
+    while not file.exists() and time.monotonic() < deadline:  # written by the job's done callback, just after
+        time.sleep(0.05)
+    header, _ = component_files.unpack(file.read_bytes())
+    assert header["shape"] == [2, 24, 24]

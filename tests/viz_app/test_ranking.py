@@ -33,7 +33,8 @@ def test_channels_rank_by_agreement_with_tvl1_on_request(textured_clip, monkeypa
         return real_agreement(flows, frames, **kwargs)
 
     monkeypatch.setattr(library, "channel_agreement", recording)
-    monkeypatch.setattr(library, "tvl1_magnitude", lambda frames: tvl1_runs.append(1) or real_magnitude(frames))
+    monkeypatch.setattr(library, "tvl1_magnitude",
+                        lambda frames, **kwargs: tvl1_runs.append(1) or real_magnitude(frames, **kwargs))
     st.cache_data.clear()
     at = run_app()
     assert_clean(at)
