@@ -1,4 +1,4 @@
-"""The app's entry point: ``streamlit run viz_app/main.py`` (or ``uvicorn viz_app.main:app``) serves the script
+"""The app's entry point: ``streamlit run viz_app/main.py`` serves the script
 each session runs, :mod:`viz_app.explorer` (the explorer, Dataset and Compare pages), as a Streamlit ``st.App``.
 
 As the server starts (:func:`starting`), torch and OpenCV are imported in a background thread while the first
@@ -13,6 +13,7 @@ import contextlib
 import importlib
 import threading
 import webbrowser
+from pathlib import Path
 
 import streamlit as st
 
@@ -41,4 +42,4 @@ def app_url() -> str:
     return f"http://{host}:{st.get_option('server.port')}/{base + '/' if base else ''}"
 
 
-app = st.App("explorer.py", lifespan=starting)
+app = st.App(Path(__file__).with_name("explorer.py"), lifespan=starting)
