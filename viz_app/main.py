@@ -1,5 +1,5 @@
-"""The app's entry point: ``streamlit run viz_app/main.py`` serves the script
-each session runs, :mod:`viz_app.explorer` (the explorer, Dataset and Compare pages), as a Streamlit ``st.App``.
+"""The app's entry point: ``streamlit run viz_app/main.py`` serves the script each session runs,
+:mod:`viz_app.explorer` (the explorer, Dataset and Compare pages), as a Streamlit ``st.App``.
 
 As the server starts (:func:`starting`), torch and OpenCV are imported in a background thread while the first
 browser loads the page, so a fresh server's first page no longer waits about a second for them. Only these two
