@@ -278,22 +278,22 @@ _clip_classical_lock = threading.Lock()
 
 def classical_kept(frames: np.ndarray) -> bool:
     """Whether the TV-L1 of the window ``frames`` takes at most CLASSICAL_MAX_BYTES, so is computed whole in the
-    background (:func:`clip_classical`) rather than pair by pair."""
+    background; a larger window's pairs are computed one at a time, when shown."""
     return (len(frames) - 1) * frames.shape[1] * frames.shape[2] * 2 * 4 <= CLASSICAL_MAX_BYTES
 
 
-def clip_classical(frames: np.ndarray) -> Future | None:
+def clip_classical(frames: np.ndarray) -> Future:
     """OpenCV TV-L1 (:func:`repflow.classical.tvl1`, the same flow as :func:`classical_flow`) of every consecutive
     pair of ``frames`` (T, H, W, 3), (T - 1, H, W, 2), started once per window (keyed by the frames' content) in a
-    background thread, so no page run waits for it; shared by every session, the last CLASSICAL_KEPT windows kept.
-    None for a window whose flows would take more than CLASSICAL_MAX_BYTES."""
+    background thread, so no page run waits for it; shared by every session, the last CLASSICAL_KEPT windows kept
+    (a failed job is started again by the next call). For a window that is not :func:`classical_kept`, ask for one
+    pair at a time (``frames[t : t + 2]``)."""
     from repflow.classical import tvl1
 
-    if not classical_kept(frames):
-        return None
     key = hashlib.blake2b(frames.tobytes(), digest_size=16).digest()
     with _clip_classical_lock:
-        if key not in _clip_classical:
+        job = _clip_classical.get(key)
+        if job is None or (job.done() and job.exception() is not None):  # a failed job is tried again
             _clip_classical[key] = CLASSICAL_WORKER.submit(tvl1, frames.copy(), workers=TVL1_WORKERS)
             while len(_clip_classical) > CLASSICAL_KEPT:
                 _clip_classical.popitem(last=False)
@@ -303,10 +303,12 @@ def clip_classical(frames: np.ndarray) -> Future | None:
 
 def classical_step(frames: np.ndarray, step: int) -> np.ndarray:
     """TV-L1 flow (H, W, 2) of frames ``step`` -> ``step + 1``: from the window's background job when it is done,
-    else computed now (and cached) for this pair alone; either way the window's job is started."""
-    job = clip_classical(frames)
-    if job is not None and job.done() and job.exception() is None:
-        return job.result()[step]
+    else computed now (and cached) for this pair alone; either way the window's job is started when the window
+    is :func:`classical_kept`."""
+    if classical_kept(frames):
+        job = clip_classical(frames)
+        if job.done() and job.exception() is None:
+            return job.result()[step]
     return classical_flow(frames[step : step + 2])
 
 

@@ -85,26 +85,24 @@ def classical_data(flows: np.ndarray, first_step: int = 0) -> bytes:
 
 
 def classical_file(frames: np.ndarray, step: int, *, start: bool) -> str:
-    """Where the page finds the classical TV-L1 of the window ``frames``: the window's file, written by the
-    background job when it is done (the page waits for it to appear; ``start=False`` leaves starting the job to a
-    later call), or, for a window too large to keep, a file of step ``step`` alone, computed now."""
-    digest = hashlib.blake2b(frames.tobytes(), digest_size=8).hexdigest()
-    if not compute.classical_kept(frames):
-        pair = compute.classical_flow(frames[step : step + 2])
-        name = hashlib.blake2b(f"{digest}/{step}".encode(), digest_size=8).hexdigest()
-        return component_files.publish(served_folder(), name, classical_data(pair[None], step))
+    """Where the page finds the classical TV-L1 of the window ``frames``: a file written by a background job
+    (:func:`viz_app.compute.clip_classical`) when it is done, of the whole window or, for a window too large to
+    keep (:func:`viz_app.compute.classical_kept`), of step ``step`` alone; the page waits for it to appear.
+    ``start=False`` leaves starting the job to a later call."""
+    window, first_step = (frames, 0) if compute.classical_kept(frames) else (frames[step : step + 2], step)
+    digest = hashlib.blake2b(f"from step {first_step}:".encode() + window.tobytes(), digest_size=8).hexdigest()
     folder = served_folder()
     if start and not component_files.published(folder, digest):
-        job = compute.clip_classical(frames)
-        job.add_done_callback(functools.partial(publish_classical, folder, digest))  # at once if it is done
+        job = compute.clip_classical(window)
+        job.add_done_callback(functools.partial(publish_classical, folder, digest, first_step))  # now if done
     return f"{component_files.DATA_FOLDER}/{digest}.bin"
 
 
-def publish_classical(folder: Path, digest: str, job) -> None:
-    """Done callback of a window's TV-L1 job: write its file (a failed job writes none; its step's panel is then
-    computed on request by :func:`classical_file`'s fallback on the next run)."""
+def publish_classical(folder: Path, digest: str, first_step: int, job) -> None:
+    """Done callback of a TV-L1 job whose first pair is step ``first_step``: write its file (a failed job writes
+    none; the next run that shows the window starts a new one)."""
     if job.exception() is None:
-        component_files.publish(folder, digest, classical_data(job.result()))
+        component_files.publish(folder, digest, classical_data(job.result(), first_step))
 
 
 def state(layer: str, channel: int, step: int, options: PanelOptions) -> dict:

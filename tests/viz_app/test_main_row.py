@@ -51,17 +51,53 @@ def test_the_classical_file_holds_the_flows_and_their_per_pair_scales():
 def test_the_windows_tvl1_job_starts_when_asked_and_its_file_appears_when_done(monkeypatch):
     from viz_app import compute
 
-    frames = np.random.default_rng(5).integers(0, 256, size=(3, 24, 24, 3), dtype=np.uint8)  # a window no test has
+    frames = np.random.default_rng().integers(0, 256, size=(3, 24, 24, 3), dtype=np.uint8)  # a window never shown
     started = []
     real = compute.clip_classical
     monkeypatch.setattr(compute, "clip_classical", lambda window: started.append(1) or real(window))
     name = main_row.classical_file(frames, 0, start=False)
     assert not started and not (main_row.served_folder() / name).exists()
     assert main_row.classical_file(frames, 0, start=True) == name and started
-    real(frames).result(timeout=120)
+    header, flows = published_file(name)
+    assert header["shape"] == [2, 24, 24] and header["first_step"] == 0
+    assert np.array_equal(flows, real(frames).result())
+
+
+def published_file(name: str):
+    """The header and flows of the row's data file ``name``, once the job's done callback has written it."""
     file = main_row.served_folder() / name
-    deadline = time.monotonic() + 30
-    while not file.exists() and time.monotonic() < deadline:  # written by the job's done callback, just after
+    deadline = time.monotonic() + 120
+    while not file.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    header, _ = component_files.unpack(file.read_bytes())
-    assert header["shape"] == [2, 24, 24]
+    header, blob = component_files.unpack(file.read_bytes())
+    return header, np.frombuffer(blob, "<f4").reshape(*header["shape"], 2)
+
+
+def test_a_window_too_large_to_keep_gets_the_shown_pair_alone_in_the_background(monkeypatch):
+    from viz_app import compute
+
+    frames = np.random.default_rng(6).integers(0, 256, size=(5, 20, 20, 3), dtype=np.uint8)
+    monkeypatch.setattr(compute, "CLASSICAL_MAX_BYTES", 20 * 20 * 2 * 4)  # one pair's flow: the window is too large
+    name = main_row.classical_file(frames, 2, start=True)  # returns at once: the run does not compute it
+    header, flows = published_file(name)
+    assert header["shape"] == [1, 20, 20] and header["first_step"] == 2
+    assert np.array_equal(flows[0], compute.classical_flow(frames[2:4]))
+    assert main_row.classical_file(frames, 3, start=True) != name, "another step, another file"
+    assert main_row.classical_file(frames[1:], 1, start=False) != name, "the same pair at another step: its own file"
+
+
+def test_a_failed_tvl1_job_is_started_again(monkeypatch):
+    from repflow import classical
+    from viz_app import compute
+
+    frames = np.random.default_rng(7).integers(0, 256, size=(3, 16, 16, 3), dtype=np.uint8)
+    def failing(*args, **kwargs):
+        raise RuntimeError("OpenCV failed")
+
+    real = classical.tvl1
+    monkeypatch.setattr(classical, "tvl1", failing)
+    failed = compute.clip_classical(frames)
+    assert isinstance(failed.exception(timeout=60), RuntimeError)
+    monkeypatch.setattr(classical, "tvl1", real)
+    again = compute.clip_classical(frames)
+    assert again is not failed and again.result(timeout=120).shape == (2, 16, 16, 2)
