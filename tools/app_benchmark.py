@@ -20,6 +20,9 @@ The explorer draws its main row in the page (``viz_app/main_row.py``; checkouts 
 of its own), which notes when it painted; pages without one (the floor page, older checkouts given to
 ``--against``) are watched for their panel images.
 
+``--cold-starts N`` then launches every measured page's server N more times, alternately, and reports the median
+and range of its cold first flows (one cold start varies by half a second on a busy machine).
+
 ``--floor`` also measures, alternately with the explorer, the smallest Streamlit page timed the same way
 (``tools/app_floor_page.py``: a channel box and a step slider in one fragment, one PNG panel): its first panel on a
 running server and its channel and step changes are what Streamlit's round trip alone costs on this machine.
@@ -268,6 +271,15 @@ def timed_change(page, act, wanted: str = "") -> float:
     return painted - page.evaluate("window.__repflowPaint.actionAt")
 
 
+def cold_start(root: Path = ROOT, script: str = APP) -> float:
+    """Seconds from launching the server of the checkout at ``root`` (``script``: the app or the floor page) until
+    its first page has painted the selected layer's flows."""
+    with app_server(root, script) as (new_page, launched):
+        page = new_page()
+        opened = time.perf_counter()
+        return opened - launched + painted_ms(page) / 1000
+
+
 def measure_browser(switches: int, root: Path = ROOT, script: str = APP, first_views: int = 5
                     ) -> dict[str, list[float] | float]:
     """First flows on a cold and on a running server (s), then ``switches`` timed changes (ms) of the channel,
@@ -393,6 +405,9 @@ def main() -> int:
     parser.add_argument("--floor", action="store_true",
                         help="browser: also measure the smallest Streamlit page (tools/app_floor_page.py), "
                         "alternately with the app, twice each")
+    parser.add_argument("--cold-starts", type=int, default=0, metavar="N",
+                        help="browser: then N more cold starts of each page measured, alternately, reported as "
+                        "median and range (one cold start varies by half a second on a busy machine)")
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         parser.error(f"{CHROMIUM} not found: apt-get install chromium")
@@ -403,15 +418,20 @@ def main() -> int:
         print(f"default clip: {opened} (from {samples_dir()}); {os.cpu_count()} CPU cores; {load_line()}")
         if args.mode == "channel-browser":
             report_channel_browser(measure_channel_browser(args.switches))
-        elif args.against or args.floor:
-            runs = [("this checkout", ROOT, APP)]
+        else:
+            runs = [("this checkout" if args.against or args.floor else "browser", ROOT, APP)]
             runs += [(str(args.against), args.against.resolve(), APP)] if args.against else []
             runs += [("floor: one-image Streamlit page", ROOT, FLOOR_PAGE)] if args.floor else []
-            for _ in range(2):
+            for _ in range(2 if len(runs) > 1 else 1):
                 for name, root, script in runs:
                     report_browser(measure_browser(args.switches, root, script, args.first_views), name)
-        else:
-            report_browser(measure_browser(args.switches, first_views=args.first_views))
+            colds = {name: [] for name, _, _ in runs}
+            for _ in range(args.cold_starts):
+                for name, root, script in runs:
+                    colds[name].append(cold_start(root, script))
+            for name, samples in colds.items():
+                if samples:
+                    print(f"[{name}] cold starts, launch to first flows: {seconds_line(samples)} (target <= 4 s)")
     print(f"after the run: {load_line()}")
     return 0
 

@@ -611,3 +611,11 @@ def test_the_benchmarks_floor_page_is_timed_the_same_way(app_env):
     assert 0 < result["running"] < 60 and all(0 < seconds < 60 for seconds in result["idle_server"])
     assert len(result["channel"]) == len(result["step"]) == 2 and not result["layer"] and not result["colouring"]
     assert all(0 < ms < 10_000 for ms in result["channel"] + result["step"])
+
+
+def test_the_benchmarks_cold_start_launches_a_server_and_times_its_first_flows(app_env):
+    """``--cold-starts N``: each is a fresh server, timed from its launch to the first page's painted flows."""
+    require_browser()
+    from tools.app_benchmark import cold_start
+
+    assert 0 < cold_start() < 120
