@@ -79,8 +79,10 @@ def initial(key: str, default, *, reset: bool = False, fit=None) -> dict:
     (``{"value": default}``) and nothing is written: a page that reconnects after a server restart starts a new
     session and sends the values its widgets show, which the script cannot read before drawing them, and
     writing the state would overwrite them (the user's first action after a restart was lost). Afterwards the
-    widget state is written (and ``{}`` returned): a value queued under ``_next_<key>``, else ``default`` if
-    ``reset``, else its current value passed through ``fit`` (e.g. clipped to the widget's range)."""
+    widget state is written when it changes (and ``{}`` returned): a value queued under ``_next_<key>``, else
+    ``default`` if ``reset``, else its current value passed through ``fit`` (e.g. clipped to the widget's range).
+    An unchanged value is not written: Streamlit sends a written value back to the page, where it would overwrite
+    a change the user made meanwhile (a step key pressed while the previous one's run was still on)."""
     if key not in st.session_state:
         return {"value": default}
     pending = f"_next_{key}"
@@ -88,7 +90,9 @@ def initial(key: str, default, *, reset: bool = False, fit=None) -> dict:
         value = st.session_state.pop(pending)
     else:
         value = default if reset else st.session_state[key]
-    st.session_state[key] = fit(value) if fit else value
+    value = fit(value) if fit else value
+    if value != st.session_state[key]:
+        st.session_state[key] = value
     return {}
 
 
