@@ -13,7 +13,8 @@
 * classical TV-L1 runs once per pair of input frames (keyed by their content), and once per window for the
   channels' agreement with TV-L1 (on demand; the agreement itself once per analysis and layer); for the TV-L1
   panel, every pair of a shown window is also computed once in a background thread (``clip_classical``), so
-  that a step change finds its pair ready.
+  that a step change finds its pair ready (a window too large to keep: the shown pair, in the background too);
+  a window's pairs run on every core at once (``TVL1_WORKERS``).
 
 The cached model is shared by every browser session, and hooks change it while they run, so every hooked
 forward pass holds ``MODEL_LOCK``. Checkpoint and state dict files are read only through
