@@ -36,13 +36,13 @@ def tvl1(frames: np.ndarray, *, nscales: int = 5, warps: int = 5, workers: int =
     if len(gray) < 2:
         raise ValueError(f"tvl1 needs at least 2 frames, got {len(gray)}")
     pairs = list(zip(gray[:-1], gray[1:]))
-    if workers <= 1:
-        solver = cv2.optflow.DualTVL1OpticalFlow_create(nscales=nscales, warps=warps)
-        flows = [solver.calc(first, second, None) for first, second in pairs]
-    else:
-        def pair_flow(pair: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-            return cv2.optflow.DualTVL1OpticalFlow_create(nscales=nscales, warps=warps).calc(*pair, None)
 
+    def pair_flow(pair: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        return cv2.optflow.DualTVL1OpticalFlow_create(nscales=nscales, warps=warps).calc(*pair, None)
+
+    if workers <= 1:
+        flows = list(map(pair_flow, pairs))
+    else:
         with ThreadPoolExecutor(max_workers=min(workers, len(pairs)), thread_name_prefix="tvl1") as pool:
             flows = list(pool.map(pair_flow, pairs))
     return np.stack(flows).astype(np.float32)

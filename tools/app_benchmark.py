@@ -271,13 +271,19 @@ def timed_change(page, act, wanted: str = "") -> float:
     return painted - page.evaluate("window.__repflowPaint.actionAt")
 
 
+def first_page(new_page, launched: float):
+    """(page, seconds): the first page of a server launched at ``launched`` and the seconds from that launch until
+    it painted the selected layer's flows."""
+    page = new_page()
+    opened = time.perf_counter()
+    return page, opened - launched + painted_ms(page) / 1000
+
+
 def cold_start(root: Path = ROOT, script: str = APP) -> float:
     """Seconds from launching the server of the checkout at ``root`` (``script``: the app or the floor page) until
     its first page has painted the selected layer's flows."""
     with app_server(root, script) as (new_page, launched):
-        page = new_page()
-        opened = time.perf_counter()
-        return opened - launched + painted_ms(page) / 1000
+        return first_page(new_page, launched)[1]
 
 
 def measure_browser(switches: int, root: Path = ROOT, script: str = APP, first_views: int = 5
@@ -287,9 +293,7 @@ def measure_browser(switches: int, root: Path = ROOT, script: str = APP, first_v
     instead, which has only the channel and the step)."""
     result: dict[str, list[float] | float] = {}
     with app_server(root, script) as (new_page, launched):
-        page = new_page()
-        opened = time.perf_counter()
-        result["cold"] = opened - launched + painted_ms(page) / 1000
+        page, result["cold"] = first_page(new_page, launched)
         page.wait_for_load_state("networkidle")
         second = new_page()
         result["running"] = painted_ms(second) / 1000
