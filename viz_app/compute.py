@@ -14,7 +14,8 @@
   channels' agreement with TV-L1 (on demand; the agreement itself once per analysis and layer); for the TV-L1
   panel, every pair of a shown window is also computed once in a background thread (``clip_classical``), so
   that a step change finds its pair ready (a window too large to keep: the shown pair, in the background too);
-  a window's pairs run on every core at once (``TVL1_WORKERS``).
+  a window's pairs run on every core at once (``TVL1_WORKERS``), at a lower priority (``lower_priority``), so that
+  a page being opened or changed meanwhile is not slowed by them.
 
 The cached model is shared by every browser session, and hooks change it while they run, so every hooked
 forward pass holds ``MODEL_LOCK``. Checkpoint and state dict files are read only through
@@ -27,6 +28,7 @@ import base64
 import hashlib
 import io
 import os
+import sys
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -270,7 +272,19 @@ def frame_image(key: tuple, step: int, size: int, _frame: np.ndarray) -> bytes:
 
 
 TVL1_WORKERS = os.cpu_count() or 1  # a window's TV-L1 pairs computed at once (repflow.classical.tvl1's workers)
-CLASSICAL_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="repflow-classical")
+BACKGROUND_NICENESS = 10  # added to the niceness of the background TV-L1 thread (and the threads it starts)
+
+
+def lower_priority() -> None:
+    """Make the calling thread, and the threads it starts, yield the CPU to the rest of the server and to the
+    browser: its niceness is raised by BACKGROUND_NICENESS (up to 19). Linux only, where niceness is per thread;
+    elsewhere the priority is left as it is (there it would apply to the whole process)."""
+    if sys.platform.startswith("linux"):
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + BACKGROUND_NICENESS))
+
+
+CLASSICAL_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="repflow-classical", initializer=lower_priority)
 CLASSICAL_KEPT = 8  # windows whose TV-L1 stays in memory
 CLASSICAL_MAX_BYTES = 64 * 2**20  # larger windows get their TV-L1 pair by pair, when shown
 _clip_classical: OrderedDict[bytes, Future] = OrderedDict()

@@ -1,9 +1,11 @@
 """AppTest tests of the viewer: rendering, interaction, caching, uploads, bad input and export."""
 
 import io
+import os
 import pickle
 import re
 import shutil
+import sys
 
 import numpy as np
 import pytest
@@ -504,3 +506,23 @@ def test_the_tvl1_panel_takes_its_pair_from_the_windows_background_job(moving_sq
     assert flows.shape == (4, 32, 40, 2)
     np.testing.assert_allclose(flows[2], compute.classical_flow(frames[2:4]), atol=1e-5)  # the same flow either way
     assert compute.classical_step(frames, 2) is not None and np.array_equal(compute.classical_step(frames, 2), flows[2])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="niceness is per thread on Linux only")
+def test_the_background_tvl1_yields_the_cpu_to_the_pages():
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from viz_app import compute
+
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def worker_and_its_threads() -> tuple[int, int]:  # what tvl1's own pool of threads gets, started from the worker
+        with ThreadPoolExecutor(1) as pool:
+            return niceness(), pool.submit(niceness).result()
+
+    page = niceness()
+    worker, started = compute.CLASSICAL_WORKER.submit(worker_and_its_threads).result(timeout=60)
+    assert worker == started == min(19, page + compute.BACKGROUND_NICENESS) > page
+    assert niceness() == page, "the page's own thread keeps its priority"
