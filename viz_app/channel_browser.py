@@ -217,9 +217,11 @@ def show_channel_browser(
     data's motion-energy order) is the channel order its slider can follow, ``order_name`` what it ranks by.
     Returns the (channel, step) the user asked the page to show with the browser's button, once per click, else
     None."""
-    start = {"channel": channel, "step": step}
-    asked = component()(file=publish(data), digest=data.meta["digest"], start=start, order=order,
-                        order_name=order_name, key=key, default=None)
+    # Plain values and a tuple only: Streamlit tests any other argument (a list, a dict) for a dataframe, and the
+    # first such test in a process imports pandas (half a second on the first view of a fresh server).
+    asked = component()(file=publish(data), digest=data.meta["digest"], channel=channel, step=step,
+                        order=tuple(order) if order is not None else None, order_name=order_name, key=key,
+                        default=None)
     if not isinstance(asked, dict) or asked.get("request") == st.session_state.get(f"{key}_request"):
         return None
     st.session_state[f"{key}_request"] = asked.get("request")

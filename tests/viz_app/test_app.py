@@ -6,6 +6,7 @@ import pickle
 import re
 import shutil
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -526,3 +527,23 @@ def test_the_background_tvl1_yields_the_cpu_to_the_pages():
     worker, started = compute.CLASSICAL_WORKER.submit(worker_and_its_threads).result(timeout=60)
     assert worker == started == min(19, page + compute.BACKGROUND_NICENESS) > page
     assert niceness() == page, "the page's own thread keeps its priority"
+
+
+def test_the_explorers_whole_first_view_does_not_import_pandas():
+    """pandas takes half a second to import: only the Dataset page and a chosen "dataset selectivity" ranking need
+    it. Checked in a fresh interpreter (this one has imported it for other tests)."""
+    import subprocess
+
+    script = (
+        "import sys\n"
+        "from tests.viz_app.apptest_helpers import assert_clean, run_app\n"
+        "at = run_app()\n"
+        "assert_clean(at)\n"
+        "assert at.get('subheader') and 'Browse all' in ' '.join(h.value for h in at.get('subheader'))\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "False"

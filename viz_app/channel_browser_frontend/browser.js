@@ -211,7 +211,7 @@ function fitHeight() {  // tell the page this frame's height when it changed (ea
 }
 
 function render(args) {
-  const start = args.start;
+  const start = {channel: args.channel, step: args.step};
   const reordered = JSON.stringify(args.order || null) !== JSON.stringify(view.order);
   view.order = args.order || null;
   view.orderName = args.order_name || "motion energy";
