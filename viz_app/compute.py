@@ -279,9 +279,13 @@ def lower_priority() -> None:
     """Make the calling thread, and the threads it starts, yield the CPU to the rest of the server and to the
     browser: its niceness is raised by BACKGROUND_NICENESS (up to 19). Linux only, where niceness is per thread;
     elsewhere the priority is left as it is (there it would apply to the whole process)."""
-    if sys.platform.startswith("linux"):
-        thread = threading.get_native_id()
+    if not sys.platform.startswith("linux"):
+        return
+    thread = threading.get_native_id()
+    try:
         os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + BACKGROUND_NICENESS))
+    except OSError:  # not permitted here (a sandbox): the job runs at the normal priority, which only costs speed
+        pass
 
 
 CLASSICAL_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="repflow-classical", initializer=lower_priority)

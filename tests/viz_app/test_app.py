@@ -547,3 +547,13 @@ def test_the_explorers_whole_first_view_does_not_import_pandas():
                           env={**os.environ, "PYTHONPATH": str(root)})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_a_refused_priority_change_leaves_the_background_tvl1_running(monkeypatch):
+    from viz_app import compute
+
+    def refuse(*_args):
+        raise PermissionError("not permitted")
+
+    monkeypatch.setattr(compute.os, "setpriority", refuse)
+    compute.lower_priority()  # no exception: a pool whose initializer raised would fail every TV-L1 job
