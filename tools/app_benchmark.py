@@ -193,15 +193,15 @@ def app_page():
 
 def start_app_server(port: int, root: Path = ROOT, script: str = APP) -> subprocess.Popen:
     """``streamlit run SCRIPT`` (default: the app, ``viz_app/main.py``) of the checkout at ``root`` (its own
-    ``viz_app`` and ``repflow``) on 127.0.0.1:``port``, quietly, without file watching, on this checkout's models
-    and clips."""
+    ``viz_app`` and ``repflow``) on 127.0.0.1:``port``, quietly, on this checkout's models and clips, otherwise as
+    the README's command starts it (from the checkout's root, so with its ``.streamlit/config.toml``)."""
     env = {**os.environ, "REPFLOW_MODELS_DIR": str(models_dir()), "REPFLOW_SAMPLES_DIR": str(samples_dir())}
     if root != ROOT:
         env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
     return subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(root / script), "--server.address",
          "127.0.0.1", "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats",
-         "false", "--server.fileWatcherType", "none"],
+         "false"],
         cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
 

@@ -59,7 +59,7 @@ def start_server(port: int, env: dict, log) -> subprocess.Popen:
     command = [
         *streamlit_command(), "run", "viz_app/main.py",
         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false",
     ]
     return subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 

@@ -215,6 +215,7 @@ def test_the_channel_browser_serves_a_private_folder_with_its_own_files(private_
 def test_the_shipped_config_listens_on_loopback_without_usage_statistics_or_developer_toolbar():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["address"] == "127.0.0.1"
+    assert config["server"]["fileWatcherType"] == "none", "no scan of every imported module after a first run"
     assert config["browser"]["gatherUsageStats"] is False
     assert config["client"]["toolbarMode"] == "viewer"
     assert config["runner"]["postScriptGC"] is False, "no full garbage collection after every change"
