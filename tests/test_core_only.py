@@ -43,7 +43,7 @@ def repflow_without_app(*args: str) -> subprocess.CompletedProcess:
 
 def test_the_app_extra_is_what_is_blocked():
     # pillow is a core dependency: matplotlib (core) needs it to write any PNG
-    assert set(app_only_modules()) == {"streamlit", "plotly", "flow_vis"}
+    assert set(app_only_modules()) == {"streamlit", "plotly", "flow_vis", "uvloop"}
 
 
 @pytest.mark.parametrize("command", ["", "train", "eval", "synth", "figure", "bench", "bench layer", "bench models",
