@@ -20,6 +20,7 @@ import base64
 import functools
 import hashlib
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,7 +210,7 @@ def component():
 
 
 def show_channel_browser(
-    data: BrowserData, *, channel: int, step: int, key: str = "channel_browser", order: list[int] | None = None,
+    data: BrowserData, *, channel: int, step: int, key: str = "channel_browser", order: Sequence[int] | None = None,
     order_name: str = "motion energy",
 ) -> tuple[int, int] | None:
     """Place the browser in the page, showing ``channel`` and ``step``. The data travel once per layer, as a file;
@@ -230,7 +231,7 @@ def show_channel_browser(
 
 def browser_section(
     analysis, layer: str, channel: int, step: int, options, *, frame_numbers: list[int], key: tuple,
-    order: list[int] | None = None, order_name: str = "motion energy",
+    order: Sequence[int] | None = None, order_name: str = "motion energy",
 ) -> tuple[int, int] | None:
     """The browser of ``layer`` of ``analysis`` (a :class:`repflow.analysis.ClipAnalysis`) under a heading,
     opening at the page's ``channel`` and ``step`` with the page's normalisation (``options``: the sidebar's

@@ -203,7 +203,7 @@ def explorer(analysis, layer: str, *, key: tuple, source: ModelSource, clip_name
     views.channel_grid(analysis, layer, channel, step, options, key=key)
     asked = channel_browser.browser_section(
         analysis, layer, channel, step, options, frame_numbers=frame_numbers, key=key,
-        order=list(ranked.order), order_name=ranking.RANKINGS[ranked.by],
+        order=ranked.order, order_name=ranking.RANKINGS[ranked.by],
     )
     if asked is not None and asked != (channel, step):  # the browser's button: the page takes over its view
         sidebar.queue("channel", asked[0])
