@@ -5,12 +5,18 @@ As the server starts (:func:`starting`), torch and OpenCV are imported in a back
 browser loads the page, so a fresh server's first page no longer waits about a second for them. Only these two
 are imported early: they import nothing of the app's, so a page run importing the app's modules meanwhile waits
 for them, never in a cycle.
+
+Before that, the server's OpenMP threads (torch's) are told to sleep while they wait for work (``OMP_WAIT_POLICY``,
+read once, when torch loads OpenMP), unless the user set the policy: the server shares the cores with the browser and
+the background TV-L1 job, and OpenMP's threads by default spin while waiting, holding a core the thread they wait for
+needs (a forward pass of the default model on two busy cores took up to 5 s instead of 0.1 s; docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import threading
 import webbrowser
 from pathlib import Path
@@ -18,6 +24,7 @@ from pathlib import Path
 import streamlit as st
 
 HEAVY_IMPORTS = ("torch", "cv2")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP (see above)
 
 
 @contextlib.asynccontextmanager

@@ -1,7 +1,10 @@
 """The app's entry point (viz_app.main): a Streamlit st.App that imports the heavy modules in the background and
-opens the browser as ``streamlit run`` does."""
+opens the browser as ``streamlit run`` does, its OpenMP threads sleeping while they wait."""
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -49,3 +52,19 @@ def test_starting_opens_the_app_unless_headless(monkeypatch, address, port, base
     options = {"server.address": address, "server.port": port, "server.baseUrlPath": base}
     assert start(monkeypatch, **options, **{"server.headless": False}) == [url]
     assert start(monkeypatch, **options, **{"server.headless": True}) == []
+
+
+def openmp_spin_count(code: str, **environment: str) -> str:
+    """GOMP_SPINCOUNT as torch's OpenMP (GNU libgomp in Linux wheels) reads it in a fresh interpreter running
+    ``code``: how long its threads spin before sleeping."""
+    env = {name: value for name, value in os.environ.items() if name != "OMP_WAIT_POLICY"}
+    env.update(OMP_DISPLAY_ENV="VERBOSE", **environment)
+    shown = subprocess.run([sys.executable, "-c", code + "; import torch; torch.ones(4).sum()"], env=env,
+                           capture_output=True, text=True, check=True, cwd=Path(main.__file__).parents[1]).stderr
+    return next(line.split("=")[1].strip(" '") for line in shown.splitlines() if "GOMP_SPINCOUNT" in line)
+
+
+def test_the_servers_openmp_threads_sleep_while_they_wait():
+    assert openmp_spin_count("pass") != "0"  # without the entry point, torch's threads spin
+    assert openmp_spin_count("import viz_app.main") == "0"
+    assert openmp_spin_count("import viz_app.main", OMP_WAIT_POLICY="ACTIVE") != "0"  # the user's choice is kept
