@@ -9,7 +9,7 @@ for them, never in a cycle.
 Before that, the server's OpenMP threads (torch's) are told to sleep while they wait for work (``OMP_WAIT_POLICY``,
 read once, when torch loads OpenMP), unless the user set the policy: the server shares the cores with the browser and
 the background TV-L1 job, and OpenMP's threads by default spin while waiting, holding a core the thread they wait for
-needs (a forward pass of the default model on two busy cores took up to 5 s instead of 0.1 s; docs/benchmarks.md).
+needs (with two cores busy, a forward pass of the default model took 3.6 s instead of 0.09 s; docs/benchmarks.md).
 """
 
 from __future__ import annotations
