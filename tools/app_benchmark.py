@@ -214,9 +214,10 @@ def wait_until_serving(port: int, server: subprocess.Popen, timeout: float = 60)
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
                 return
         except OSError:
-            if time.perf_counter() > deadline or server.poll() is not None:
-                raise RuntimeError(f"the app's server on port {port} did not start "
-                                   f"(exit code {server.poll()})") from None
+            if server.poll() is not None:
+                raise RuntimeError(f"the app's server exited before serving (exit code {server.poll()})") from None
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"the app's server did not answer on port {port} within {timeout} s") from None
             time.sleep(0.02)
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from tools.app_benchmark import (
     row_panels,
     start_app_server,
     stop_server,
+    wait_until_serving,
 )
 
 MAX_SESSIONS = 10
@@ -63,20 +63,6 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def wait_for_server(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError("streamlit exited before listening")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"streamlit did not listen on port {port} within {timeout} s")
-
-
 def page_errors(page) -> str:
     texts = page.locator(ERRORS).all_inner_texts()
     return " | ".join(text.strip()[:200] for text in texts)
@@ -91,7 +77,7 @@ def run_load(sessions: int, waves: int, *, wave_timeout: float = 180, log=print)
     port = free_port()
     server = start_app_server(port)
     try:
-        wait_for_server(port, server)
+        wait_until_serving(port, server)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             try:
