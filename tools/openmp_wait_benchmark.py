@@ -29,13 +29,13 @@ PASSES = 3
 def timed_passes() -> list[float]:
     """Seconds of PASSES analyses of the default clip's first window by the default model, in this process."""
     from repflow.analysis import analyse_clip
-    from repflow.checkpoint import TrainingClip, load_checkpoint, load_model
+    from repflow.checkpoint import TrainingClip, load_checkpoint, model_from_payload
     from repflow.video import read_frames
     from viz_app.sources import DEFAULT_CLIP, DEFAULT_MODEL
 
-    checkpoint = ROOT / "models" / DEFAULT_MODEL
-    clip = TrainingClip.from_payload(load_checkpoint(checkpoint))
-    model = load_model(checkpoint, map_location="cpu").eval()
+    payload = load_checkpoint(ROOT / "models" / DEFAULT_MODEL)
+    clip = TrainingClip.from_payload(payload)
+    model = model_from_payload(payload, name=DEFAULT_MODEL)
     frames = read_frames(ROOT / "sample_videos" / DEFAULT_CLIP, list(range(0, clip.frames * clip.stride, clip.stride)),
                          short_side=clip.short_side)
     seconds = []
